@@ -1,0 +1,20 @@
+import '../shared/polyfill.ts';
+import { Command } from 'commander';
+
+/** Builds the `eks-log-lake` command; each subcommand lives in src/cli/commands/. */
+export function buildProgram(): Command {
+  const program = new Command('eks-log-lake')
+    .description('EKS control-plane logs from CloudWatch Logs to S3: raw NDJSON for Splunk, Parquet for Athena')
+    .showHelpAfterError();
+  // Subcommands register here, one line each.
+  return program;
+}
+
+if (require.main === module || process.argv[1]?.endsWith('eks-log-lake.cjs')) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      console.error(`eks-log-lake: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
+}
