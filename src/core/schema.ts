@@ -214,3 +214,10 @@ export const RAW_PARTITION_KEYS: readonly ColumnDef[] = [
   s('dt', 'arrival date, YYYY-MM-DD (UTC)'),
   s('hour', 'arrival hour, HH (UTC)'),
 ];
+
+/** Hive/Glue/Athena type string of a column type (Glue `Columns[].Type`, Athena DDL). */
+export function hiveType(t: ColumnType): string {
+  if (typeof t === 'string') return t;
+  if ('list' in t) return `array<${t.list}>`;
+  return `map<${t.map[0]},${t.map[1]}>`;
+}

@@ -1,0 +1,24 @@
+/**
+ * Environment variable names every Lambda may read. CDK sets them (with the matching grant)
+ * through one helper in infra/; handlers read them once at cold start via readConfig.
+ */
+export const ENV = {
+  /** Lake bucket holding raw/, curated/, errors/, quarantine/, control/. */
+  LAKE_BUCKET: 'LAKE_BUCKET',
+  /** Region written into every raw record. Lambda sets AWS_REGION itself. */
+  REGION: 'AWS_REGION',
+  /** Comma-separated source account ids; empty means all. */
+  ALLOWED_ACCOUNTS: 'ALLOWED_ACCOUNTS',
+  /** Firehose delivery stream the transform re-ingests overflow into. */
+  DELIVERY_STREAM_NAME: 'DELIVERY_STREAM_NAME',
+  GLUE_DATABASE: 'GLUE_DATABASE',
+  ATHENA_WORKGROUP: 'ATHENA_WORKGROUP',
+  /** How late (hours) a raw object may arrive and still be planned into its event-time partition. */
+  LATE_HORIZON_HOURS: 'LATE_HORIZON_HOURS',
+  MAX_BACKFILL_DAYS: 'MAX_BACKFILL_DAYS',
+  LEASE_TTL_SECONDS: 'LEASE_TTL_SECONDS',
+  GC_GRACE_HOURS: 'GC_GRACE_HOURS',
+  POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
