@@ -1,0 +1,342 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { InvalidInputError, PreconditionFailedError, RetryableError } from '../../core/errors.ts';
+import type { ObjectInfo, ObjectStore, PutOptions } from '../../ports.ts';
+
+/** Top-level folder the store keeps for itself (temp files, locks); never listed, never a key. */
+export const FS_STORE_INTERNAL_DIR = '.fs-object-store';
+
+const LOCK_WAIT_MS = 15_000;
+const LOCK_STALE_MS = 60_000;
+const ETAG_CACHE_LIMIT = 100_000;
+
+/**
+ * An {@link ObjectStore} over a folder: key `a/b/c` is the file `<rootDir>/a/b/c`.
+ * Writes are atomic (temp file + rename), ETags are quoted MD5 hex like S3, and conditional
+ * writes are race-safe within a process (per-key mutex) and across processes (link/O_EXCL).
+ */
+export class FsObjectStore implements ObjectStore {
+  readonly rootDir: string;
+  private readonly etagCache = new Map<string, { stamp: string; etag: string }>();
+
+  constructor(rootDir: string) {
+    this.rootDir = resolve(rootDir);
+  }
+
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
+    const path = this.pathOf(key);
+    if (options.ifMatch !== undefined && options.ifNoneMatch !== undefined) {
+      throw new InvalidInputError(`put ${key}: ifMatch and ifNoneMatch are mutually exclusive`);
+    }
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const etag = md5Etag(bytes);
+    const tmp = await this.writeTemp(bytes);
+    try {
+      if (options.ifNoneMatch === '*') {
+        await withKeyMutex(path, () => this.linkIfAbsent(key, tmp, path));
+      } else if (options.ifMatch !== undefined) {
+        const wanted = quoteEtag(options.ifMatch);
+        await withKeyMutex(path, () =>
+          this.withFileLock(key, async () => {
+            const current = await this.headPath(path);
+            if (current === undefined) {
+              throw new PreconditionFailedError(`put ${key}: If-Match ${wanted} but the object is absent`, key);
+            }
+            if (current.etag !== wanted) {
+              throw new PreconditionFailedError(`put ${key}: If-Match ${wanted} but the ETag is ${current.etag}`, key);
+            }
+            await this.moveInto(key, tmp, path);
+          }),
+        );
+      } else {
+        await this.moveInto(key, tmp, path);
+      }
+    } finally {
+      await unlink(tmp).catch(ignoreCode('ENOENT'));
+    }
+    return { etag };
+  }
+
+  async get(key: string): Promise<{ body: Uint8Array; etag: string } | undefined> {
+    const handle = await open(this.pathOf(key), 'r').catch(absentAsUndefined);
+    if (handle === undefined) return undefined;
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return undefined;
+      const body = await handle.readFile();
+      return { body, etag: md5Etag(body) };
+    } catch (error) {
+      if (isCode(error, 'EISDIR')) return undefined;
+      throw error;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    // Opening first pins the current file: a concurrent replace (rename) cannot mix versions.
+    const handle = await open(this.pathOf(key), 'r').catch(absentAsUndefined);
+    if (handle === undefined) return undefined;
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      await handle.close();
+      return undefined;
+    }
+    return handle.createReadStream({ highWaterMark: 1 << 20 });
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const info = await this.headPath(this.pathOf(key));
+    return info && { key, ...info };
+  }
+
+  async *list(prefix: string, options: { startAfter?: string } = {}): AsyncIterable<ObjectInfo> {
+    const slash = prefix.lastIndexOf('/');
+    const startDir = slash >= 0 ? prefix.slice(0, slash + 1) : '';
+    yield* this.walk(startDir, prefix, options.startAfter);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      const path = this.pathOf(key);
+      try {
+        await unlink(path);
+      } catch (error) {
+        if (isCode(error, 'ENOENT') || isCode(error, 'EISDIR') || isCode(error, 'ENOTDIR')) continue;
+        throw error;
+      }
+      await this.pruneEmptyParents(path);
+    }
+  }
+
+  /** Absolute file path of a key; rejects keys that could escape the root or clash with folders. */
+  private pathOf(key: string): string {
+    validateKey(key);
+    return join(this.rootDir, key);
+  }
+
+  private async writeTemp(bytes: Uint8Array): Promise<string> {
+    const dir = join(this.rootDir, FS_STORE_INTERNAL_DIR, 'tmp');
+    await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `${process.pid}-${randomUUID()}`);
+    await writeFile(tmp, bytes, { flag: 'wx' });
+    return tmp;
+  }
+
+  /** Atomic create-if-absent: link(2) fails with EEXIST when the target exists, across processes. */
+  private async linkIfAbsent(key: string, tmp: string, path: string): Promise<void> {
+    await this.withParents(key, path, async () => {
+      try {
+        await link(tmp, path);
+      } catch (error) {
+        if (isCode(error, 'EEXIST')) {
+          throw new PreconditionFailedError(`put ${key}: If-None-Match * but the object exists`, key);
+        }
+        throw error;
+      }
+    });
+  }
+
+  private async moveInto(key: string, tmp: string, path: string): Promise<void> {
+    await this.withParents(key, path, async () => {
+      try {
+        await rename(tmp, path);
+      } catch (error) {
+        if (isCode(error, 'EISDIR') || isCode(error, 'ENOTEMPTY') || isCode(error, 'EEXIST')) {
+          throw new InvalidInputError(`put ${key}: a folder of that name exists (keys must not be prefixes of keys)`);
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** Creates the parent folders and runs `op`, again if a concurrent delete pruned a parent meanwhile. */
+  private async withParents(key: string, path: string, op: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(dirname(path), { recursive: true });
+      } catch (error) {
+        if (isCode(error, 'ENOTDIR') || isCode(error, 'EEXIST')) {
+          throw new InvalidInputError(
+            `put ${key}: a parent of the key is an object (keys must not be prefixes of keys)`,
+          );
+        }
+        throw error;
+      }
+      try {
+        await op();
+        return;
+      } catch (error) {
+        if (!isCode(error, 'ENOENT') || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  /** Cross-process mutual exclusion on one key: an O_EXCL lock file holding the owner's pid. */
+  private async withFileLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const dir = join(this.rootDir, FS_STORE_INTERNAL_DIR, 'locks');
+    await mkdir(dir, { recursive: true });
+    const lockPath = join(dir, `${createHash('sha1').update(key).digest('hex')}.lock`);
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await writeFile(lockPath, String(process.pid), { flag: 'wx' });
+        break;
+      } catch (error) {
+        if (!isCode(error, 'EEXIST')) throw error;
+      }
+      if (await isStaleLock(lockPath)) {
+        await unlink(lockPath).catch(ignoreCode('ENOENT'));
+        continue;
+      }
+      if (Date.now() > deadline) throw new RetryableError(`put ${key}: lock busy for ${LOCK_WAIT_MS} ms`);
+      await new Promise((r) => setTimeout(r, 2 + Math.floor(Math.random() * 20)));
+    }
+    try {
+      return await fn();
+    } finally {
+      await unlink(lockPath).catch(ignoreCode('ENOENT'));
+    }
+  }
+
+  private async headPath(path: string): Promise<Omit<ObjectInfo, 'key'> | undefined> {
+    const info = await stat(path, { bigint: true }).catch(absentAsUndefined);
+    if (info === undefined || !info.isFile()) return undefined;
+    return {
+      size: Number(info.size),
+      etag: await this.etagOf(path, `${info.ino}:${info.size}:${info.mtimeNs}`),
+      lastModified: new Date(Number(info.mtimeMs)),
+    };
+  }
+
+  /** MD5 of the file, cached by inode/size/mtime (every write is a new inode through rename). */
+  private async etagOf(path: string, stamp: string): Promise<string> {
+    const cached = this.etagCache.get(path);
+    if (cached?.stamp === stamp) return cached.etag;
+    const etag = md5Etag(await readFile(path));
+    if (this.etagCache.size >= ETAG_CACHE_LIMIT) this.etagCache.clear();
+    this.etagCache.set(path, { stamp, etag });
+    return etag;
+  }
+
+  private async *walk(dirKey: string, prefix: string, startAfter: string | undefined): AsyncGenerator<ObjectInfo> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(join(this.rootDir, dirKey), { withFileTypes: true });
+    } catch (error) {
+      if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return;
+      throw error;
+    }
+    // A folder sorts as `name/`, which makes a depth-first walk yield keys in S3's byte order.
+    const items = entries
+      .filter((e) => (e.isFile() || e.isDirectory()) && !(dirKey === '' && e.name === FS_STORE_INTERNAL_DIR))
+      .map((e) => ({ name: dirKey + e.name + (e.isDirectory() ? '/' : ''), dir: e.isDirectory() }))
+      .map((e) => ({ ...e, bytes: Buffer.from(e.name, 'utf8') }))
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+    const after = startAfter === undefined ? undefined : Buffer.from(startAfter, 'utf8');
+    for (const item of items) {
+      if (item.dir) {
+        if (!item.name.startsWith(prefix) && !prefix.startsWith(item.name)) continue;
+        // Every key below sorts before startAfter unless startAfter itself lies inside the folder.
+        if (after && Buffer.compare(item.bytes, after) < 0 && !startAfter!.startsWith(item.name)) continue;
+        yield* this.walk(item.name, prefix, startAfter);
+        continue;
+      }
+      if (!item.name.startsWith(prefix)) continue;
+      if (after && Buffer.compare(item.bytes, after) <= 0) continue;
+      const info = await this.headPath(join(this.rootDir, item.name));
+      if (info) yield { key: item.name, ...info };
+    }
+  }
+
+  /** Removes folders left empty by a delete, so listings and the tree stay tidy. */
+  private async pruneEmptyParents(path: string): Promise<void> {
+    let dir = dirname(path);
+    while (dir.length > this.rootDir.length && dir.startsWith(this.rootDir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return; // not empty, already gone, or busy: all fine
+      }
+      dir = dirname(dir);
+    }
+  }
+}
+
+/** Quoted lower-case MD5 hex, as S3 reports for single-part uploads. */
+export function md5Etag(bytes: Uint8Array | string): string {
+  return `"${createHash('md5').update(bytes).digest('hex')}"`;
+}
+
+/** Accepts an ETag with or without quotes and returns it quoted. */
+export function quoteEtag(etag: string): string {
+  return etag.startsWith('"') ? etag : `"${etag}"`;
+}
+
+function validateKey(key: string): void {
+  const bad =
+    key.length === 0 ||
+    key.startsWith('/') ||
+    key.endsWith('/') ||
+    key.includes('\0') ||
+    key.includes('\\') ||
+    key.split('/').some((s) => s === '' || s === '.' || s === '..') ||
+    key === FS_STORE_INTERNAL_DIR ||
+    key.startsWith(`${FS_STORE_INTERNAL_DIR}/`);
+  if (bad) throw new InvalidInputError(`invalid object key for a folder store: ${JSON.stringify(key)}`);
+}
+
+async function isStaleLock(lockPath: string): Promise<boolean> {
+  try {
+    const [text, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
+    if (Date.now() - info.mtimeMs > LOCK_STALE_MS) return true;
+    const pid = Number(text);
+    if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 1000; // half-written
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (error) {
+      return isCode(error, 'ESRCH');
+    }
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return false; // released meanwhile: just retry
+    throw error;
+  }
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === code;
+}
+
+function ignoreCode(code: string): (error: unknown) => void {
+  return (error) => {
+    if (!isCode(error, code)) throw error;
+  };
+}
+
+function absentAsUndefined(error: unknown): undefined {
+  if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return undefined;
+  throw error;
+}
+
+const keyTails = new Map<string, Promise<void>>();
+
+/** Serialises `fn` per absolute path within this process (all store instances share it). */
+async function withKeyMutex<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const previous = keyTails.get(path) ?? Promise.resolve();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const tail = previous.then(() => gate);
+  keyTails.set(path, tail);
+  await previous;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (keyTails.get(path) === tail) keyTails.delete(path);
+  }
+}

@@ -1,0 +1,2 @@
+/** Local adapters: the lake in a folder, the catalog as JSON in the lake. */
+export { FS_STORE_INTERNAL_DIR, FsObjectStore, md5Etag } from './fs-object-store.ts';
