@@ -1,0 +1,196 @@
+import type { UndecodableMessage } from '../decode.ts';
+import { ENVELOPE_FIELDS, type LogType, type ParseStatus, type RawRecord, type SubscriptionMessage } from '../types.ts';
+import { classifyLogStream, clusterFromLogGroup } from './classify.ts';
+import { toSingleLineJson } from './json-text.ts';
+import { parseKlogLine } from './klog.ts';
+import { parseLogfmt } from './logfmt.ts';
+import { formatEpochMs, MAX_EPOCH_MS, normalizeRfc3339 } from './time.ts';
+
+export { classifyLogStream, clusterFromLogGroup } from './classify.ts';
+export { type KlogFields, type KlogSeverity, parseKlogLine } from './klog.ts';
+export type { KvMap } from './kv.ts';
+export { type LogfmtResult, parseLogfmt } from './logfmt.ts';
+export { formatEpochMs, normalizeRfc3339 } from './time.ts';
+
+/** Deployment facts the payload does not carry. */
+export interface ParseContext {
+  readonly region: string;
+}
+
+const EVENT_ID_RE = /^\d+$/;
+
+/**
+ * One NDJSON line (no trailing newline) per log event of a DATA_MESSAGE, in order; [] for a
+ * CONTROL_MESSAGE. Never throws on event content: bad events become `bad_envelope` records.
+ */
+export function toRawRecordLines(message: SubscriptionMessage, ctx: ParseContext): string[] {
+  if (message.messageType !== 'DATA_MESSAGE') return [];
+  const cluster = clusterFromLogGroup(message.logGroup);
+  // Only EKS control-plane groups are parsed; anything else is kept verbatim as `unknown`.
+  const logType: LogType = cluster === null ? 'unknown' : classifyLogStream(message.logStream);
+  const shared =
+    `,"account":${JSON.stringify(message.owner)},"region":${JSON.stringify(ctx.region)}` +
+    `,"cluster":${JSON.stringify(cluster)},"log_group":${JSON.stringify(message.logGroup)}` +
+    `,"log_stream":${JSON.stringify(message.logStream)},"log_type":"${logType}"`;
+  const lines: string[] = new Array(message.logEvents.length);
+  for (let i = 0; i < message.logEvents.length; i++) {
+    lines[i] = eventLine(message.logEvents[i], logType, shared);
+  }
+  return lines;
+}
+
+/**
+ * The records of toRawRecordLines as objects. Integers beyond 2^53 inside audit bodies lose
+ * precision here; the lines are the exact form.
+ */
+export function toRawRecords(message: SubscriptionMessage, ctx: ParseContext): RawRecord[] {
+  return toRawRecordLines(message, ctx).map((line) => JSON.parse(line) as RawRecord);
+}
+
+function head(time: string | null, ts: number | null, id: string, shared: string, status: ParseStatus, error?: string) {
+  return (
+    `{"time":${time === null ? 'null' : `"${time}"`},"cwl_timestamp":${ts},"event_id":${JSON.stringify(id)}` +
+    `${shared},"parse_status":"${status}"${error === undefined ? '' : `,"parse_error":${JSON.stringify(error)}`}`
+  );
+}
+
+function withFields(prefix: string, fields: Record<string, unknown>): string {
+  return `${prefix},${JSON.stringify(fields).slice(1)}`;
+}
+
+function eventLine(ev: unknown, logType: LogType, shared: string): string {
+  const problem = eventProblem(ev);
+  if (problem !== null) return badEnvelopeLine(ev, shared, problem);
+  const { id, timestamp, message } = ev as { id: string; timestamp: number; message: string };
+  const bytes = (ev as Partial<UndecodableMessage>).messageBytes;
+  if (bytes !== undefined) {
+    return withFields(head(formatEpochMs(timestamp), timestamp, id, shared, 'unparsed', 'invalid UTF-8 in message'), {
+      message,
+      message_b64: Buffer.from(bytes).toString('base64'),
+    });
+  }
+  switch (logType) {
+    case 'kube-apiserver-audit':
+      return auditLine(id, timestamp, message, shared);
+    case 'authenticator':
+      return authenticatorLine(id, timestamp, message, shared);
+    case 'unknown':
+      return withFields(head(formatEpochMs(timestamp), timestamp, id, shared, 'unparsed', 'unknown log type'), {
+        message,
+      });
+    default:
+      return klogLine(id, timestamp, message, shared);
+  }
+}
+
+function eventProblem(ev: unknown): string | null {
+  if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) return 'log event is not an object';
+  const { id, timestamp, message } = ev as Record<string, unknown>;
+  if (typeof id !== 'string' || !EVENT_ID_RE.test(id)) return 'log event id is missing or not a decimal string';
+  if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > MAX_EPOCH_MS) {
+    return 'log event timestamp is missing or not epoch milliseconds';
+  }
+  if (typeof message !== 'string') return 'log event message is missing or not a string';
+  return null;
+}
+
+function badEnvelopeLine(ev: unknown, shared: string, problem: string): string {
+  const o = (typeof ev === 'object' && ev !== null ? ev : {}) as Record<string, unknown>;
+  const id = typeof o.id === 'string' ? o.id : typeof o.id === 'number' ? String(o.id) : '';
+  const ts = o.timestamp;
+  const tsOk = typeof ts === 'number' && Number.isSafeInteger(ts) && ts >= 0 && ts <= MAX_EPOCH_MS;
+  const message = typeof o.message === 'string' ? o.message : (JSON.stringify(ev) ?? String(ev));
+  return withFields(head(tsOk ? formatEpochMs(ts) : null, tsOk ? ts : null, id, shared, 'bad_envelope', problem), {
+    message,
+  });
+}
+
+function auditLine(id: string, ts: number, message: string, shared: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(message);
+  } catch (err) {
+    const why = `invalid or truncated JSON: ${(err as Error).message}`;
+    return withFields(head(formatEpochMs(ts), ts, id, shared, 'unparsed', why), { message });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return withFields(head(formatEpochMs(ts), ts, id, shared, 'unparsed', 'audit message is not a JSON object'), {
+      message,
+    });
+  }
+  const obj = body as Record<string, unknown>;
+  for (const name of ENVELOPE_FIELDS) {
+    if (Object.hasOwn(obj, name)) {
+      const why = `audit event uses the reserved field name "${name}"`;
+      return withFields(head(formatEpochMs(ts), ts, id, shared, 'unparsed', why), { message });
+    }
+  }
+  const time = auditTime(obj.requestReceivedTimestamp) ?? auditTime(obj.stageTimestamp) ?? formatEpochMs(ts);
+  const prefix = head(time, ts, id, shared, 'ok');
+  // Splice the envelope in front of the original text so numbers and duplicate keys stay byte-exact.
+  const open = message.indexOf('{');
+  let close = open + 1;
+  while (close < message.length && isJsonSpace(message.charCodeAt(close))) close++;
+  if (message.charCodeAt(close) === 0x7d) return `${prefix}}`;
+  return `${prefix},${toSingleLineJson(message.slice(open + 1))}`;
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function auditTime(v: unknown): string | null {
+  return typeof v === 'string' ? normalizeRfc3339(v) : null;
+}
+
+function klogLine(id: string, ts: number, message: string, shared: string): string {
+  const k = parseKlogLine(message, ts);
+  const prefix = head(k.time ?? formatEpochMs(ts), ts, id, shared, k.status, k.error ?? undefined);
+  return withFields(prefix, {
+    severity: k.severity,
+    thread_id: k.threadId,
+    source_file: k.sourceFile,
+    source_line: k.sourceLine,
+    msg: k.msg,
+    kv: k.kv,
+    message,
+  });
+}
+
+function authenticatorLine(id: string, ts: number, message: string, shared: string): string {
+  const { kv, error } = parseLogfmt(message);
+  if (kv.time === undefined && kv.level === undefined && kv.msg === undefined) {
+    const why = 'not logfmt (no time, level or msg)';
+    return withFields(head(formatEpochMs(ts), ts, id, shared, 'partial', why), {
+      level: null,
+      msg: message,
+      kv: {},
+      message,
+    });
+  }
+  let status: ParseStatus = 'ok';
+  let why: string | undefined = error ?? undefined;
+  let time: string | null = null;
+  const rawTime = kv.time;
+  if (rawTime !== undefined) {
+    time = normalizeRfc3339(rawTime);
+    // An unreadable time stays in kv so nothing is lost.
+    if (time !== null) delete kv.time;
+  }
+  const level = kv.level ?? null;
+  const msg = kv.msg ?? null;
+  delete kv.level;
+  delete kv.msg;
+  if (error !== null) {
+    status = 'partial';
+  } else if (time === null) {
+    status = 'partial';
+    why = rawTime === undefined ? 'no time= field' : `invalid time ${JSON.stringify(rawTime)}`;
+  }
+  return withFields(head(time ?? formatEpochMs(ts), ts, id, shared, status, why), {
+    level,
+    msg,
+    kv,
+    message,
+  });
+}

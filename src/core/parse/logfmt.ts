@@ -1,0 +1,66 @@
+import { readGoQuoted } from './go-quote.ts';
+import { addKv, type KvMap, newKv } from './kv.ts';
+
+/** Result of parsing one logfmt line. */
+export interface LogfmtResult {
+  /** Every pair in order of appearance; a bare key (no `=`) has the value ''. */
+  readonly pairs: readonly (readonly [string, string])[];
+  /** The pairs as a map; repeated keys become `key#2`, `key#3`, … (nothing is lost). */
+  readonly kv: KvMap;
+  /** Why the line was only partly understood, or null. */
+  readonly error: string | null;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/**
+ * Parses logfmt as logrus writes it (`time="…" level=info msg="…" key=value`): quoted values
+ * use Go escapes, bare values run to the next whitespace, and a key without `=` is a bare key.
+ * Malformed input yields what could be read plus an `error`, never an exception.
+ */
+export function parseLogfmt(text: string): LogfmtResult {
+  const pairs: [string, string][] = [];
+  const kv = newKv();
+  let error: string | null = null;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const keyStart = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x3d || isSpace(c)) break;
+      i++;
+    }
+    const key = text.slice(keyStart, i);
+    if (i >= n || text.charCodeAt(i) !== 0x3d) {
+      pairs.push([key, '']);
+      addKv(kv, key, '');
+      continue;
+    }
+    i++; // '='
+    if (key === '') error ??= `empty key at offset ${keyStart}`;
+    let value: string;
+    if (text.charCodeAt(i) === 0x22) {
+      const q = readGoQuoted(text, i);
+      if (q) {
+        value = q.value;
+        i = q.end;
+      } else {
+        error ??= `unterminated or malformed quoted value for "${key}"`;
+        value = text.slice(i + 1);
+        i = n;
+      }
+    } else {
+      const valueStart = i;
+      while (i < n && !isSpace(text.charCodeAt(i))) i++;
+      value = text.slice(valueStart, i);
+    }
+    pairs.push([key, value]);
+    addKv(kv, key, value);
+  }
+  return { pairs, kv, error };
+}

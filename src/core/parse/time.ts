@@ -1,0 +1,51 @@
+/** Largest epoch ms whose RFC 3339 form has a four-digit year (9999-12-31T23:59:59.999Z). */
+export const MAX_EPOCH_MS = 253_402_300_799_999;
+
+/** Epoch milliseconds as RFC 3339 UTC with microseconds (`…T12:00:00.123000Z`). */
+export function formatEpochMs(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 23)}000Z`;
+}
+
+const RFC3339_RE = /^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(?:([Zz])|([+-])(\d\d):?(\d\d))$/;
+const CANONICAL_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
+/**
+ * Normalises an RFC 3339 timestamp to UTC with exactly six fractional digits (truncating
+ * finer precision), or returns null when it is not a valid timestamp. Never reads the local zone.
+ */
+export function normalizeRfc3339(s: string): string | null {
+  if (s.length === 27 && CANONICAL_RE.test(s)) {
+    return isValidCalendar(s) ? s : null;
+  }
+  const m = RFC3339_RE.exec(s);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, sec, frac = '', , sign, oh, om] = m;
+  const base = utcMs(+y!, +mo!, +d!, +h!, +mi!, +sec!);
+  if (base === null) return null;
+  let ms = base;
+  if (sign) {
+    if (+oh! > 23 || +om! > 59) return null;
+    const offset = (+oh! * 60 + +om!) * 60_000;
+    ms += sign === '+' ? -offset : offset;
+  }
+  if (ms < 0 || ms > MAX_EPOCH_MS) return null;
+  return `${new Date(ms).toISOString().slice(0, 19)}.${(frac + '000000').slice(0, 6)}Z`;
+}
+
+function isValidCalendar(s: string): boolean {
+  return (
+    utcMs(+s.slice(0, 4), +s.slice(5, 7), +s.slice(8, 10), +s.slice(11, 13), +s.slice(14, 16), +s.slice(17, 19)) !==
+    null
+  );
+}
+
+/** Epoch ms of a UTC wall-clock time, or null if any field is out of range (31 April, 25:00, leap seconds). */
+export function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number | null {
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  // Date.UTC maps years 0–99 to 1900–1999 and rolls 31 April into May; reject both.
+  const date = new Date(ms);
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+  return ms;
+}
