@@ -153,6 +153,8 @@ export const AUTHENTICATOR_LOGS: TableDef = {
     s('error', 'error text on denials'),
     map('kv', 'every other logfmt key'),
     s('message', 'the original line, verbatim'),
+    s('parse_status', 'ok | partial'),
+    s('parse_error', 'why the line was only partly understood'),
   ],
   partitionKeys: PARTITION_KEYS,
   sortBy: ['time', 'event_id'],
