@@ -19,6 +19,12 @@ export const ENV = {
   LEASE_TTL_SECONDS: 'LEASE_TTL_SECONDS',
   GC_GRACE_HOURS: 'GC_GRACE_HOURS',
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
+  /** CloudWatch namespace of the EMF metrics (Powertools reads it too). */
+  METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** Transform: largest decoded subscription payload accepted, in bytes (gzip-bomb bound). */
+  TRANSFORM_MAX_DECODED_BYTES: 'TRANSFORM_MAX_DECODED_BYTES',
+  /** Transform: response size the handler keeps under, in bytes (Lambda allows 6 MB). */
+  TRANSFORM_RESPONSE_BUDGET_BYTES: 'TRANSFORM_RESPONSE_BUDGET_BYTES',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

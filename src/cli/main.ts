@@ -1,5 +1,6 @@
 import '../shared/polyfill.ts';
 import { Command } from 'commander';
+import { transformCommand } from './commands/transform.ts';
 
 /** Builds the `eks-log-lake` command; each subcommand lives in src/cli/commands/. */
 export function buildProgram(): Command {
@@ -7,6 +8,7 @@ export function buildProgram(): Command {
     .description('EKS control-plane logs from CloudWatch Logs to S3: raw NDJSON for Splunk, Parquet for Athena')
     .showHelpAfterError();
   // Subcommands register here, one line each.
+  program.addCommand(transformCommand());
   return program;
 }
 

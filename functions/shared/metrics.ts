@@ -1,0 +1,41 @@
+import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '../../src/ports.ts';
+
+/** Default CloudWatch namespace of the pipeline's EMF metrics. */
+export const METRICS_NAMESPACE = 'EksLogLake';
+
+/** Metrics port over Powertools EMF; `flush` writes the buffered metrics as one EMF line. */
+export function createEmfMetrics(serviceName: string, namespace = METRICS_NAMESPACE): Metrics & { flush(): void } {
+  const emf = new PowertoolsMetrics({ namespace, serviceName });
+  return {
+    count(name, value, dimensions) {
+      if (dimensions && Object.keys(dimensions).length > 0) {
+        const single = emf.singleMetric();
+        for (const [k, v] of Object.entries(dimensions)) single.addDimension(k, v);
+        single.addMetric(name, MetricUnit.Count, value);
+        return;
+      }
+      emf.addMetric(name, MetricUnit.Count, value);
+    },
+    flush() {
+      emf.publishStoredMetrics();
+    },
+  };
+}
+
+/** A Metrics port that sums counters in memory (local runs, tests); key `name` or `name|k=v,…`. */
+export function createMemoryMetrics(): Metrics & { readonly totals: Map<string, number>; get(name: string): number } {
+  const totals = new Map<string, number>();
+  return {
+    totals,
+    count(name, value, dimensions) {
+      const dims = dimensions ? Object.entries(dimensions).map(([k, v]) => `${k}=${v}`) : [];
+      const key = dims.length > 0 ? `${name}|${dims.join(',')}` : name;
+      totals.set(key, (totals.get(key) ?? 0) + value);
+      if (dims.length > 0) totals.set(name, (totals.get(name) ?? 0) + value);
+    },
+    get(name) {
+      return totals.get(name) ?? 0;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import type { TransformStats } from './types.ts';
+
+/** EMF metric names the transform emits (infra alarms on some of them). */
+export const TRANSFORM_METRICS = {
+  records: 'records_in',
+  recordsOk: 'records_ok',
+  recordsDropped: 'records_dropped',
+  recordsFailed: 'records_failed',
+  recordsReingested: 'records_reingested',
+  eventsIn: 'events_in',
+  eventsOut: 'events_out',
+  eventsDropped: 'events_dropped',
+  eventsFailed: 'events_failed',
+  eventsReingested: 'events_reingested',
+  bytesIn: 'bytes_in',
+  bytesOut: 'bytes_out',
+  responseBytes: 'response_bytes',
+  controlMessages: 'control_messages',
+  emptyDataMessages: 'empty_data_messages',
+  ownerNotAllowed: 'owner_not_allowed',
+  /** Records answered ProcessingFailed because they could not be decoded (any decode reason). */
+  decodeFailed: 'decode_failed',
+  reingestFailed: 'reingest_failed',
+  responseOverflow: 'response_overflow',
+} as const;
+
+const NOT_DECODE_FAILURES = new Set(['owner_not_allowed', 'reingest_failed', 'response_overflow']);
+
+/** Metric name → value for one batch, every name present (zeros included, so alarms see data). */
+export function statsToMetrics(stats: TransformStats): Record<string, number> {
+  const m = TRANSFORM_METRICS;
+  let decodeFailed = 0;
+  for (const [reason, n] of Object.entries(stats.failures)) if (!NOT_DECODE_FAILURES.has(reason)) decodeFailed += n;
+  return {
+    [m.records]: stats.records,
+    [m.recordsOk]: stats.recordsOk,
+    [m.recordsDropped]: stats.recordsDropped,
+    [m.recordsFailed]: stats.recordsFailed,
+    [m.recordsReingested]: stats.recordsReingested,
+    [m.eventsIn]: stats.eventsIn,
+    [m.eventsOut]: stats.eventsOut,
+    [m.eventsDropped]: stats.eventsDropped,
+    [m.eventsFailed]: stats.eventsFailed,
+    [m.eventsReingested]: stats.eventsReingested,
+    [m.bytesIn]: stats.bytesIn,
+    [m.bytesOut]: stats.bytesOut,
+    [m.responseBytes]: stats.responseBytes,
+    [m.controlMessages]: stats.controlMessages,
+    [m.emptyDataMessages]: stats.emptyDataMessages,
+    [m.ownerNotAllowed]: stats.ownerNotAllowed,
+    [m.decodeFailed]: decodeFailed,
+    [m.reingestFailed]: stats.failures['reingest_failed'] ?? 0,
+    [m.responseOverflow]: stats.failures['response_overflow'] ?? 0,
+  };
+}
