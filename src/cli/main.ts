@@ -1,5 +1,6 @@
 import '../shared/polyfill.ts';
 import { Command } from 'commander';
+import { parseCommand } from './commands/parse.ts';
 import { transformCommand } from './commands/transform.ts';
 
 /** Builds the `eks-log-lake` command; each subcommand lives in src/cli/commands/. */
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   // Subcommands register here, one line each.
   program.addCommand(transformCommand());
+  program.addCommand(parseCommand());
   return program;
 }
 

@@ -47,10 +47,22 @@ export function toRawRecords(message: SubscriptionMessage, ctx: ParseContext): R
   return toRawRecordLines(message, ctx).map((line) => JSON.parse(line) as RawRecord);
 }
 
+// `id` is a validated digit string except on bad_envelope records, which take the slow path.
 function head(time: string | null, ts: number | null, id: string, shared: string, status: ParseStatus, error?: string) {
+  const idJson = status === 'bad_envelope' ? JSON.stringify(id) : '"' + id + '"';
+  const timeJson = time === null ? 'null' : '"' + time + '"';
+  const tail = error === undefined ? '"' : '","parse_error":' + JSON.stringify(error);
   return (
-    `{"time":${time === null ? 'null' : `"${time}"`},"cwl_timestamp":${ts},"event_id":${JSON.stringify(id)}` +
-    `${shared},"parse_status":"${status}"${error === undefined ? '' : `,"parse_error":${JSON.stringify(error)}`}`
+    '{"time":' +
+    timeJson +
+    ',"cwl_timestamp":' +
+    ts +
+    ',"event_id":' +
+    idJson +
+    shared +
+    ',"parse_status":"' +
+    status +
+    tail
   );
 }
 

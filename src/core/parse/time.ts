@@ -16,7 +16,7 @@ const CANONICAL_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
  */
 export function normalizeRfc3339(s: string): string | null {
   if (s.length === 27 && CANONICAL_RE.test(s)) {
-    return isValidCalendar(s) ? s : null;
+    return isValidCanonical(s) ? s : null;
   }
   const m = RFC3339_RE.exec(s);
   if (!m) return null;
@@ -33,11 +33,19 @@ export function normalizeRfc3339(s: string): string | null {
   return `${new Date(ms).toISOString().slice(0, 19)}.${(frac + '000000').slice(0, 6)}Z`;
 }
 
-function isValidCalendar(s: string): boolean {
-  return (
-    utcMs(+s.slice(0, 4), +s.slice(5, 7), +s.slice(8, 10), +s.slice(11, 13), +s.slice(14, 16), +s.slice(17, 19)) !==
-    null
-  );
+// Most events of a batch share a date, so remember the last valid one instead of re-checking it.
+let lastValidDate = '';
+
+function isValidCanonical(s: string): boolean {
+  const h = +s.slice(11, 13);
+  const mi = +s.slice(14, 16);
+  const sec = +s.slice(17, 19);
+  if (h > 23 || mi > 59 || sec > 59) return false;
+  const date = s.slice(0, 10);
+  if (date === lastValidDate) return true;
+  if (utcMs(+s.slice(0, 4), +s.slice(5, 7), +s.slice(8, 10), 0, 0, 0) === null) return false;
+  lastValidDate = date;
+  return true;
 }
 
 /** Epoch ms of a UTC wall-clock time, or null if any field is out of range (31 April, 25:00, leap seconds). */
