@@ -1,0 +1,270 @@
+import { ConfigError } from '../src/core/errors.ts';
+
+/** CloudWatch Logs accepts only these retention values (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** How a member account sends its EKS log groups to the central Destination. */
+export type SubscriptionMode = 'filter' | 'account-policy';
+
+/** One source account (one member stack). */
+export interface MemberConfig {
+  readonly account: string;
+  /** Must equal the central region: a CloudWatch Logs Destination only accepts same-region filters. */
+  readonly region: string;
+  /** EKS cluster names; their log groups are `/aws/eks/<cluster>/cluster`. */
+  readonly clusters: readonly string[];
+  /** `filter`: one subscription filter per cluster log group; `account-policy`: one account-level policy. */
+  readonly subscription: SubscriptionMode;
+  /** Retention set on the cluster log groups (S3 is the archive), days; 0 leaves it unchanged. */
+  readonly logGroupRetentionDays: number;
+  /** Turn on the five EKS control-plane log types on the listed clusters. */
+  readonly enableControlPlaneLogs: boolean;
+}
+
+/** Splunk's SQS-based S3 input: who may assume the read-only role. */
+export interface SplunkConfig {
+  readonly enabled: boolean;
+  /** IAM principal (role or account root ARN) of the Splunk forwarder / Splunk Cloud. */
+  readonly principalArn?: string;
+  /** sts:ExternalId required when assuming the Splunk role (recommended for third-party accounts). */
+  readonly externalId?: string;
+}
+
+/** The whole typed deployment configuration (cdk.json context `eksLogLake`). */
+export interface EksLogLakeConfig {
+  /** Prefix of every resource name; lower-case letters, digits and dashes. */
+  readonly prefix: string;
+  readonly central: { readonly account: string; readonly region: string };
+  /** AWS Organizations id; when set the Destination policy trusts the whole organization. */
+  readonly organizationId?: string;
+  readonly members: readonly MemberConfig[];
+  /** Accounts whose logs may reach the lake; the transform rejects any other owner. */
+  readonly allowedSourceAccounts: readonly string[];
+  /** Days raw objects are kept (Splunk reads them within minutes; compaction within hours). */
+  readonly rawRetentionDays: number;
+  /** Days after which raw objects move to Standard-IA; must be below rawRetentionDays. */
+  readonly rawTransitionDays: number;
+  /** Days curated Parquet is kept; 0 keeps it forever (it moves to Intelligent-Tiering at once). */
+  readonly curatedRetentionDays: number;
+  /** Days Athena query results are kept. */
+  readonly athenaResultsRetentionDays: number;
+  /** Retention of our own Lambda, Firehose and state machine log groups, days. */
+  readonly logRetentionDays: number;
+  /** EventBridge Scheduler expression for the compaction workflow. */
+  readonly schedule: string;
+  /** Per-query scan limit of the Athena workgroup, bytes. */
+  readonly athenaBytesScannedCutoff: number;
+  readonly splunk: SplunkConfig;
+  /** E-mail subscribed to the alarm topic (optional). */
+  readonly alarmEmail?: string;
+}
+
+const ACCOUNT_RE = /^\d{12}$/;
+const REGION_RE = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const ORG_RE = /^o-[a-z0-9]{10,32}$/;
+const PREFIX_RE = /^[a-z][a-z0-9-]{1,20}$/;
+// EKS cluster names: letters, digits, hyphens, underscores; start alphanumeric; up to 100.
+const CLUSTER_RE = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
+const SCHEDULE_RE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
+const ARN_PRINCIPAL_RE = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+
+type Obj = Record<string, unknown>;
+
+class Problems {
+  readonly list: string[] = [];
+  add(path: string, msg: string): void {
+    this.list.push(`${path}: ${msg}`);
+  }
+}
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(o: Obj, key: string, path: string, p: Problems, re?: RegExp, hint?: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v === '') {
+    p.add(`${path}.${key}`, 'required string is missing');
+    return '';
+  }
+  if (re && !re.test(v)) p.add(`${path}.${key}`, `"${v}" is not valid${hint ? ` (${hint})` : ''}`);
+  return v;
+}
+
+function optStr(o: Obj, key: string, path: string, p: Problems, re: RegExp, hint: string): string | undefined {
+  if (o[key] === undefined) return undefined;
+  return str(o, key, path, p, re, hint);
+}
+
+function num(o: Obj, key: string, path: string, p: Problems, def: number, min: number, max: number): number {
+  const v = o[key] ?? def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    p.add(`${path}.${key}`, `must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
+    return def;
+  }
+  return v;
+}
+
+function bool(o: Obj, key: string, path: string, p: Problems, def: boolean): boolean {
+  const v = o[key] ?? def;
+  if (typeof v !== 'boolean') {
+    p.add(`${path}.${key}`, `must be true or false, got ${JSON.stringify(v)}`);
+    return def;
+  }
+  return v;
+}
+
+function strList(o: Obj, key: string, path: string, p: Problems, re: RegExp, hint: string): string[] {
+  const v = o[key] ?? [];
+  if (!Array.isArray(v)) {
+    p.add(`${path}.${key}`, 'must be a list');
+    return [];
+  }
+  v.forEach((x, i) => {
+    if (typeof x !== 'string' || !re.test(x))
+      p.add(`${path}.${key}[${i}]`, `${JSON.stringify(x)} is not valid (${hint})`);
+  });
+  return v.filter((x): x is string => typeof x === 'string');
+}
+
+function retention(o: Obj, key: string, path: string, p: Problems, def: number, allowZero: boolean): number {
+  const v = o[key] ?? def;
+  const ok = (allowZero && v === 0) || (LOG_RETENTION_DAYS as readonly unknown[]).includes(v);
+  if (!ok) {
+    p.add(`${path}.${key}`, `must be one of ${LOG_RETENTION_DAYS.join(', ')}${allowZero ? ' or 0' : ''}, got ${v}`);
+    return def;
+  }
+  return v as number;
+}
+
+function parseMember(raw: unknown, path: string, centralRegion: string, p: Problems): MemberConfig | undefined {
+  if (!isObj(raw)) {
+    p.add(path, 'must be an object');
+    return undefined;
+  }
+  const region = (raw.region as string | undefined) ?? centralRegion;
+  if (region !== centralRegion) {
+    p.add(
+      `${path}.region`,
+      `"${region}" differs from central.region "${centralRegion}"; a Logs Destination only serves its own region`,
+    );
+  }
+  const subscription = raw.subscription ?? 'filter';
+  if (subscription !== 'filter' && subscription !== 'account-policy') {
+    p.add(`${path}.subscription`, `must be "filter" or "account-policy", got ${JSON.stringify(subscription)}`);
+  }
+  const clusters = strList(raw, 'clusters', path, p, CLUSTER_RE, 'EKS cluster name');
+  if (subscription === 'filter' && clusters.length === 0) {
+    p.add(`${path}.clusters`, 'list at least one cluster, or use subscription "account-policy"');
+  }
+  if (new Set(clusters).size !== clusters.length) p.add(`${path}.clusters`, 'has duplicates');
+  return {
+    account: str(raw, 'account', path, p, ACCOUNT_RE, '12 digits'),
+    region,
+    clusters,
+    subscription: subscription as SubscriptionMode,
+    logGroupRetentionDays: retention(raw, 'logGroupRetentionDays', path, p, 7, true),
+    enableControlPlaneLogs: bool(raw, 'enableControlPlaneLogs', path, p, false),
+  };
+}
+
+/**
+ * Validates the `eksLogLake` context object and fills defaults. Throws one ConfigError that
+ * lists every problem with its path, so a user fixes cdk.json in one pass.
+ */
+export function parseConfig(raw: unknown): EksLogLakeConfig {
+  const p = new Problems();
+  const path = 'eksLogLake';
+  if (!isObj(raw)) throw new ConfigError(`${path}: context object is missing; add it to cdk.json "context"`);
+  const prefix =
+    raw.prefix === undefined ? 'eks-log-lake' : str(raw, 'prefix', path, p, PREFIX_RE, '2-21 of a-z 0-9 -');
+  const centralRaw = raw.central;
+  let central = { account: '', region: '' };
+  if (!isObj(centralRaw)) p.add(`${path}.central`, 'must be an object with account and region');
+  else {
+    central = {
+      account: str(centralRaw, 'account', `${path}.central`, p, ACCOUNT_RE, '12 digits'),
+      region: str(centralRaw, 'region', `${path}.central`, p, REGION_RE, 'e.g. eu-west-1'),
+    };
+  }
+  const organizationId = optStr(raw, 'organizationId', path, p, ORG_RE, 'o-xxxxxxxxxx');
+  const membersRaw = raw.members ?? [];
+  const members: MemberConfig[] = [];
+  if (!Array.isArray(membersRaw)) p.add(`${path}.members`, 'must be a list');
+  else
+    membersRaw.forEach((m, i) => {
+      const parsed = parseMember(m, `${path}.members[${i}]`, central.region, p);
+      if (parsed) members.push(parsed);
+    });
+  const seen = new Set<string>();
+  for (const m of members) {
+    if (seen.has(m.account)) p.add(`${path}.members`, `account ${m.account} listed twice`);
+    seen.add(m.account);
+  }
+  const explicitAllowed = strList(raw, 'allowedSourceAccounts', path, p, ACCOUNT_RE, '12 digits');
+  // Default: exactly the accounts we deploy member stacks to (and the central account itself).
+  const allowedSourceAccounts =
+    raw.allowedSourceAccounts === undefined
+      ? [...new Set([central.account, ...members.map((m) => m.account)])].filter(Boolean)
+      : explicitAllowed;
+  for (const m of members) {
+    if (!allowedSourceAccounts.includes(m.account)) {
+      p.add(`${path}.allowedSourceAccounts`, `member account ${m.account} is missing; its logs would be rejected`);
+    }
+  }
+  if (!organizationId && allowedSourceAccounts.length === 0) {
+    p.add(path, 'set organizationId or at least one member / allowedSourceAccounts entry');
+  }
+  const rawRetentionDays = num(raw, 'rawRetentionDays', path, p, 90, 1, 3650);
+  const rawTransitionDays = num(raw, 'rawTransitionDays', path, p, 30, 30, 3650);
+  if (rawTransitionDays >= rawRetentionDays && rawRetentionDays > 30) {
+    p.add(`${path}.rawTransitionDays`, `must be below rawRetentionDays (${rawRetentionDays})`);
+  }
+  const schedule = raw.schedule === undefined ? 'rate(15 minutes)' : str(raw, 'schedule', path, p, SCHEDULE_RE);
+  const splunkRaw = raw.splunk ?? { enabled: false };
+  let splunk: SplunkConfig = { enabled: false };
+  if (!isObj(splunkRaw)) p.add(`${path}.splunk`, 'must be an object');
+  else {
+    const enabled = bool(splunkRaw, 'enabled', `${path}.splunk`, p, false);
+    const principalArn = optStr(
+      splunkRaw,
+      'principalArn',
+      `${path}.splunk`,
+      p,
+      ARN_PRINCIPAL_RE,
+      'IAM role/user/root ARN',
+    );
+    const externalId = optStr(
+      splunkRaw,
+      'externalId',
+      `${path}.splunk`,
+      p,
+      /^[\w+=,.@:/-]{2,1224}$/,
+      'sts external id',
+    );
+    if (enabled && !principalArn) p.add(`${path}.splunk.principalArn`, 'required when splunk.enabled is true');
+    splunk = { enabled, principalArn, externalId };
+  }
+  const cfg: EksLogLakeConfig = {
+    prefix,
+    central,
+    organizationId,
+    members,
+    allowedSourceAccounts,
+    rawRetentionDays,
+    rawTransitionDays,
+    curatedRetentionDays: num(raw, 'curatedRetentionDays', path, p, 0, 0, 36500),
+    athenaResultsRetentionDays: num(raw, 'athenaResultsRetentionDays', path, p, 7, 1, 365),
+    logRetentionDays: retention(raw, 'logRetentionDays', path, p, 30, false),
+    schedule,
+    athenaBytesScannedCutoff: num(raw, 'athenaBytesScannedCutoff', path, p, 10 * 1024 ** 3, 10 * 1024 ** 2, 2 ** 52),
+    splunk,
+    alarmEmail: optStr(raw, 'alarmEmail', path, p, /^[^@\s]+@[^@\s]+$/, 'e-mail address'),
+  };
+  if (p.list.length > 0) {
+    throw new ConfigError(`invalid eks-log-lake configuration:\n  - ${p.list.join('\n  - ')}`);
+  }
+  return cfg;
+}

@@ -1,0 +1,170 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledge } from '../nag.ts';
+
+/** Top-level prefixes of the lake bucket (design: lake layout). */
+export const LAKE_PREFIXES = {
+  raw: 'raw/',
+  curated: 'curated/',
+  errors: 'errors/',
+  quarantine: 'quarantine/',
+  control: 'control/',
+} as const;
+
+export interface StorageProps {
+  /** Resource name prefix. */
+  readonly prefix: string;
+  readonly rawRetentionDays: number;
+  readonly rawTransitionDays: number;
+  /** 0 keeps curated data forever. */
+  readonly curatedRetentionDays: number;
+  readonly athenaResultsRetentionDays: number;
+  /** Destroy buckets and key with the stack (test and demo deployments only). */
+  readonly destroyOnRemoval?: boolean;
+}
+
+/**
+ * The customer-managed KMS key and the three buckets: the lake (raw/, curated/, errors/,
+ * quarantine/, control/), Athena query results, and server access logs of both.
+ */
+export class Storage extends Construct {
+  readonly key: kms.Key;
+  readonly lake: s3.Bucket;
+  readonly athenaResults: s3.Bucket;
+  readonly accessLogs: s3.Bucket;
+  /** Bucket names are explicit so queue and role policies can name them without a dependency cycle. */
+  readonly lakeBucketName: string;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const removalPolicy = props.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const suffix = `${stack.account}-${stack.region}`;
+
+    this.key = new kms.Key(this, 'Key', {
+      alias: `alias/${props.prefix}`,
+      description: 'eks-log-lake: lake objects, Firehose, SQS, SNS and our CloudWatch log groups',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    // CloudWatch Logs encrypts our own log groups (Lambda, Firehose, state machine) with this key.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsEncryptOwnLogGroups',
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:DescribeKey',
+        ],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:*`,
+          },
+        },
+      }),
+    );
+    // S3 event notifications into KMS-encrypted SQS queues; CloudWatch alarms into the KMS-encrypted topic.
+    for (const [sid, service] of [
+      ['S3NotificationsToEncryptedQueues', 's3.amazonaws.com'],
+      ['CloudWatchAlarmsToEncryptedTopic', 'cloudwatch.amazonaws.com'],
+    ] as const) {
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          principals: [new iam.ServicePrincipal(service)],
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      );
+    }
+
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      bucketName: `${props.prefix}-access-logs-${suffix}`,
+      // Server access log delivery supports SSE-S3 only.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+      autoDeleteObjects: false,
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'expire-access-logs', expiration: Duration.days(365) },
+      ],
+    });
+    acknowledge(this.accessLogs, {
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log target bucket itself; logging it into itself would loop.',
+    });
+
+    this.lakeBucketName = `${props.prefix}-lake-${suffix}`;
+    const rawRules: s3.LifecycleRule[] = [
+      {
+        id: 'raw-retention',
+        prefix: LAKE_PREFIXES.raw,
+        expiration: Duration.days(props.rawRetentionDays),
+        transitions:
+          props.rawTransitionDays < props.rawRetentionDays
+            ? [
+                {
+                  storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+                  transitionAfter: Duration.days(props.rawTransitionDays),
+                },
+              ]
+            : [],
+      },
+      { id: 'errors-retention', prefix: LAKE_PREFIXES.errors, expiration: Duration.days(props.rawRetentionDays) },
+    ];
+    this.lake = new s3.Bucket(this, 'Lake', {
+      bucketName: this.lakeBucketName,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true, // one data key per bucket-time window instead of one KMS call per object
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Versions protect curated/ and control/ (ledger, manifests) from a bad run or a stray delete.
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'lake/',
+      removalPolicy,
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'noncurrent-versions', noncurrentVersionExpiration: Duration.days(7), expiredObjectDeleteMarker: true },
+        ...rawRules,
+        {
+          id: 'curated-intelligent-tiering',
+          prefix: LAKE_PREFIXES.curated,
+          transitions: [{ storageClass: s3.StorageClass.INTELLIGENT_TIERING, transitionAfter: Duration.days(0) }],
+          expiration: props.curatedRetentionDays > 0 ? Duration.days(props.curatedRetentionDays) : undefined,
+        },
+      ],
+    });
+
+    this.athenaResults = new s3.Bucket(this, 'AthenaResults', {
+      bucketName: `${props.prefix}-athena-results-${suffix}`,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'athena-results/',
+      removalPolicy,
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'expire-results', expiration: Duration.days(props.athenaResultsRetentionDays) },
+      ],
+    });
+  }
+}
