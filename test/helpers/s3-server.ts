@@ -69,6 +69,8 @@ export interface FaultControl {
 export interface S3TestServer {
   /** Proxy endpoint the client talks to (`http://127.0.0.1:<port>`). */
   readonly endpoint: string;
+  /** s3rver itself, without the proxy's conditional writes, ordering and faults. */
+  readonly upstreamEndpoint: string;
   readonly bucket: string;
   /** An S3 client wired to the proxy with the settings s3rver needs. */
   readonly client: S3Client;
@@ -302,6 +304,7 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
 
   return {
     endpoint,
+    upstreamEndpoint: `http://127.0.0.1:${upstream.port}`,
     bucket,
     client,
     faults,
