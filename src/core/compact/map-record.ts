@@ -1,0 +1,289 @@
+import type { CuratedRow, MapCell } from '../arrow/build.ts';
+import type { CuratedTableName } from '../schema.ts';
+import { KLOG_TYPES } from '../types.ts';
+import { topLevelMemberText } from './json-span.ts';
+import { ACCOUNT_RE, CLUSTER_RE, UNKNOWN_CLUSTER } from './layout.ts';
+import { parseTimeMicros, partitionTime } from './time.ts';
+
+/** Tables compaction writes (rollups come from Athena). */
+export type CompactedTable = Exclude<CuratedTableName, 'audit_hourly_summary'>;
+export const COMPACTED_TABLES: readonly CompactedTable[] = [
+  'audit_events',
+  'component_logs',
+  'authenticator_logs',
+  'unparsed_logs',
+];
+
+/** Why a line went to quarantine/ instead of a curated table. */
+export type QuarantineReason =
+  | 'non_json'
+  | 'truncated_json'
+  | 'not_object'
+  | 'missing_envelope'
+  | 'invalid_account'
+  | 'invalid_cluster'
+  | 'bad_time'
+  | 'time_out_of_range'
+  | 'encoding_error'
+  | 'line_too_long';
+
+/** Bounds for a plausible event time, microseconds (design: [arrival − horizon, now + 2 h]). */
+export interface TimeBounds {
+  readonly minMicros: number;
+  readonly maxMicros: number;
+}
+
+export type MappedLine =
+  | {
+      readonly kind: 'row';
+      readonly table: CompactedTable;
+      readonly values: readonly [string, string, string, string];
+      readonly row: CuratedRow;
+      /** The event's own time was unusable; partitioned by the CloudWatch timestamp. */
+      readonly timeFallback: boolean;
+    }
+  | { readonly kind: 'quarantine'; readonly reason: QuarantineReason; readonly detail: string };
+
+const KLOG = new Set<string>(KLOG_TYPES);
+const AUTH_PROMOTED: Readonly<Record<string, string>> = {
+  username: 'username',
+  arn: 'arn',
+  uid: 'uid',
+  groups: 'groups',
+  accesskeyid: 'access_key_id',
+  accountid: 'account_id',
+  userid: 'user_id',
+  session: 'session',
+  client: 'client',
+  method: 'method',
+  path: 'path',
+  stsendpoint: 'sts_endpoint',
+  error: 'error',
+};
+
+type Json = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const own = (o: Json, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
+
+/** A string column value: strings as is, other JSON values as JSON text, absent as null. */
+function str(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function strList(v: unknown): string[] | null {
+  return Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))) : null;
+}
+
+function entries(v: unknown): MapCell | null {
+  if (!isObj(v)) return null;
+  return Object.keys(v).map((k) => [k, str(v[k])] as const);
+}
+
+function int32(v: unknown): number | null {
+  return typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 ? v : null;
+}
+
+function safeInt(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'string' && /^-?\d{1,15}$/.test(v)) return Number(v);
+  return null;
+}
+
+/** aws-iam-authenticator prints groups as Go's `[a b]`; accept a JSON array too. */
+export function parseGroups(v: unknown): string[] | null {
+  if (Array.isArray(v)) return strList(v);
+  if (typeof v !== 'string') return null;
+  const t = v.trim();
+  if (t.startsWith('[') && t.includes('"')) {
+    try {
+      const parsed: unknown = JSON.parse(t);
+      if (Array.isArray(parsed)) return strList(parsed);
+    } catch {
+      // Not JSON: fall through to the Go form.
+    }
+  }
+  const inner = t.startsWith('[') && t.endsWith(']') ? t.slice(1, -1) : t;
+  return inner.split(/[\s,]+/).filter((x) => x.length > 0);
+}
+
+function quarantine(reason: QuarantineReason, detail: string): MappedLine {
+  return { kind: 'quarantine', reason, detail };
+}
+
+/**
+ * Maps one raw NDJSON line (design §3) to its curated table, partition and row, or to a
+ * quarantine reason. Pure: the line is the only input besides the time bounds.
+ */
+export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
+  let rec: unknown;
+  try {
+    rec = JSON.parse(line);
+  } catch (err) {
+    const truncated = line.trimStart().startsWith('{') && /end of JSON|Unterminated/i.test(String(err));
+    return quarantine(truncated ? 'truncated_json' : 'non_json', String((err as Error).message).slice(0, 200));
+  }
+  if (!isObj(rec)) return quarantine('not_object', `line is a JSON ${Array.isArray(rec) ? 'array' : typeof rec}`);
+
+  const account = own(rec, 'account');
+  const logGroup = own(rec, 'log_group');
+  const logType = own(rec, 'log_type');
+  if (typeof account !== 'string' || typeof logGroup !== 'string' || typeof logType !== 'string') {
+    return quarantine('missing_envelope', 'account, log_group or log_type missing');
+  }
+  if (!ACCOUNT_RE.test(account))
+    return quarantine('invalid_account', `account ${JSON.stringify(account).slice(0, 40)}`);
+  const rawCluster = own(rec, 'cluster');
+  const cluster = rawCluster === null || rawCluster === undefined ? UNKNOWN_CLUSTER : rawCluster;
+  if (typeof cluster !== 'string' || (cluster !== UNKNOWN_CLUSTER && !CLUSTER_RE.test(cluster))) {
+    return quarantine('invalid_cluster', `cluster ${JSON.stringify(cluster).slice(0, 120)}`);
+  }
+
+  const cwlMs = own(rec, 'cwl_timestamp');
+  const cwlMicros = typeof cwlMs === 'number' && Number.isFinite(cwlMs) ? Math.round(cwlMs * 1000) : null;
+  let time = parseTimeMicros(own(rec, 'time'));
+  const timeFallback = time === null;
+  if (time === null) time = cwlMicros;
+  if (time === null) return quarantine('bad_time', `time ${JSON.stringify(own(rec, 'time'))?.slice(0, 60)}`);
+  if (time < bounds.minMicros || time > bounds.maxMicros) {
+    return quarantine('time_out_of_range', `time ${new Date(Math.floor(time / 1000)).toISOString()}`);
+  }
+  const { dt, hour } = partitionTime(time);
+  const values = [account, cluster, dt, hour] as const;
+
+  const eventId = own(rec, 'event_id');
+  const common: CuratedRow = {
+    time,
+    event_id: typeof eventId === 'string' ? eventId : eventId == null ? '' : String(eventId),
+    cwl_timestamp: cwlMicros,
+    region: str(own(rec, 'region')),
+    log_group: logGroup,
+    log_stream: str(own(rec, 'log_stream')),
+  };
+  const status = str(own(rec, 'parse_status')) ?? 'unparsed';
+  const parseError = str(own(rec, 'parse_error'));
+
+  const unparsed = (error: string | null, st = status): MappedLine => ({
+    kind: 'row',
+    table: 'unparsed_logs',
+    values,
+    timeFallback,
+    row: {
+      ...common,
+      log_type: logType,
+      parse_status: st,
+      parse_error: error,
+      message: typeof own(rec, 'message') === 'string' ? (own(rec, 'message') as string) : line,
+      message_b64: str(own(rec, 'message_b64')),
+    },
+  });
+
+  if (status !== 'ok' && status !== 'partial') return unparsed(parseError);
+
+  if (logType === 'kube-apiserver-audit') {
+    if (status !== 'ok' || own(rec, 'kind') !== 'Event' || typeof own(rec, 'auditID') !== 'string') {
+      return unparsed(parseError ?? 'not an audit.k8s.io Event', status === 'ok' ? 'not_audit_event' : status);
+    }
+    return { kind: 'row', table: 'audit_events', values, timeFallback, row: auditRow(rec, line, common) };
+  }
+  if (KLOG.has(logType)) {
+    return {
+      kind: 'row',
+      table: 'component_logs',
+      values,
+      timeFallback,
+      row: {
+        ...common,
+        log_type: logType,
+        severity: str(own(rec, 'severity')),
+        thread_id: safeInt(own(rec, 'thread_id')),
+        source_file: str(own(rec, 'source_file')),
+        source_line: int32(own(rec, 'source_line')),
+        msg: str(own(rec, 'msg')),
+        kv: entries(own(rec, 'kv')),
+        message: str(own(rec, 'message')),
+        parse_status: status,
+        parse_error: parseError,
+      },
+    };
+  }
+  if (logType === 'authenticator') {
+    return {
+      kind: 'row',
+      table: 'authenticator_logs',
+      values,
+      timeFallback,
+      row: authRow(rec, common, status, parseError),
+    };
+  }
+  return unparsed(parseError ?? `log_type ${logType}`, status === 'ok' ? 'unknown_log_type' : status);
+}
+
+function auditRow(rec: Json, line: string, common: CuratedRow): CuratedRow {
+  const user = isObj(rec.user) ? rec.user : {};
+  const imp = isObj(rec.impersonatedUser) ? rec.impersonatedUser : {};
+  const ref = isObj(rec.objectRef) ? rec.objectRef : {};
+  const status = isObj(rec.responseStatus) ? rec.responseStatus : {};
+  const ann = isObj(rec.annotations) ? rec.annotations : {};
+  const received = parseTimeMicros(own(rec, 'requestReceivedTimestamp'));
+  const stage = parseTimeMicros(own(rec, 'stageTimestamp'));
+  // Bodies come from the line's own text so integers beyond 2^53 stay exact.
+  const bodies =
+    line.includes('"requestObject"') || line.includes('"responseObject"')
+      ? topLevelMemberText(line, ['requestObject', 'responseObject'])
+      : undefined;
+  return {
+    ...common,
+    audit_id: str(own(rec, 'auditID')),
+    stage: str(own(rec, 'stage')),
+    level: str(own(rec, 'level')),
+    verb: str(own(rec, 'verb')),
+    request_uri: str(own(rec, 'requestURI')),
+    username: str(own(user, 'username')),
+    user_uid: str(own(user, 'uid')),
+    user_groups: strList(own(user, 'groups')),
+    user_extra: str(own(user, 'extra')),
+    impersonated_user: str(own(imp, 'username')),
+    source_ips: strList(own(rec, 'sourceIPs')),
+    user_agent: str(own(rec, 'userAgent')),
+    resource: str(own(ref, 'resource')),
+    subresource: str(own(ref, 'subresource')),
+    namespace: str(own(ref, 'namespace')),
+    name: str(own(ref, 'name')),
+    api_group: str(own(ref, 'apiGroup')),
+    api_version: str(own(ref, 'apiVersion')),
+    response_code: int32(own(status, 'code')),
+    response_status: str(own(status, 'status')),
+    response_reason: str(own(status, 'reason')),
+    response_message: str(own(status, 'message')),
+    authz_decision: str(own(ann, 'authorization.k8s.io/decision')),
+    authz_reason: str(own(ann, 'authorization.k8s.io/reason')),
+    annotations: entries(rec.annotations),
+    request_received_time: received,
+    stage_time: stage,
+    latency_ms: received !== null && stage !== null ? (stage - received) / 1000 : null,
+    request_object: bodies?.get('requestObject') ?? null,
+    response_object: bodies?.get('responseObject') ?? null,
+  };
+}
+
+function authRow(rec: Json, common: CuratedRow, status: string, parseError: string | null): CuratedRow {
+  const kv = isObj(rec.kv) ? rec.kv : {};
+  const row: CuratedRow = {
+    ...common,
+    level: str(own(rec, 'level')),
+    msg: str(own(rec, 'msg')),
+    message: str(own(rec, 'message')),
+    parse_status: status,
+    parse_error: parseError,
+  };
+  const rest: [string, string | null][] = [];
+  for (const k of Object.keys(kv)) {
+    const col = Object.hasOwn(AUTH_PROMOTED, k) ? AUTH_PROMOTED[k] : undefined;
+    if (col === undefined) rest.push([k, str(kv[k])]);
+    else row[col] = col === 'groups' ? parseGroups(kv[k]) : str(kv[k]);
+  }
+  row.kv = rest;
+  return row;
+}

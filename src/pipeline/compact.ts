@@ -1,0 +1,638 @@
+import { gzipSync } from 'node:zlib';
+import { buildTable, type CuratedRow } from '../core/arrow/build.ts';
+import { tableToRows } from '../core/arrow/rows.ts';
+import {
+  COMPACTED_TABLES,
+  type CompactedTable,
+  checkPartitionValues,
+  checkPlanId,
+  dedupeKey,
+  generationPrefix,
+  KEY_COLUMNS,
+  MANIFEST_NAME,
+  type ManifestFile,
+  mapRawLine,
+  type PartitionManifest,
+  parseManifest,
+  parseRawKey,
+  QUARANTINE_OBJECTS_PREFIX,
+  QUARANTINE_RECORDS_PREFIX,
+  type QuarantineReason,
+  rowComparator,
+  serializeManifest,
+  sha256Hex,
+  stagingPrefix,
+} from '../core/compact/index.ts';
+import { InvalidInputError } from '../core/errors.ts';
+import { decodeParquet, encodeParquet } from '../core/parquet.ts';
+import { type CuratedTableName, tableDef } from '../core/schema.ts';
+import type { Catalog, Log, Metrics, ObjectStore } from '../ports.ts';
+import { gunzipLines, RawObjectError } from './compact-lines.ts';
+import { type PublishResult, publishPartitions } from './publish.ts';
+
+export { type PublishResult, publishPartitions };
+
+export interface CompactionDeps {
+  store: ObjectStore;
+  catalog: Catalog;
+  log: Log;
+  metrics?: Metrics;
+  now: () => Date;
+  /** How far before its arrival hour an event may be and still be curated (default 48 h). */
+  lateHorizonHours?: number;
+  /** NDJSON text held in memory before rows are written out (default 48 MiB); bounds peak RSS. */
+  memoryBudgetBytes?: number;
+}
+
+/** A partition of a curated table. */
+export interface PartitionRef {
+  readonly table: CompactedTable;
+  readonly values: string[];
+}
+
+/** What phase 1 did for one chunk of raw objects (small and JSON-serialisable). */
+export interface StageResult {
+  planId: string;
+  chunkId: string;
+  objects: number;
+  emptyObjects: number;
+  quarantinedObjects: number;
+  /** Keys that are not Firehose raw objects (`raw/log_type=…/dt=…/hour=…/file`), left alone. */
+  ignoredKeys: number;
+  /** Keys listed in the plan but gone from the store. */
+  missingObjects: number;
+  /** Non-blank lines read from objects that were read to the end. */
+  events: number;
+  rows: Record<CompactedTable, number>;
+  duplicates: number;
+  quarantined: number;
+  quarantineReasons: Partial<Record<QuarantineReason | string, number>>;
+  /** Events partitioned by their CloudWatch timestamp because their own time was unusable. */
+  timeFallbacks: number;
+  bytesIn: number;
+  bytesOut: number;
+  partitions: PartitionRef[];
+}
+
+/** What phase 2 did for one partition. */
+export interface MergeResult {
+  table: CompactedTable;
+  values: string[];
+  /** Where the catalog must point after publish (the new generation, or the unchanged current one). */
+  location: string | null;
+  /** True when `location` is a new generation that is not published yet. */
+  changed: boolean;
+  rows: number;
+  addedRows: number;
+  duplicates: number;
+  files: number;
+  bytesOut: number;
+}
+
+/** Totals of a whole in-process compaction (CLI, tests). */
+export interface CompactionSummary {
+  planId: string;
+  objects: number;
+  emptyObjects: number;
+  quarantinedObjects: number;
+  ignoredKeys: number;
+  missingObjects: number;
+  events: number;
+  /** Rows newly added per table (after dedupe against what was already published). */
+  rows: Record<CompactedTable, number>;
+  duplicates: number;
+  quarantined: number;
+  quarantineReasons: Record<string, number>;
+  timeFallbacks: number;
+  bytesIn: number;
+  bytesOut: number;
+  partitions: number;
+  published: number;
+}
+
+const DEFAULT_HORIZON_HOURS = 48;
+const DEFAULT_BUDGET = 48 * 1024 * 1024;
+const FUTURE_SLACK_MS = 2 * 3600_000;
+const MAX_OBJECT_BYTES = 8 * 1024 * 1024 * 1024;
+/** Files below this many rows are rewritten into the next generation instead of carried over. */
+const SMALL_FILE_ROWS = 20_000;
+/** Quarantined lines above this size are kept by reference (object, line number, head). */
+const MAX_QUARANTINE_LINE = 1024 * 1024;
+
+const zeroRows = (): Record<CompactedTable, number> => ({
+  audit_events: 0,
+  component_logs: 0,
+  authenticator_logs: 0,
+  unparsed_logs: 0,
+});
+
+const budgetOf = (deps: CompactionDeps) => deps.memoryBudgetBytes ?? DEFAULT_BUDGET;
+// Lines in memory cost about twice their UTF-8 size as rows of JS strings and objects.
+const maxLineBytes = (deps: CompactionDeps) => Math.max(64 * 1024, Math.floor(budgetOf(deps) / 4));
+
+function pad(n: number): string {
+  return String(n).padStart(5, '0');
+}
+
+interface StagedBuffer {
+  readonly table: CompactedTable;
+  readonly values: readonly [string, string, string, string];
+  rows: CuratedRow[];
+  textBytes: number;
+  readonly keys: Set<string>;
+  readonly sources: Set<string>;
+  seq: number;
+}
+
+interface Mapped {
+  readonly table: CompactedTable;
+  readonly values: readonly [string, string, string, string];
+  readonly row: CuratedRow;
+  readonly bytes: number;
+}
+
+async function writeStaged(deps: CompactionDeps, planId: string, chunkId: string, buf: StagedBuffer): Promise<number> {
+  if (buf.rows.length === 0) return 0;
+  const def = tableDef(buf.table);
+  buf.rows.sort(rowComparator(def));
+  const bytes = encodeParquet(buildTable(def, buf.rows));
+  const base = `${stagingPrefix(planId, buf.table, buf.values)}${chunkId}-${pad(buf.seq)}`;
+  const side = { rows: buf.rows.length, textBytes: buf.textBytes, sources: [...buf.sources].sort() };
+  await deps.store.put(`${base}.parquet`, bytes, { contentType: 'application/vnd.apache.parquet' });
+  await deps.store.put(`${base}.json`, JSON.stringify(side), { contentType: 'application/json' });
+  buf.seq++;
+  buf.rows = [];
+  buf.textBytes = 0;
+  return bytes.byteLength;
+}
+
+/**
+ * Phase 1: reads a chunk of raw objects, maps every line to a curated row or a quarantine
+ * reason, drops duplicates inside the chunk and stages sorted Parquet per partition under
+ * `control/staging/<planId>/…/<chunkId>-NNNNN.parquet`. Keys are deterministic, so a rerun
+ * overwrites with the same content.
+ */
+export async function stageObjects(
+  deps: CompactionDeps,
+  input: { planId: string; chunkId: string; keys: string[] },
+): Promise<StageResult> {
+  checkPlanId(input.planId);
+  checkPlanId(input.chunkId);
+  const budget = budgetOf(deps);
+  const nowMs = deps.now().getTime();
+  const horizonMs = (deps.lateHorizonHours ?? DEFAULT_HORIZON_HOURS) * 3600_000;
+  const res: StageResult = {
+    planId: input.planId,
+    chunkId: input.chunkId,
+    objects: 0,
+    emptyObjects: 0,
+    quarantinedObjects: 0,
+    ignoredKeys: 0,
+    missingObjects: 0,
+    events: 0,
+    rows: zeroRows(),
+    duplicates: 0,
+    quarantined: 0,
+    quarantineReasons: {},
+    timeFallbacks: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    partitions: [],
+  };
+  const buffers = new Map<string, StagedBuffer>();
+  let buffered = 0;
+  const quarantineLines: string[] = [];
+  let quarantineBytes = 0;
+  let quarantineSeq = 0;
+
+  const flushQuarantine = async () => {
+    if (quarantineLines.length === 0) return;
+    const key = `${QUARANTINE_RECORDS_PREFIX}plan=${input.planId}/chunk=${input.chunkId}-${pad(quarantineSeq++)}.ndjson.gz`;
+    const body = gzipSync(`${quarantineLines.join('\n')}\n`);
+    await deps.store.put(key, body, { contentType: 'application/x-ndjson' });
+    res.bytesOut += body.byteLength;
+    quarantineLines.length = 0;
+    quarantineBytes = 0;
+  };
+  const addQuarantine = (reason: string, entry: Record<string, unknown>) => {
+    res.quarantined++;
+    res.quarantineReasons[reason] = (res.quarantineReasons[reason] ?? 0) + 1;
+    const text = JSON.stringify({ reason, ...entry });
+    quarantineLines.push(text);
+    quarantineBytes += text.length;
+  };
+
+  // Writes the biggest partitions until the buffered text is back under half the budget.
+  const spill = async (force: boolean) => {
+    const all = [...buffers.values()].sort((a, b) => b.textBytes - a.textBytes || keyOf(a).localeCompare(keyOf(b)));
+    for (const b of all) {
+      if (!force && buffered <= budget / 2) break;
+      buffered -= b.textBytes;
+      res.bytesOut += await writeStaged(deps, input.planId, input.chunkId, b);
+    }
+    if (force || quarantineBytes > budget / 4) await flushQuarantine();
+  };
+
+  const commit = (pending: Mapped[], source: string) => {
+    for (const m of pending) {
+      const k = `${m.table}|${m.values.join('|')}`;
+      let b = buffers.get(k);
+      if (!b) {
+        b = { table: m.table, values: m.values, rows: [], textBytes: 0, keys: new Set(), sources: new Set(), seq: 0 };
+        buffers.set(k, b);
+        res.partitions.push({ table: m.table, values: [...m.values] });
+      }
+      const key = dedupeKey(m.row);
+      if (b.keys.has(key)) {
+        res.duplicates++;
+        continue;
+      }
+      b.keys.add(key);
+      b.rows.push(m.row);
+      b.textBytes += m.bytes;
+      b.sources.add(source);
+      buffered += m.bytes;
+      res.rows[m.table]++;
+    }
+  };
+
+  for (const key of input.keys) {
+    const raw = parseRawKey(key);
+    if (!raw) {
+      res.ignoredKeys++;
+      deps.log.warn('ignoring a key that is not a raw object', { key });
+      continue;
+    }
+    const info = await deps.store.head(key);
+    const stream = info ? await deps.store.getStream(key) : undefined;
+    if (!info || !stream) {
+      res.missingObjects++;
+      deps.log.warn('raw object listed in the plan is missing', { key });
+      continue;
+    }
+    res.objects++;
+    res.bytesIn += info.size;
+    if (info.size === 0) {
+      res.emptyObjects++;
+      continue;
+    }
+    const bounds = { minMicros: (raw.arrivalMs - horizonMs) * 1000, maxMicros: (nowMs + FUTURE_SLACK_MS) * 1000 };
+    // Rows of one object are committed together, so a corrupt object adds nothing half-read
+    // unless it alone exceeds the memory budget (then what was read stays, deduped later).
+    let pending: Mapped[] = [];
+    let pendingBytes = 0;
+    let events = 0;
+    let objQuarantine: [string, Record<string, unknown>][] = [];
+    try {
+      for await (const line of gunzipLines(stream, {
+        maxLineBytes: maxLineBytes(deps),
+        maxObjectBytes: MAX_OBJECT_BYTES,
+      })) {
+        events++;
+        if (line.kind === 'too_long') {
+          objQuarantine.push([
+            'line_too_long',
+            { key, line: line.lineNo, bytes: line.bytes, head_b64: Buffer.from(line.head).toString('base64') },
+          ]);
+          continue;
+        }
+        if (line.kind === 'bad_utf8') {
+          objQuarantine.push([
+            'encoding_error',
+            { key, line: line.lineNo, bytes: line.bytes, line_b64: Buffer.from(line.raw).toString('base64') },
+          ]);
+          continue;
+        }
+        const m = mapRawLine(line.text, bounds);
+        if (m.kind === 'quarantine') {
+          const keep = line.text.length <= MAX_QUARANTINE_LINE;
+          objQuarantine.push([
+            m.reason,
+            { key, line: line.lineNo, detail: m.detail, bytes: line.bytes, ...(keep ? { text: line.text } : {}) },
+          ]);
+          continue;
+        }
+        if (m.timeFallback) res.timeFallbacks++;
+        pending.push({ table: m.table, values: m.values, row: m.row, bytes: line.bytes });
+        pendingBytes += line.bytes;
+        if (pendingBytes + buffered > budget) {
+          res.events += events;
+          events = 0;
+          commit(pending, key);
+          for (const [r, e] of objQuarantine) addQuarantine(r, e);
+          pending = [];
+          objQuarantine = [];
+          pendingBytes = 0;
+          await spill(false);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof RawObjectError)) throw err;
+      res.quarantinedObjects++;
+      await quarantineObject(deps, key, err.reason, err.message, input.planId);
+      deps.log.warn('raw object quarantined', { key, reason: err.reason });
+      deps.metrics?.count('QuarantinedObjects', 1, { reason: err.reason });
+      continue;
+    }
+    res.events += events;
+    commit(pending, key);
+    for (const [r, e] of objQuarantine) addQuarantine(r, e);
+    if (buffered > budget || quarantineBytes > budget / 4) await spill(false);
+  }
+  await spill(true);
+  if (res.quarantined > 0) deps.metrics?.count('QuarantinedRecords', res.quarantined);
+  deps.log.info('staged raw objects', {
+    planId: input.planId,
+    chunkId: input.chunkId,
+    objects: res.objects,
+    events: res.events,
+    duplicates: res.duplicates,
+    quarantined: res.quarantined,
+    partitions: res.partitions.length,
+  });
+  return res;
+}
+
+function keyOf(b: StagedBuffer): string {
+  return `${b.table}|${b.values.join('|')}`;
+}
+
+async function quarantineObject(
+  deps: CompactionDeps,
+  key: string,
+  reason: string,
+  detail: string,
+  planId: string,
+): Promise<void> {
+  const obj = await deps.store.get(key);
+  if (obj) await deps.store.put(`${QUARANTINE_OBJECTS_PREFIX}${key}`, obj.body);
+  const note = { reason, detail, key, etag: obj?.etag ?? null, planId };
+  await deps.store.put(`${QUARANTINE_OBJECTS_PREFIX}${key}.reason.json`, `${JSON.stringify(note)}\n`, {
+    contentType: 'application/json',
+  });
+}
+
+interface MergeInput {
+  readonly key: string;
+  readonly rows: number;
+  readonly textBytes: number;
+  readonly sources: readonly string[];
+  readonly fromBase: boolean;
+}
+
+async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  const o = await store.get(key);
+  return o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as T) : undefined;
+}
+
+async function mustGet(store: ObjectStore, key: string): Promise<Uint8Array> {
+  const o = await store.get(key);
+  if (!o) throw new InvalidInputError(`object ${key} is missing`);
+  return o.body;
+}
+
+async function readManifest(store: ObjectStore, location: string): Promise<PartitionManifest | undefined> {
+  const o = await store.get(`${location}${MANIFEST_NAME}`);
+  return o ? parseManifest(Buffer.from(o.body).toString('utf8')) : undefined;
+}
+
+/** Files of a generation: from its manifest, or (for a location we did not write) by listing. */
+async function baseInputs(store: ObjectStore, location: string): Promise<{ inputs: MergeInput[]; sources: string[] }> {
+  const m = await readManifest(store, location);
+  if (m) {
+    return {
+      inputs: m.files.map((f) => ({ key: f.key, rows: f.rows, textBytes: f.textBytes, sources: [], fromBase: true })),
+      sources: [...m.sources],
+    };
+  }
+  const inputs: MergeInput[] = [];
+  for await (const o of store.list(location)) {
+    if (o.key.endsWith('.parquet'))
+      inputs.push({ key: o.key, rows: -1, textBytes: o.size * 8, sources: [], fromBase: true });
+  }
+  return { inputs, sources: [] };
+}
+
+function resultOf(m: PartitionManifest, changed: boolean): MergeResult {
+  return {
+    table: m.table as CompactedTable,
+    values: [...m.values],
+    location: m.location,
+    changed,
+    rows: m.rows,
+    addedRows: m.addedRows,
+    duplicates: m.duplicates,
+    files: m.files.length,
+    bytesOut: changed ? m.files.reduce((n, f) => n + f.bytes, 0) : 0,
+  };
+}
+
+/**
+ * Phase 2: merges the partition's published generation with everything staged for it under
+ * `planId` into a new generation `…/gen=<planId>/part-NNNNN.parquet` plus `_manifest.json`.
+ * Rows already published win over staged copies. A no-op when the catalog already points at
+ * this generation or its manifest is complete for the current base (crash and rerun safe).
+ */
+export async function mergePartition(
+  deps: CompactionDeps,
+  input: { planId: string; table: CuratedTableName; values: string[] },
+): Promise<MergeResult> {
+  const { planId, values } = input;
+  if (!(COMPACTED_TABLES as readonly string[]).includes(input.table)) {
+    throw new InvalidInputError(`${input.table} is not written by compaction`);
+  }
+  const table = input.table as CompactedTable;
+  checkPartitionValues(values);
+  const def = tableDef(table);
+  const location = generationPrefix(table, values, planId);
+  const current = await deps.catalog.getPartition(table, values);
+  const baseLocation = current?.location ?? null;
+
+  if (baseLocation === location) {
+    const m = await readManifest(deps.store, location);
+    if (!m) throw new InvalidInputError(`published generation ${location} has no manifest`);
+    return resultOf(m, false);
+  }
+  const existing = await readManifest(deps.store, location).catch(() => undefined);
+  if (existing && existing.baseLocation === baseLocation) return resultOf(existing, true);
+
+  const base = baseLocation ? await baseInputs(deps.store, baseLocation) : { inputs: [], sources: [] };
+  const staged: MergeInput[] = [];
+  const stagePrefix = stagingPrefix(planId, table, values);
+  for await (const o of deps.store.list(stagePrefix)) {
+    if (!o.key.endsWith('.json')) continue;
+    const side = await readJson<{ rows: number; textBytes: number; sources: string[] }>(deps.store, o.key);
+    if (!side) continue;
+    staged.push({
+      key: o.key.replace(/\.json$/, '.parquet'),
+      rows: side.rows,
+      textBytes: side.textBytes,
+      sources: side.sources,
+      fromBase: false,
+    });
+  }
+  staged.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
+  // Pass 1: keys only (a narrow projection), to find duplicates before reading whole files.
+  const seen = new Set<string>();
+  const keep = new Map<string, boolean[] | null>(); // null: keep every row
+  let duplicates = 0;
+  let addedRows = 0;
+  for (const f of [...base.inputs, ...staged]) {
+    const bytes = await mustGet(deps.store, f.key);
+    const keyRows = tableToRows(def, decodeParquet(bytes, keyColumns(table)), keyColumns(table));
+    let mask: boolean[] | null = null;
+    keyRows.forEach((r, i) => {
+      const k = dedupeKey(r);
+      if (seen.has(k)) {
+        duplicates++;
+        mask ??= keyRows.map(() => true);
+        mask[i] = false;
+      } else {
+        seen.add(k);
+        if (!f.fromBase) addedRows++;
+      }
+    });
+    keep.set(f.key, mask);
+    if (f.rows < 0) (f as { rows: number }).rows = keyRows.length;
+  }
+  seen.clear();
+
+  if (addedRows === 0) {
+    // Everything staged is already published: keep the current generation.
+    const rows = base.inputs.reduce((n, f) => n + f.rows, 0);
+    return {
+      table,
+      values: [...values],
+      location: baseLocation,
+      changed: false,
+      rows,
+      addedRows: 0,
+      duplicates,
+      files: base.inputs.length,
+      bytesOut: 0,
+    };
+  }
+
+  // Pass 2: big clean files are carried over byte for byte; small or filtered ones are merged.
+  const budget = budgetOf(deps);
+  const files: ManifestFile[] = [];
+  let pending: CuratedRow[] = [];
+  let pendingText = 0;
+  const cmp = rowComparator(def);
+  const put = async (body: Uint8Array, rows: number, textBytes: number) => {
+    const key = `${location}part-${pad(files.length)}.parquet`;
+    await deps.store.put(key, body, { contentType: 'application/vnd.apache.parquet' });
+    files.push({ key, rows, bytes: body.byteLength, sha256: sha256Hex(body), textBytes });
+  };
+  const flush = async () => {
+    if (pending.length === 0) return;
+    pending.sort(cmp);
+    await put(encodeParquet(buildTable(def, pending)), pending.length, pendingText);
+    pending = [];
+    pendingText = 0;
+  };
+  for (const f of [...base.inputs, ...staged]) {
+    const mask = keep.get(f.key) ?? null;
+    const bytes = await mustGet(deps.store, f.key);
+    if (mask === null && f.rows >= SMALL_FILE_ROWS) {
+      await put(bytes, f.rows, f.textBytes);
+      continue;
+    }
+    const rows = tableToRows(def, decodeParquet(bytes));
+    const perRow = rows.length ? f.textBytes / rows.length : 0;
+    for (let i = 0; i < rows.length; i++) {
+      if (mask && !mask[i]) continue;
+      pending.push(rows[i]!);
+      pendingText += perRow;
+      if (pendingText >= budget) await flush();
+    }
+  }
+  await flush();
+
+  const sources = new Set(base.sources);
+  for (const f of staged) for (const s of f.sources) sources.add(s);
+  const manifest: PartitionManifest = {
+    version: 1,
+    table,
+    values: [...values],
+    planId,
+    location,
+    baseLocation,
+    rows: files.reduce((n, f) => n + f.rows, 0),
+    addedRows,
+    duplicates,
+    files,
+    sources: [...sources].sort(),
+  };
+  // The manifest is the commit record of the generation: written last, read by publish and GC.
+  await deps.store.put(`${location}${MANIFEST_NAME}`, serializeManifest(manifest), { contentType: 'application/json' });
+  return resultOf(manifest, true);
+}
+
+function keyColumns(table: CompactedTable): string[] {
+  return table === 'unparsed_logs' ? [...KEY_COLUMNS] : ['log_group', 'event_id'];
+}
+
+/** Convenience for the CLI and tests: stage in chunks, merge every touched partition, publish. */
+export async function compactObjects(
+  deps: CompactionDeps,
+  input: { planId: string; keys: string[]; fence?: () => Promise<void>; chunkSize?: number },
+): Promise<CompactionSummary> {
+  const chunkSize = input.chunkSize ?? 32;
+  const keys = [...input.keys].sort();
+  const sum: CompactionSummary = {
+    planId: input.planId,
+    objects: 0,
+    emptyObjects: 0,
+    quarantinedObjects: 0,
+    ignoredKeys: 0,
+    missingObjects: 0,
+    events: 0,
+    rows: zeroRows(),
+    duplicates: 0,
+    quarantined: 0,
+    quarantineReasons: {},
+    timeFallbacks: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    partitions: 0,
+    published: 0,
+  };
+  const touched = new Map<string, PartitionRef>();
+  for (let i = 0, c = 0; i < keys.length; i += chunkSize, c++) {
+    const r = await stageObjects(deps, {
+      planId: input.planId,
+      chunkId: `c${pad(c)}`,
+      keys: keys.slice(i, i + chunkSize),
+    });
+    sum.objects += r.objects;
+    sum.emptyObjects += r.emptyObjects;
+    sum.quarantinedObjects += r.quarantinedObjects;
+    sum.ignoredKeys += r.ignoredKeys;
+    sum.missingObjects += r.missingObjects;
+    sum.events += r.events;
+    sum.duplicates += r.duplicates;
+    sum.quarantined += r.quarantined;
+    sum.timeFallbacks += r.timeFallbacks;
+    sum.bytesIn += r.bytesIn;
+    sum.bytesOut += r.bytesOut;
+    for (const [k, v] of Object.entries(r.quarantineReasons))
+      sum.quarantineReasons[k] = (sum.quarantineReasons[k] ?? 0) + (v ?? 0);
+    for (const p of r.partitions) touched.set(`${p.table}|${p.values.join('|')}`, p);
+  }
+  const merged: MergeResult[] = [];
+  for (const p of [...touched.values()].sort((a, b) =>
+    `${a.table}|${a.values}`.localeCompare(`${b.table}|${b.values}`),
+  )) {
+    const m = await mergePartition(deps, { planId: input.planId, table: p.table, values: p.values });
+    merged.push(m);
+    sum.rows[m.table] += m.addedRows;
+    sum.duplicates += m.duplicates;
+    sum.bytesOut += m.bytesOut;
+  }
+  sum.partitions = merged.length;
+  const pub = await publishPartitions(deps, { planId: input.planId, merged, fence: input.fence ?? (async () => {}) });
+  sum.published = pub.published;
+  return sum;
+}

@@ -1,0 +1,52 @@
+import type { CompactedTable } from '../core/compact/index.ts';
+import type { CatalogPartition } from '../ports.ts';
+import type { CompactionDeps, MergeResult } from './compact.ts';
+
+/** What phase 3 did. */
+export interface PublishResult {
+  planId: string;
+  /** Partitions whose catalog location was written (new generations). */
+  published: number;
+  /** Partitions with nothing new (location unchanged). */
+  unchanged: number;
+  catalogCalls: number;
+}
+
+/** Partitions per catalog call; Glue's BatchCreatePartition/BatchUpdatePartition take 100. */
+const CATALOG_CHUNK = 100;
+
+/**
+ * Phase 3: points each merged partition's catalog location at its new generation. `fence`
+ * is called right before every catalog write and must throw if the caller's lease is lost,
+ * so a stalled run can never publish over a newer one.
+ */
+export async function publishPartitions(
+  deps: Pick<CompactionDeps, 'catalog' | 'log' | 'metrics'>,
+  input: { planId: string; merged: MergeResult[]; fence: () => Promise<void> },
+): Promise<PublishResult> {
+  const byTable = new Map<CompactedTable, CatalogPartition[]>();
+  let unchanged = 0;
+  for (const m of input.merged) {
+    if (!m.changed || m.location === null) {
+      unchanged++;
+      continue;
+    }
+    const list = byTable.get(m.table) ?? [];
+    list.push({ values: m.values, location: m.location });
+    byTable.set(m.table, list);
+  }
+  let published = 0;
+  let catalogCalls = 0;
+  for (const [table, parts] of [...byTable.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    for (let i = 0; i < parts.length; i += CATALOG_CHUNK) {
+      const chunk = parts.slice(i, i + CATALOG_CHUNK);
+      await input.fence();
+      await deps.catalog.putPartitions(table, chunk);
+      catalogCalls++;
+      published += chunk.length;
+    }
+  }
+  deps.metrics?.count('PublishedPartitions', published);
+  deps.log.info('published partitions', { planId: input.planId, published, unchanged });
+  return { planId: input.planId, published, unchanged, catalogCalls };
+}
