@@ -26,7 +26,8 @@ const SEVERITY: Readonly<Record<string, KlogSeverity>> = { I: 'INFO', W: 'WARNIN
 // Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg
 const HEADER_RE = /^([IWEF])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{6}) +(\d+) ([^ :\]\n]+):(\d+)\](?: |$|(?=\n))/;
 
-const YEAR_MS = 365 * 86_400_000;
+// The nearest of three candidate years is always within half a year, except for 29 February.
+const MAX_SKEW_MS = 200 * 86_400_000;
 
 /**
  * Parses one klog line (possibly several physical lines: the header line plus continuations).
@@ -81,8 +82,7 @@ function klogTime(m: RegExpExecArray, cwlMs: number): string | null {
       bestYear = y;
     }
   }
-  // A 29 February two years away from any leap year is not a real time either.
-  if (best === null || Math.abs(best - cwlMs) > YEAR_MS || bestYear < 1000 || bestYear > 9999) return null;
+  if (best === null || Math.abs(best - cwlMs) > MAX_SKEW_MS || bestYear < 1000 || bestYear > 9999) return null;
   return `${bestYear}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`;
 }
 
