@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { buildTable } from '../../../src/core/arrow/build.ts';
+import { tableToRows } from '../../../src/core/arrow/rows.ts';
+import { mapRawLine, parseGroups, topLevelMemberText } from '../../../src/core/compact/index.ts';
+import { decodeParquet, encodeParquet } from '../../../src/core/parquet.ts';
+import { tableDef } from '../../../src/core/schema.ts';
+import { ACCOUNT, CLUSTER, message, rawLines, sampleEvents } from './raw-fixtures.ts';
+
+const T0 = Date.UTC(2026, 10, 27, 1, 30, 0);
+const BOUNDS = { minMicros: (T0 - 48 * 3600_000) * 1000, maxMicros: (T0 + 4 * 3600_000) * 1000 };
+
+function envelope(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    time: '2026-11-27T01:30:00.123456Z',
+    cwl_timestamp: T0 + 500,
+    event_id: '3'.repeat(56),
+    account: ACCOUNT,
+    region: 'eu-west-1',
+    cluster: CLUSTER,
+    log_group: `/aws/eks/${CLUSTER}/cluster`,
+    log_stream: 'kube-apiserver-audit-abc',
+    log_type: 'kube-apiserver-audit',
+    parse_status: 'ok',
+    ...extra,
+  };
+}
+
+function mapped(line: string) {
+  const m = mapRawLine(line, BOUNDS);
+  if (m.kind !== 'row') throw new Error(`expected a row, got ${m.reason}: ${m.detail}`);
+  return m;
+}
+
+describe('mapRawLine', () => {
+  it('promotes the audit fields of a real audit event', () => {
+    const [line] = rawLines(message('kube-apiserver-audit', sampleEvents('kube-apiserver-audit', T0, 1)));
+    const m = mapped(line!);
+    expect(m.table).toBe('audit_events');
+    expect(m.values).toEqual([ACCOUNT, CLUSTER, '2026-11-27', '01']);
+    expect(m.row).toMatchObject({
+      verb: 'list',
+      username: 'system:kube-scheduler',
+      user_groups: ['system:authenticated'],
+      source_ips: ['10.0.60.42'],
+      resource: 'poddisruptionbudgets',
+      api_group: 'policy',
+      response_code: 403,
+      response_status: 'Failure',
+      authz_decision: 'forbid',
+      authz_reason: '',
+      stage: 'ResponseComplete',
+      time: T0 * 1000 + 123,
+      request_received_time: T0 * 1000 + 123,
+      stage_time: (T0 + 4) * 1000 + 456,
+      latency_ms: 4.333,
+      cwl_timestamp: (T0 + 250) * 1000,
+    });
+    expect(m.row.annotations).toEqual([
+      ['authorization.k8s.io/decision', 'forbid'],
+      ['authorization.k8s.io/reason', ''],
+    ]);
+  });
+
+  it('keeps request and response objects as their exact JSON text, big integers included', () => {
+    const body = '{"spec":{"replicas":12345678901234567890123,"f":1.0e+2,"s":"a\\"}b"},"n":[1,{"x":[]}]}';
+    const line = JSON.stringify(
+      envelope({ kind: 'Event', auditID: 'a1', stage: 'ResponseComplete', requestObject: 0, responseObject: 0 }),
+    )
+      .replace('"requestObject":0', `"requestObject":${body}`)
+      .replace('"responseObject":0', '"responseObject" : {"status":99999999999999999999}');
+    const m = mapped(line);
+    expect(m.row.request_object).toBe(body);
+    expect(m.row.response_object).toBe('{"status":99999999999999999999}');
+  });
+
+  it('takes the last of repeated keys, as JSON.parse does, in promoted columns and bodies', () => {
+    const line = JSON.stringify(envelope({ kind: 'Event', auditID: 'a1', verb: 'get' })).replace(
+      '"verb":"get"',
+      '"verb":"get","verb":"delete","requestObject":{"a":1},"requestObject":{"a":2}',
+    );
+    const m = mapped(line);
+    expect(m.row.verb).toBe('delete');
+    expect(m.row.request_object).toBe('{"a":2}');
+  });
+
+  it('survives a request object nested 100,000 deep', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const line = JSON.stringify(envelope({ kind: 'Event', auditID: 'a1', requestObject: 0 })).replace(
+      '"requestObject":0',
+      `"requestObject":${deep}`,
+    );
+    expect(mapped(line).row.request_object).toBe(deep);
+  });
+
+  it('does not pollute prototypes with __proto__ or constructor keys', () => {
+    const line = JSON.stringify(envelope({ kind: 'Event', auditID: 'a1' })).replace(
+      '"kind"',
+      '"__proto__":{"polluted":1},"annotations":{"__proto__":"x","constructor":"y"},"user":{"__proto__":{"username":"evil"}},"kind"',
+    );
+    const m = mapped(line);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(m.row.annotations).toEqual([
+      ['__proto__', 'x'],
+      ['constructor', 'y'],
+    ]);
+    expect(m.row.username).toBeNull();
+  });
+
+  it('maps klog lines of all four components to component_logs', () => {
+    for (const t of [
+      'kube-apiserver',
+      'kube-scheduler',
+      'kube-controller-manager',
+      'cloud-controller-manager',
+    ] as const) {
+      const [line] = rawLines(message(t, sampleEvents(t, T0, 1)));
+      const m = mapped(line!);
+      expect(m.table).toBe('component_logs');
+      expect(m.row.log_type).toBe(t);
+      expect(m.row.severity).toMatch(/^(INFO|WARNING|ERROR|FATAL)$/);
+      expect(typeof m.row.thread_id).toBe('number');
+      expect(m.row.message).toBe(JSON.parse(line!).message);
+      expect(m.row.parse_status).toBe('ok');
+    }
+  });
+
+  it('promotes authenticator identity fields and keeps only the rest in kv', () => {
+    const lines = rawLines(message('authenticator', sampleEvents('authenticator', T0, 3)));
+    const sts = mapped(lines[0]!).row;
+    expect(sts).toMatchObject({
+      level: 'info',
+      msg: 'STS response',
+      access_key_id: 'ASIAQ52MI263MY5EWZW2',
+      account_id: '064047601590',
+      method: 'POST',
+      path: '/authenticate',
+      user_id: 'AROAQ52MI263K3VH2HACL',
+    });
+    expect(sts.arn).toBe('arn:aws:sts::064047601590:assumed-role/test_node_group_role/i-0429e7bc1c0bb2932');
+    const granted = mapped(lines[2]!).row;
+    expect(granted).toMatchObject({ msg: 'access granted', username: 'eks:node-manager', groups: [] });
+    expect((granted.kv as [string, string][]).map(([k]) => k)).not.toContain('username');
+  });
+
+  it.each([
+    ['[system:bootstrappers system:nodes]', ['system:bootstrappers', 'system:nodes']],
+    ['[]', []],
+    ['["a b","c"]', ['a b', 'c']],
+    ['system:masters', ['system:masters']],
+  ])('parses authenticator groups %s', (text, want) => {
+    expect(parseGroups(text)).toEqual(want);
+  });
+
+  it('sends unknown log groups to unparsed_logs under the _unknown cluster', () => {
+    const [line] = rawLines(message('other', [{ id: '4'.repeat(56), timestamp: T0, message: 'hello from an app' }]));
+    const m = mapped(line!);
+    expect(m.table).toBe('unparsed_logs');
+    expect(m.values[1]).toBe('_unknown');
+    expect(m.row).toMatchObject({ log_type: 'unknown', message: 'hello from an app' });
+  });
+
+  it('sends bad_envelope events to unparsed_logs with the reason, partitioned by a usable time', () => {
+    const [line] = rawLines(
+      message('kube-scheduler', [{ id: 'not-a-number', timestamp: T0, message: 'I1127 01:30:00.000000 1 x.go:1] hi' }]),
+    );
+    const m = mapped(line!);
+    expect(m.table).toBe('unparsed_logs');
+    expect(m.row.parse_status).toBe('bad_envelope');
+    expect(m.row.parse_error).toBeTruthy();
+  });
+
+  it('sends JSON that is not an audit Event to unparsed_logs', () => {
+    const m = mapped(JSON.stringify(envelope({ kind: 'Status', apiVersion: 'v1' })));
+    expect(m.table).toBe('unparsed_logs');
+    expect(m.row.parse_status).toBe('not_audit_event');
+    expect(m.row.message).toContain('"kind":"Status"');
+  });
+
+  it('partitions by the CloudWatch time when the event time is unusable, and flags it', () => {
+    const m = mapRawLine(JSON.stringify(envelope({ time: 'yesterday', kind: 'Event', auditID: 'a' })), BOUNDS);
+    expect(m).toMatchObject({ kind: 'row', timeFallback: true, values: [ACCOUNT, CLUSTER, '2026-11-27', '01'] });
+  });
+
+  it('puts an event at exactly hh:00:00.000 in hour hh', () => {
+    const m = mapped(JSON.stringify(envelope({ time: '2026-11-27T02:00:00.000000Z', kind: 'Event', auditID: 'a' })));
+    expect(m.values[3]).toBe('02');
+  });
+
+  it.each([
+    ['not json at all', 'non_json'],
+    ['{"time":"2026-11-27T01:30:00Z","account":"1', 'truncated_json'],
+    ['[1,2,3]', 'not_object'],
+    [JSON.stringify({ time: '2026-11-27T01:30:00Z' }), 'missing_envelope'],
+    [JSON.stringify(envelope({ account: '12345' })), 'invalid_account'],
+    [JSON.stringify(envelope({ cluster: 'a/b' })), 'invalid_cluster'],
+    [JSON.stringify(envelope({ cluster: 'a=b' })), 'invalid_cluster'],
+    [JSON.stringify(envelope({ cluster: "o'brien" })), 'invalid_cluster'],
+    [JSON.stringify(envelope({ cluster: '..' })), 'invalid_cluster'],
+    [JSON.stringify(envelope({ time: '2099-01-01T00:00:00Z' })), 'time_out_of_range'],
+    [JSON.stringify(envelope({ time: '1970-01-01T00:00:00Z' })), 'time_out_of_range'],
+    [JSON.stringify(envelope({ time: 'soon', cwl_timestamp: 'x' })), 'bad_time'],
+  ])('quarantines %s as %s', (line, reason) => {
+    expect(mapRawLine(line, BOUNDS)).toMatchObject({ kind: 'quarantine', reason });
+  });
+
+  it('writes rows with lone surrogates, control characters and ANSI escapes to Parquet', () => {
+    const ua = 'curl/8\u0000\u001b[31m"red"\n\ud800';
+    const m = mapped(
+      JSON.stringify(envelope({ kind: 'Event', auditID: 'a', userAgent: ua, requestURI: '/x?a=\r\nb' })),
+    );
+    const def = tableDef('audit_events');
+    const [back] = tableToRows(def, decodeParquet(encodeParquet(buildTable(def, [m.row]))));
+    expect(back!.user_agent).toBe('curl/8\u0000\u001b[31m"red"\n\ufffd');
+    expect(back!.request_uri).toBe('/x?a=\r\nb');
+  });
+});
+
+describe('topLevelMemberText', () => {
+  it('returns only top-level members and ignores look-alikes inside strings and objects', () => {
+    const json = '{"a":"\\"requestObject\\":1","b":{"requestObject":2},"requestObject":[3, "]"] }';
+    expect(topLevelMemberText(json, ['requestObject']).get('requestObject')).toBe('[3, "]"]');
+  });
+});
