@@ -51,7 +51,7 @@ export function parseStatement(engine: SqlEngine, fileName: string, text: string
   }
   const one = (key: string): string => {
     const v = fields.get(key);
-    if (!v || v.length !== 1 || !v[0]) throw fail(`needs exactly one "-- ${key}:" header line`);
+    if (v?.length !== 1 || !v[0]) throw fail(`needs exactly one "-- ${key}:" header line`);
     return v[0];
   };
   const name = one('name');
