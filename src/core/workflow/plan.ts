@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+
+/** A raw object chosen for compaction: key, etag (identifies the version) and size in bytes. */
+export interface PlannedObject {
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
+}
+
+/** One unit of staging work: a few raw objects that one Lambda invocation reads. */
+export interface PlanChunk {
+  readonly chunkId: number;
+  readonly objects: readonly PlannedObject[];
+  readonly bytes: number;
+}
+
+export interface ChunkLimits {
+  /** Compressed bytes per chunk (gzip expands 5–20× when read). */
+  readonly maxChunkBytes: number;
+  readonly maxChunkObjects: number;
+}
+
+/**
+ * Identity of a plan: SHA-256 over the sorted `key␉etag` lines, first 16 hex digits. The same
+ * objects give the same id whatever order they were listed in; a new or changed object changes it.
+ */
+export function planIdOf(objects: readonly PlannedObject[]): string {
+  const lines = objects.map((o) => `${o.key}\t${o.etag}`).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
+}
+
+/**
+ * Packs objects (in key order) into chunks of at most `maxChunkObjects` objects and
+ * `maxChunkBytes` bytes; an object larger than the byte limit gets a chunk of its own.
+ */
+export function chunkObjects(objects: readonly PlannedObject[], limits: ChunkLimits): PlanChunk[] {
+  const sorted = [...objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const chunks: PlanChunk[] = [];
+  let current: PlannedObject[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (current.length === 0) return;
+    chunks.push({ chunkId: chunks.length, objects: current, bytes });
+    current = [];
+    bytes = 0;
+  };
+  for (const o of sorted) {
+    if (current.length >= limits.maxChunkObjects || (current.length > 0 && bytes + o.size > limits.maxChunkBytes)) {
+      flush();
+    }
+    current.push(o);
+    bytes += o.size;
+  }
+  flush();
+  return chunks;
+}
+
+/** Splits `items` into consecutive groups of at most `size` (≥ 1). */
+export function groupsOf<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Matches a Firehose raw key and captures its arrival hour; errors/ and manual uploads do not match. */
+export const RAW_KEY = /^raw\/log_type=([a-z0-9-]+)\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/[^/]+\.gz$/;

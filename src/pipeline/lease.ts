@@ -1,0 +1,124 @@
+import { LeaseHeldError, LeaseLostError, PreconditionFailedError } from '../core/errors.ts';
+import type { Clock, ObjectStore } from '../ports.ts';
+
+/** The one lease object every compaction run (scheduled, backfill, redrive) must hold. */
+export const LEASE_KEY = 'control/leases/compaction.json';
+
+/** What a holder carries from state to state: who it is and its fencing token. */
+export interface LeaseGrant {
+  readonly holder: string;
+  /** Monotonic: every change of holder increments it, so an old holder's token never matches again. */
+  readonly token: number;
+}
+
+/** The stored lease record. */
+export interface LeaseRecord extends LeaseGrant {
+  readonly acquiredAt: string;
+  readonly expiresAt: string;
+  readonly released: boolean;
+}
+
+export interface LeaseDeps {
+  readonly store: ObjectStore;
+  readonly clock: Clock;
+  /** How long a grant lasts without a renewal, in milliseconds. */
+  readonly ttlMs: number;
+}
+
+const MAX_RACES = 5;
+
+async function readLease(store: ObjectStore): Promise<{ record: LeaseRecord; etag: string } | undefined> {
+  const got = await store.get(LEASE_KEY);
+  if (!got) return undefined;
+  return { record: JSON.parse(Buffer.from(got.body).toString('utf8')) as LeaseRecord, etag: got.etag };
+}
+
+function write(store: ObjectStore, record: LeaseRecord, cond: { ifMatch: string } | { ifNoneMatch: '*' }) {
+  return store.put(LEASE_KEY, `${JSON.stringify(record, null, 2)}\n`, { contentType: 'application/json', ...cond });
+}
+
+/**
+ * Takes the lease for `holder`. Free (absent, released or expired) ⇒ taken with token + 1;
+ * already ours and not released (a redrive of the same execution) ⇒ extended, token kept;
+ * anyone else's live lease ⇒ LeaseHeldError. Conditional writes make a race lose with 412.
+ */
+export async function acquireLease(deps: LeaseDeps, holder: string): Promise<LeaseGrant> {
+  const now = deps.clock.now();
+  const expiresAt = new Date(now.getTime() + deps.ttlMs).toISOString();
+  const current = await readLease(deps.store);
+  try {
+    if (!current) {
+      const record: LeaseRecord = { holder, token: 1, acquiredAt: now.toISOString(), expiresAt, released: false };
+      await write(deps.store, record, { ifNoneMatch: '*' });
+      return { holder, token: 1 };
+    }
+    const c = current.record;
+    const mineStill = c.holder === holder && !c.released;
+    const free = c.released || Date.parse(c.expiresAt) <= now.getTime();
+    if (!mineStill && !free) {
+      throw new LeaseHeldError(`lease held by ${c.holder} (token ${c.token}) until ${c.expiresAt}`);
+    }
+    const token = mineStill ? c.token : c.token + 1;
+    const acquiredAt = mineStill ? c.acquiredAt : now.toISOString();
+    await write(deps.store, { holder, token, acquiredAt, expiresAt, released: false }, { ifMatch: current.etag });
+    return { holder, token };
+  } catch (err) {
+    if (err instanceof PreconditionFailedError) throw new LeaseHeldError(`lost the race for the lease to another run`);
+    throw err;
+  }
+}
+
+/**
+ * Proves `grant` still holds the lease and extends it; call right before anything others
+ * must not see twice (publishing, catalog switches, ledger). Throws LeaseLostError when
+ * another holder took over (token changed) or the lease was released. An expired lease that
+ * nobody took over is still ours: no one else can have published in between.
+ */
+export async function fenceLease(deps: LeaseDeps, grant: LeaseGrant): Promise<void> {
+  for (let attempt = 0; attempt < MAX_RACES; attempt++) {
+    const current = await readLease(deps.store);
+    const c = current?.record;
+    if (!current || !c || c.token !== grant.token || c.holder !== grant.holder || c.released) {
+      throw new LeaseLostError(
+        `lease of ${grant.holder} (token ${grant.token}) was lost: now ${c ? `${c.holder} token ${c.token}${c.released ? ' released' : ''}` : 'absent'}`,
+      );
+    }
+    const expiresAt = new Date(deps.clock.now().getTime() + deps.ttlMs).toISOString();
+    try {
+      await write(deps.store, { ...c, expiresAt }, { ifMatch: current.etag });
+      return;
+    } catch (err) {
+      // Parallel Map items renew the same lease; a 412 means another renewal won, so look again.
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
+  }
+  throw new LeaseLostError(`lease of ${grant.holder} kept changing under ${MAX_RACES} renewals`);
+}
+
+/** Releases the lease if `grant` still holds it; LeaseLostError if someone else does. */
+export async function releaseLease(deps: LeaseDeps, grant: LeaseGrant): Promise<void> {
+  for (let attempt = 0; attempt < MAX_RACES; attempt++) {
+    const current = await readLease(deps.store);
+    const c = current?.record;
+    if (!current || !c || c.token !== grant.token || c.holder !== grant.holder) {
+      throw new LeaseLostError(`cannot release: lease of ${grant.holder} (token ${grant.token}) was lost`);
+    }
+    if (c.released) return;
+    try {
+      await write(
+        deps.store,
+        { ...c, released: true, expiresAt: deps.clock.now().toISOString() },
+        { ifMatch: current.etag },
+      );
+      return;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
+  }
+  throw new LeaseLostError(`lease of ${grant.holder} kept changing while releasing`);
+}
+
+/** The current lease record, for status displays and tests. */
+export async function readLeaseRecord(store: ObjectStore): Promise<LeaseRecord | undefined> {
+  return (await readLease(store))?.record;
+}

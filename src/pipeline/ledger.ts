@@ -1,0 +1,164 @@
+import { hourPrefix } from '../core/workflow/window.ts';
+import type { ObjectStore } from '../ports.ts';
+
+/** Root of everything the workflow records about what it has done. */
+export const LEDGER_PREFIX = 'control/ledger/';
+/** Freshness watermark: every raw object that arrived before `completeThrough` is in curated/. */
+export const WATERMARK_KEY = 'control/ledger/watermark.json';
+
+/** Per account/cluster/hour counters, accumulated over runs (rowsOut is the partitions' current size). */
+export interface PartitionLedgerEntry {
+  readonly account: string;
+  readonly cluster: string;
+  readonly dt: string;
+  readonly hour: string;
+  readonly rawObjects: number;
+  readonly eventsIn: number;
+  readonly rowsOut: number;
+  readonly duplicatesRemoved: number;
+  readonly quarantined: number;
+  readonly runs: number;
+  readonly lastRun: { readonly executionName: string; readonly planId: string; readonly at: string };
+}
+
+/** What one run adds to a partition's entry. */
+export interface PartitionRunCounts {
+  readonly values: readonly string[];
+  readonly rawObjects: number;
+  readonly eventsIn: number;
+  /** Rows now in the partition, over all tables. */
+  readonly rowsOut: number;
+  readonly duplicatesRemoved: number;
+  readonly quarantined: number;
+}
+
+export interface Watermark {
+  readonly completeThrough: string;
+  readonly updatedAt: string;
+  readonly executionName: string;
+  readonly planId: string;
+}
+
+/** `control/ledger/processed/dt=…/hour=….json`: raw objects of one arrival hour already compacted. */
+export function processedIndexKey(arrivalHour: string): string {
+  return `${LEDGER_PREFIX}processed/${arrivalHour}.json`;
+}
+
+/** `control/ledger/partitions/account=…/cluster=…/dt=…/hour=….json`. */
+export function partitionLedgerKey(values: readonly string[]): string {
+  const [account, cluster, dt, hour] = values;
+  return `${LEDGER_PREFIX}partitions/account=${account}/cluster=${cluster}/dt=${dt}/hour=${hour}.json`;
+}
+
+async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  const got = await store.get(key);
+  return got ? (JSON.parse(Buffer.from(got.body).toString('utf8')) as T) : undefined;
+}
+
+function putJson(store: ObjectStore, key: string, value: unknown) {
+  return store.put(key, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json' });
+}
+
+/** Raw keys (→ etag) recorded as compacted for an arrival hour (`dt=…/hour=…`). */
+export async function readProcessed(store: ObjectStore, arrivalHour: string): Promise<Record<string, string>> {
+  return (await readJson<{ objects: Record<string, string> }>(store, processedIndexKey(arrivalHour)))?.objects ?? {};
+}
+
+/** The arrival hour (`dt=…/hour=…`) of a raw key. */
+export function arrivalHourOf(rawKey: string): string {
+  const m = /\/(dt=\d{4}-\d{2}-\d{2}\/hour=\d{2})\//.exec(rawKey);
+  if (!m) throw new Error(`not a raw key: ${rawKey}`);
+  return m[1]!;
+}
+
+/**
+ * Adds raw objects to the processed index of their arrival hours. Only the lease holder calls
+ * this, so a read-modify-write per hour is safe; the union makes a repeat a no-op.
+ */
+export async function recordProcessed(
+  store: ObjectStore,
+  objects: readonly { key: string; etag: string }[],
+): Promise<number> {
+  const byHour = new Map<string, { key: string; etag: string }[]>();
+  for (const o of objects) {
+    const h = arrivalHourOf(o.key);
+    byHour.set(h, [...(byHour.get(h) ?? []), o]);
+  }
+  let added = 0;
+  for (const [hour, list] of [...byHour].sort()) {
+    const current = await readProcessed(store, hour);
+    let changed = false;
+    for (const o of list) {
+      if (current[o.key] !== o.etag) {
+        current[o.key] = o.etag;
+        changed = true;
+        added++;
+      }
+    }
+    if (changed) {
+      const sorted = Object.fromEntries(Object.entries(current).sort(([a], [b]) => (a < b ? -1 : 1)));
+      await putJson(store, processedIndexKey(hour), { objects: sorted });
+    }
+  }
+  return added;
+}
+
+/** Adds one run's counts to each partition's ledger entry; returns the entries written. */
+export async function recordPartitions(
+  store: ObjectStore,
+  counts: readonly PartitionRunCounts[],
+  run: { executionName: string; planId: string; at: string },
+): Promise<PartitionLedgerEntry[]> {
+  const out: PartitionLedgerEntry[] = [];
+  for (const c of counts) {
+    const key = partitionLedgerKey(c.values);
+    const prev = await readJson<PartitionLedgerEntry>(store, key);
+    // A repeat of the same plan (redrive after the ledger step) must not count twice.
+    if (prev && prev.lastRun.planId === run.planId) {
+      out.push(prev);
+      continue;
+    }
+    const [account, cluster, dt, hour] = c.values as [string, string, string, string];
+    const entry: PartitionLedgerEntry = {
+      account,
+      cluster,
+      dt,
+      hour,
+      rawObjects: (prev?.rawObjects ?? 0) + c.rawObjects,
+      eventsIn: (prev?.eventsIn ?? 0) + c.eventsIn,
+      rowsOut: c.rowsOut,
+      duplicatesRemoved: (prev?.duplicatesRemoved ?? 0) + c.duplicatesRemoved,
+      quarantined: (prev?.quarantined ?? 0) + c.quarantined,
+      runs: (prev?.runs ?? 0) + 1,
+      lastRun: run,
+    };
+    await putJson(store, key, entry);
+    out.push(entry);
+  }
+  return out;
+}
+
+/** Reads one partition's ledger entry. */
+export async function readPartitionLedger(
+  store: ObjectStore,
+  values: readonly string[],
+): Promise<PartitionLedgerEntry | undefined> {
+  return readJson<PartitionLedgerEntry>(store, partitionLedgerKey(values));
+}
+
+export async function readWatermark(store: ObjectStore): Promise<Watermark | undefined> {
+  return readJson<Watermark>(store, WATERMARK_KEY);
+}
+
+/** Moves the watermark forward to `completeThrough`; never backwards. Returns the stored value. */
+export async function advanceWatermark(store: ObjectStore, next: Watermark): Promise<Watermark> {
+  const prev = await readWatermark(store);
+  if (prev && Date.parse(prev.completeThrough) >= Date.parse(next.completeThrough)) return prev;
+  await putJson(store, WATERMARK_KEY, next);
+  return next;
+}
+
+/** Hour prefix of an ISO instant, for callers that hold ISO strings. */
+export function hourOfIso(iso: string): string {
+  return hourPrefix(Date.parse(iso));
+}

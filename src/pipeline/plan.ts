@@ -1,0 +1,83 @@
+import { LOG_TYPES } from '../core/types.ts';
+import {
+  type ChunkLimits,
+  chunkObjects,
+  type PlanChunk,
+  type PlannedObject,
+  planIdOf,
+  RAW_KEY,
+} from '../core/workflow/plan.ts';
+import type { WorkflowWindow } from '../core/workflow/window.ts';
+import type { Log, ObjectStore } from '../ports.ts';
+import { readProcessed } from './ledger.ts';
+
+/** Where a run keeps its intermediate results (claim checks), so state payloads stay small. */
+export function runPrefix(planId: string): string {
+  return `control/runs/${planId}/`;
+}
+
+/** The stored plan of one run. */
+export interface StoredPlan {
+  readonly planId: string;
+  readonly window: WorkflowWindow;
+  readonly chunks: readonly PlanChunk[];
+  /** Raw keys listed but not planned because they do not look like Firehose output (alarmed on). */
+  readonly ignoredKeys: readonly string[];
+}
+
+export interface PlanDeps {
+  readonly store: ObjectStore;
+  readonly limits: ChunkLimits;
+  readonly log?: Log;
+}
+
+/** Log-type prefixes under raw/ (Firehose partitions by the transform's `log_type`). */
+const RAW_LOG_TYPES = [...LOG_TYPES, 'unknown'];
+
+/**
+ * Lists the raw objects of the window's arrival hours (every log type), keeps Firehose-shaped
+ * keys that arrived before `arrivedBefore`, drops those the ledger records as processed with
+ * the same ETag, chunks the rest and stores the plan under control/runs/<planId>/plan.json.
+ */
+export async function planWindow(deps: PlanDeps, window: WorkflowWindow): Promise<StoredPlan> {
+  const planned: PlannedObject[] = [];
+  const ignoredKeys: string[] = [];
+  const before = window.arrivedBefore ? Date.parse(window.arrivedBefore) : Number.POSITIVE_INFINITY;
+  for (const hour of window.arrivalHours) {
+    const processed = await readProcessed(deps.store, hour);
+    for (const logType of RAW_LOG_TYPES) {
+      for await (const o of deps.store.list(`raw/log_type=${logType}/${hour}/`)) {
+        if (!RAW_KEY.test(o.key)) {
+          ignoredKeys.push(o.key);
+          continue;
+        }
+        if (o.lastModified.getTime() >= before) continue;
+        if (processed[o.key] === o.etag) continue;
+        planned.push({ key: o.key, etag: o.etag, size: o.size });
+      }
+    }
+  }
+  if (ignoredKeys.length > 0)
+    deps.log?.warn('unexpected keys under raw/ were not planned', { count: ignoredKeys.length });
+  const planId = planIdOf(planned);
+  const plan: StoredPlan = { planId, window, chunks: chunkObjects(planned, deps.limits), ignoredKeys };
+  await deps.store.put(`${runPrefix(planId)}plan.json`, JSON.stringify(plan), { contentType: 'application/json' });
+  return plan;
+}
+
+/** Reads a stored run file as JSON; throws when absent (a claim check that must exist). */
+export async function readRunFile<T>(store: ObjectStore, planId: string, name: string): Promise<T> {
+  const got = await store.get(`${runPrefix(planId)}${name}`);
+  if (!got) throw new Error(`run file ${runPrefix(planId)}${name} is missing`);
+  return JSON.parse(Buffer.from(got.body).toString('utf8')) as T;
+}
+
+/** Reads a stored run file, or undefined when it was never written. */
+export async function maybeReadRunFile<T>(store: ObjectStore, planId: string, name: string): Promise<T | undefined> {
+  const got = await store.get(`${runPrefix(planId)}${name}`);
+  return got ? (JSON.parse(Buffer.from(got.body).toString('utf8')) as T) : undefined;
+}
+
+export async function writeRunFile(store: ObjectStore, planId: string, name: string, value: unknown): Promise<void> {
+  await store.put(`${runPrefix(planId)}${name}`, JSON.stringify(value), { contentType: 'application/json' });
+}

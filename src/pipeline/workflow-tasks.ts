@@ -1,0 +1,443 @@
+import type { CuratedTableName } from '../core/schema.ts';
+import { resolveWindow } from '../core/workflow/input.ts';
+import type { ChunkLimits } from '../core/workflow/plan.ts';
+import { groupsOf } from '../core/workflow/plan.ts';
+import type { WindowLimits, WorkflowWindow } from '../core/workflow/window.ts';
+import type { Clock, Log, ObjectStore } from '../ports.ts';
+import { acquireLease, fenceLease, type LeaseDeps, type LeaseGrant, releaseLease } from './lease.ts';
+import { advanceWatermark, type PartitionRunCounts, recordPartitions, recordProcessed } from './ledger.ts';
+import { maybeReadRunFile, planWindow, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
+
+/** Settings of the workflow Tasks (read once at the edge; see functions/shared/workflow-config.ts). */
+export interface WorkflowConfig extends WindowLimits, ChunkLimits {
+  readonly leaseTtlSeconds: number;
+  readonly gcGraceHours: number;
+  /** Partitions merged by one MergePartition invocation. */
+  readonly mergeGroupSize: number;
+}
+
+/** A partition of a curated table. */
+export interface PartitionRef {
+  readonly table: CuratedTableName;
+  readonly values: readonly string[];
+}
+
+/** What staging one chunk produced, per partition it touched. */
+export interface StagedChunk {
+  readonly partitions: readonly (PartitionRef & {
+    readonly events: number;
+    readonly objects?: number;
+    readonly quarantined?: number;
+  })[];
+  readonly eventsIn: number;
+  readonly quarantined: number;
+}
+
+/** A partition's next generation, written but not yet visible. */
+export interface MergedPartition extends PartitionRef {
+  readonly location: string;
+  readonly rows: number;
+  readonly duplicatesRemoved: number;
+}
+
+/** The compaction steps the workflow drives (implemented in src/pipeline/compact*.ts). */
+export interface CompactionSteps {
+  stageObjects(input: { planId: string; chunkId: number; keys: readonly string[] }): Promise<StagedChunk>;
+  mergePartition(input: {
+    planId: string;
+    table: CuratedTableName;
+    values: readonly string[];
+  }): Promise<MergedPartition>;
+  /** Switches the catalog to the merged generations; calls `fence` right before each switch. */
+  publishPartitions(input: {
+    planId: string;
+    merged: readonly MergedPartition[];
+    fence: () => Promise<void>;
+  }): Promise<{ published: number }>;
+  /** Deletes generations no partition points to that are older than `graceMs`. */
+  collectGarbage(input: { graceMs: number; now: Date }): Promise<{ deleted: number }>;
+}
+
+/** Athena (DuckDB locally): raw-table partitions and CTAS rollups of the touched hours. */
+export interface AthenaSteps {
+  run(input: {
+    planId: string;
+    /** Raw-table partitions `log_type=…/dt=…/hour=…` that received objects in this plan. */
+    rawPartitions: readonly string[];
+    /** `[account, cluster, dt, hour]` of every published partition; rollups are rebuilt for these. */
+    touchedHours: readonly (readonly string[])[];
+    fence: () => Promise<void>;
+  }): Promise<{ rawPartitions: number; rollupPartitions: number; statements: number }>;
+}
+
+export interface WorkflowDeps {
+  readonly store: ObjectStore;
+  readonly clock: Clock;
+  readonly config: WorkflowConfig;
+  readonly compaction: CompactionSteps;
+  readonly athena: AthenaSteps;
+  readonly log?: Log;
+}
+
+/** The summary every execution ends with (also the Cause of a failed one). */
+export interface RunSummary {
+  readonly status: 'succeeded' | 'failed' | 'skipped';
+  readonly mode: WorkflowWindow['mode'];
+  readonly start: string;
+  readonly end: string;
+  readonly planId: string | null;
+  readonly hours: number;
+  readonly objects: number;
+  readonly chunks: number;
+  readonly partitions: number;
+  readonly eventsIn: number;
+  readonly rowsOut: number;
+  readonly duplicatesRemoved: number;
+  readonly quarantined: number;
+  readonly failedItems: number;
+  readonly failureSummary: string;
+  readonly watermark: string | null;
+}
+
+interface StageRecord {
+  readonly chunkId: number;
+  readonly failed: boolean;
+  readonly error?: string;
+  readonly cause?: string;
+}
+interface MergeGroupRecord {
+  readonly groupId: number;
+  readonly failed: boolean;
+  readonly error?: string;
+  readonly cause?: string;
+}
+interface MergePlanFile {
+  readonly groups: readonly { groupId: number; partitions: readonly PartitionRef[] }[];
+  readonly failedChunks: readonly StageRecord[];
+}
+interface MergedGroupFile {
+  readonly merged: readonly MergedPartition[];
+  readonly failed: readonly (PartitionRef & { error: string; cause: string })[];
+}
+
+const leaseDeps = (deps: WorkflowDeps): LeaseDeps => ({
+  store: deps.store,
+  clock: deps.clock,
+  ttlMs: deps.config.leaseTtlSeconds * 1000,
+});
+
+const partitionId = (p: PartitionRef) => `${p.table}/${p.values.join('/')}`;
+const hourCount = (w: WorkflowWindow) => (Date.parse(w.end) - Date.parse(w.start)) / 3_600_000;
+
+/** ValidateInput: the execution input → its window, or InvalidInputError before any work. */
+export async function validateInputTask(deps: WorkflowDeps, payload: { input: unknown }): Promise<WorkflowWindow> {
+  return resolveWindow(payload.input, deps.clock.now(), deps.config);
+}
+
+/** AcquireLease: takes the compaction lease for this execution. */
+export async function acquireLeaseTask(deps: WorkflowDeps, payload: { holder: string }): Promise<LeaseGrant> {
+  const grant = await acquireLease(leaseDeps(deps), payload.holder);
+  deps.log?.info('lease acquired', { ...grant });
+  return grant;
+}
+
+/** PlanWindow: lists, filters and chunks the window's raw objects; returns chunk ids only. */
+export async function planWindowTask(
+  deps: WorkflowDeps,
+  payload: { window: WorkflowWindow; lease: LeaseGrant },
+): Promise<{ planId: string; chunks: number[]; objects: number; bytes: number }> {
+  await fenceLease(leaseDeps(deps), payload.lease);
+  const plan = await planWindow({ store: deps.store, limits: deps.config, log: deps.log }, payload.window);
+  const objects = plan.chunks.reduce((n, c) => n + c.objects.length, 0);
+  const bytes = plan.chunks.reduce((n, c) => n + c.bytes, 0);
+  deps.log?.info('planned', { planId: plan.planId, objects, bytes, chunks: plan.chunks.length });
+  return { planId: plan.planId, chunks: plan.chunks.map((c) => c.chunkId), objects, bytes };
+}
+
+/** StageObjects: stages one chunk; a chunk already staged for this plan (redrive, rerun) is not redone. */
+export async function stageObjectsTask(
+  deps: WorkflowDeps,
+  payload: { planId: string; chunkId: number; lease: LeaseGrant },
+): Promise<{ chunkId: number; partitions: number }> {
+  const { planId, chunkId } = payload;
+  const done = await maybeReadRunFile<StagedChunk>(deps.store, planId, `staged/${chunkId}.json`);
+  if (done) return { chunkId, partitions: done.partitions.length };
+  await fenceLease(leaseDeps(deps), payload.lease);
+  const plan = await readRunFile<StoredPlan>(deps.store, planId, 'plan.json');
+  const chunk = plan.chunks.find((c) => c.chunkId === chunkId);
+  if (!chunk) throw new Error(`plan ${planId} has no chunk ${chunkId}`);
+  const staged = await deps.compaction.stageObjects({ planId, chunkId, keys: chunk.objects.map((o) => o.key) });
+  await writeRunFile(deps.store, planId, `staged/${chunkId}.json`, staged);
+  return { chunkId, partitions: staged.partitions.length };
+}
+
+/** PlanMerge: unions the touched partitions of the staged chunks into merge groups. */
+export async function planMergeTask(
+  deps: WorkflowDeps,
+  payload: { planId: string; staged: readonly StageRecord[] },
+): Promise<{ groups: number[]; partitions: number; failedChunks: number }> {
+  const { planId } = payload;
+  const touched = new Map<string, PartitionRef>();
+  for (const s of payload.staged) {
+    if (s.failed) continue;
+    const staged = await readRunFile<StagedChunk>(deps.store, planId, `staged/${s.chunkId}.json`);
+    for (const p of staged.partitions) touched.set(partitionId(p), { table: p.table, values: p.values });
+  }
+  const partitions = [...touched.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => p);
+  const groups = groupsOf(partitions, deps.config.mergeGroupSize).map((g, groupId) => ({ groupId, partitions: g }));
+  const failedChunks = payload.staged.filter((s) => s.failed);
+  await writeRunFile(deps.store, planId, 'merge.json', { groups, failedChunks } satisfies MergePlanFile);
+  return { groups: groups.map((g) => g.groupId), partitions: partitions.length, failedChunks: failedChunks.length };
+}
+
+/** MergePartition: merges one group of partitions; one bad partition is recorded, not fatal to the group. */
+export async function mergePartitionTask(
+  deps: WorkflowDeps,
+  payload: { planId: string; groupId: number; lease: LeaseGrant },
+): Promise<{ groupId: number; merged: number; failedPartitions: number }> {
+  const { planId, groupId } = payload;
+  const done = await maybeReadRunFile<MergedGroupFile>(deps.store, planId, `merged/${groupId}.json`);
+  if (done) return { groupId, merged: done.merged.length, failedPartitions: done.failed.length };
+  await fenceLease(leaseDeps(deps), payload.lease);
+  const plan = await readRunFile<MergePlanFile>(deps.store, planId, 'merge.json');
+  const group = plan.groups.find((g) => g.groupId === groupId);
+  if (!group) throw new Error(`merge plan ${planId} has no group ${groupId}`);
+  const merged: MergedPartition[] = [];
+  const failed: MergedGroupFile['failed'][number][] = [];
+  for (const p of group.partitions) {
+    try {
+      merged.push(await deps.compaction.mergePartition({ planId, table: p.table, values: p.values }));
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      // Transient faults go back to the Map's Retry; anything else is this partition's own failure.
+      if (e.name === 'RetryableError' || e.name === 'LeaseLostError') throw e;
+      deps.log?.error('partition merge failed', { partition: partitionId(p), error: e.name, cause: e.message });
+      failed.push({ ...p, error: e.name, cause: e.message });
+    }
+  }
+  await writeRunFile(deps.store, planId, `merged/${groupId}.json`, { merged, failed } satisfies MergedGroupFile);
+  return { groupId, merged: merged.length, failedPartitions: failed.length };
+}
+
+async function readMerged(deps: WorkflowDeps, planId: string, groups: readonly MergeGroupRecord[]) {
+  const merged: MergedPartition[] = [];
+  const failed: { id: string; error: string; cause: string }[] = [];
+  for (const g of groups) {
+    if (g.failed) {
+      failed.push({ id: `merge group ${g.groupId}`, error: g.error ?? 'States.TaskFailed', cause: g.cause ?? '' });
+      continue;
+    }
+    const file = await readRunFile<MergedGroupFile>(deps.store, planId, `merged/${g.groupId}.json`);
+    merged.push(...file.merged);
+    for (const f of file.failed) failed.push({ id: partitionId(f), error: f.error, cause: f.cause });
+  }
+  return { merged, failed };
+}
+
+/** PublishPartitions: switches every merged partition to its new generation, fenced by the lease. */
+export async function publishPartitionsTask(
+  deps: WorkflowDeps,
+  payload: { planId: string; lease: LeaseGrant; merged: readonly MergeGroupRecord[] },
+): Promise<{ partitions: number }> {
+  const { planId } = payload;
+  const { merged } = await readMerged(deps, planId, payload.merged);
+  const fence = () => fenceLease(leaseDeps(deps), payload.lease);
+  await fence();
+  await deps.compaction.publishPartitions({ planId, merged, fence });
+  await writeRunFile(deps.store, planId, 'published.json', {
+    groups: payload.merged,
+    partitions: merged.map((m) => ({ table: m.table, values: m.values, location: m.location })),
+  });
+  return { partitions: merged.length };
+}
+
+/** RunAthenaSteps: raw-table partitions for the planned arrival hours, rollups for the touched hours. */
+export async function runAthenaStepsTask(
+  deps: WorkflowDeps,
+  payload: { planId: string; lease: LeaseGrant },
+): Promise<{ rawPartitions: number; rollupPartitions: number; statements: number }> {
+  const { planId } = payload;
+  const done = await maybeReadRunFile<{ rawPartitions: number; rollupPartitions: number; statements: number }>(
+    deps.store,
+    planId,
+    'athena.json',
+  );
+  if (done) return done;
+  const plan = await readRunFile<StoredPlan>(deps.store, planId, 'plan.json');
+  const published = await readRunFile<{ partitions: PartitionRef[] }>(deps.store, planId, 'published.json');
+  const rawPartitions = [
+    ...new Set(plan.chunks.flatMap((c) => c.objects.map((o) => o.key.split('/').slice(1, 4).join('/')))),
+  ].sort();
+  const hours = new Map<string, readonly string[]>();
+  for (const p of published.partitions) hours.set(p.values.join('/'), p.values);
+  const touchedHours = [...hours.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+  const fence = () => fenceLease(leaseDeps(deps), payload.lease);
+  await fence();
+  const result = await deps.athena.run({ planId, rawPartitions, touchedHours, fence });
+  await writeRunFile(deps.store, planId, 'athena.json', result);
+  return result;
+}
+
+/**
+ * WriteLedger: a chunk counts as processed only if it staged and every partition it touched
+ * was published; its objects go into the processed index (the next run skips them), the rest
+ * are planned again. Per-partition counters, then the watermark for a clean scheduled run.
+ */
+export async function writeLedgerTask(
+  deps: WorkflowDeps,
+  payload: { planId: string; window: WorkflowWindow; lease: LeaseGrant; executionName: string },
+): Promise<RunSummary> {
+  const { planId, window } = payload;
+  await fenceLease(leaseDeps(deps), payload.lease);
+  const plan = await readRunFile<StoredPlan>(deps.store, planId, 'plan.json');
+  const published = await maybeReadRunFile<{ groups: MergeGroupRecord[] }>(deps.store, planId, 'published.json');
+  const mergePlan = await maybeReadRunFile<MergePlanFile>(deps.store, planId, 'merge.json');
+  const { merged, failed } = published
+    ? await readMerged(deps, planId, published.groups)
+    : { merged: [] as MergedPartition[], failed: [] as { id: string; error: string; cause: string }[] };
+
+  const failures = [
+    ...(mergePlan?.failedChunks ?? []).map((c) => ({
+      id: `chunk ${c.chunkId}`,
+      error: c.error ?? '',
+      cause: c.cause ?? '',
+    })),
+    ...failed,
+  ];
+  const publishedIds = new Set(merged.map(partitionId));
+  const counts = new Map<
+    string,
+    { values: readonly string[]; rawObjects: number; eventsIn: number; quarantined: number }
+  >();
+  const doneObjects: { key: string; etag: string }[] = [];
+  let eventsIn = 0;
+  let quarantined = 0;
+  for (const chunk of plan.chunks) {
+    const staged = await maybeReadRunFile<StagedChunk>(deps.store, planId, `staged/${chunk.chunkId}.json`);
+    if (!staged) continue;
+    eventsIn += staged.eventsIn;
+    quarantined += staged.quarantined;
+    if (!staged.partitions.every((p) => publishedIds.has(partitionId(p)))) continue;
+    doneObjects.push(...chunk.objects.map((o) => ({ key: o.key, etag: o.etag })));
+    for (const p of staged.partitions) {
+      const id = p.values.join('/');
+      const c = counts.get(id) ?? { values: p.values, rawObjects: 0, eventsIn: 0, quarantined: 0 };
+      c.rawObjects += p.objects ?? 0;
+      c.eventsIn += p.events;
+      c.quarantined += p.quarantined ?? 0;
+      counts.set(id, c);
+    }
+  }
+  const perHour: PartitionRunCounts[] = [...counts.values()].map((c) => {
+    const ms = merged.filter((m) => m.values.join('/') === c.values.join('/'));
+    return {
+      ...c,
+      rowsOut: ms.reduce((n, m) => n + m.rows, 0),
+      duplicatesRemoved: ms.reduce((n, m) => n + m.duplicatesRemoved, 0),
+    };
+  });
+  const at = deps.clock.now().toISOString();
+  await recordPartitions(deps.store, perHour, { executionName: payload.executionName, planId, at });
+  await recordProcessed(deps.store, doneObjects);
+
+  let watermark: string | null = null;
+  if (failures.length === 0 && window.mode === 'scheduled') {
+    const wm = await advanceWatermark(deps.store, {
+      completeThrough: window.end,
+      updatedAt: at,
+      executionName: payload.executionName,
+      planId,
+    });
+    watermark = wm.completeThrough;
+  }
+  const summary: RunSummary = {
+    status: failures.length === 0 ? 'succeeded' : 'failed',
+    mode: window.mode,
+    start: window.start,
+    end: window.end,
+    planId,
+    hours: hourCount(window),
+    objects: plan.chunks.reduce((n, c) => n + c.objects.length, 0),
+    chunks: plan.chunks.length,
+    partitions: merged.length,
+    eventsIn,
+    rowsOut: merged.reduce((n, m) => n + m.rows, 0),
+    duplicatesRemoved: merged.reduce((n, m) => n + m.duplicatesRemoved, 0),
+    quarantined,
+    failedItems: failures.length,
+    failureSummary: describeFailures(failures, plan.chunks.length + merged.length + failed.length),
+    watermark,
+  };
+  deps.log?.info('run recorded', { ...summary });
+  return summary;
+}
+
+function describeFailures(failures: readonly { id: string; error: string; cause: string }[], total: number): string {
+  if (failures.length === 0) return '';
+  const shown = failures
+    .slice(0, 10)
+    .map((f) => `${f.id}: ${f.error}${f.cause ? ` (${f.cause.slice(0, 200)})` : ''}`)
+    .join('; ');
+  const more = failures.length > 10 ? `; and ${failures.length - 10} more` : '';
+  return `${failures.length} of ${total} items failed; what succeeded was published. ${shown}${more}`;
+}
+
+/** CollectGarbage: drops unreferenced generations older than the grace period. */
+export async function collectGarbageTask(
+  deps: WorkflowDeps,
+  _payload: { planId: string },
+): Promise<{ deleted: number }> {
+  return deps.compaction.collectGarbage({ graceMs: deps.config.gcGraceHours * 3_600_000, now: deps.clock.now() });
+}
+
+/** ReleaseLease: gives the lease back so the next run need not wait for it to expire. */
+export async function releaseLeaseTask(
+  deps: WorkflowDeps,
+  payload: { lease: LeaseGrant },
+): Promise<{ released: true }> {
+  await releaseLease(leaseDeps(deps), payload.lease);
+  return { released: true };
+}
+
+/** One child execution's outcome as the parent's Map records it. */
+export type ChildOutcome =
+  | { readonly failed: false; readonly summary: { readonly summary: RunSummary } | RunSummary }
+  | {
+      readonly failed: true;
+      readonly range: { from: string; to: string };
+      readonly error: string;
+      readonly cause: string;
+    };
+
+/** SummarizeBackfill: adds up the children of a fanned-out backfill; failed children fail the parent. */
+export async function summarizeBackfillTask(
+  _deps: WorkflowDeps,
+  payload: { window: WorkflowWindow; children: readonly ChildOutcome[] },
+): Promise<RunSummary> {
+  const ok: RunSummary[] = [];
+  const failures: { id: string; error: string; cause: string }[] = [];
+  for (const c of payload.children) {
+    if (c.failed) failures.push({ id: `range ${c.range.from}..${c.range.to}`, error: c.error, cause: c.cause });
+    else ok.push('summary' in c.summary ? c.summary.summary : c.summary);
+  }
+  const sum = (f: (s: RunSummary) => number) => ok.reduce((n, s) => n + f(s), 0);
+  const w = payload.window;
+  return {
+    status: failures.length === 0 ? 'succeeded' : 'failed',
+    mode: w.mode,
+    start: w.start,
+    end: w.end,
+    planId: null,
+    hours: hourCount(w),
+    objects: sum((s) => s.objects),
+    chunks: sum((s) => s.chunks),
+    partitions: sum((s) => s.partitions),
+    eventsIn: sum((s) => s.eventsIn),
+    rowsOut: sum((s) => s.rowsOut),
+    duplicatesRemoved: sum((s) => s.duplicatesRemoved),
+    quarantined: sum((s) => s.quarantined),
+    failedItems: failures.length,
+    failureSummary: describeFailures(failures, payload.children.length),
+    watermark: null,
+  };
+}
