@@ -1,7 +1,7 @@
 -- name: create-audit-hourly-summary
 -- kind: workflow
 -- description: Builds one hour of audit_hourly_summary for one account and cluster into a fresh generation prefix.
--- param: planId token p20260101t0000 plan that owns this generation; tags the query for tracing in Athena's history
+-- param: planId token p20260101t0000 plan that owns this generation; tags the statement for tracing
 -- param: account string 111122223333 partition value: AWS account id
 -- param: cluster string prod-eu-1 partition value: EKS cluster name
 -- param: dt date 2026-01-01 partition value: event date, UTC
