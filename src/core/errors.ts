@@ -76,3 +76,25 @@ export class PreconditionFailedError extends PipelineError {
     this.name = 'PreconditionFailedError';
   }
 }
+
+/** A query engine rejected or failed a statement for a reason a retry will not fix. */
+export class QueryFailedError extends PipelineError {
+  constructor(
+    message: string,
+    readonly queryId?: string,
+  ) {
+    super(message);
+    this.name = 'QueryFailedError';
+  }
+}
+
+/** Athena cancelled a query at the workgroup's bytes-scanned cutoff; never retried as is. */
+export class ScanLimitExceededError extends PipelineError {
+  constructor(
+    message: string,
+    readonly queryId?: string,
+  ) {
+    super(message);
+    this.name = 'ScanLimitExceededError';
+  }
+}
