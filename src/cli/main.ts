@@ -1,5 +1,6 @@
 import '../shared/polyfill.ts';
 import { Command } from 'commander';
+import { benchCommand } from './commands/bench.ts';
 import { parseCommand } from './commands/parse.ts';
 import { transformCommand } from './commands/transform.ts';
 
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   // Subcommands register here, one line each.
   program.addCommand(transformCommand());
+  program.addCommand(benchCommand());
   program.addCommand(parseCommand());
   return program;
 }

@@ -1,0 +1,204 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import { readTransformConfig } from '../../functions/shared/config.ts';
+import { createMemoryLog } from '../../functions/shared/logger.ts';
+import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
+import { makeHandler } from '../../functions/transform.ts';
+import { RecordingReingester } from '../../src/adapters/local/recording-reingester.ts';
+import { generateTraffic } from '../../src/core/generate/traffic.ts';
+import { RECORD_GZIP_LEVEL } from '../../src/core/transform/index.ts';
+import type { SubscriptionMessage } from '../../src/core/types.ts';
+import type { BenchSection } from '../section.ts';
+
+const MIB = 1024 * 1024;
+const LAMBDA_LIMIT = 6 * MIB;
+const ACCOUNTS = ['111122223333', '444455556666'];
+const REGION = 'eu-west-1';
+
+interface InputRecord {
+  readonly recordId: string;
+  readonly bytes: number;
+  readonly data: string;
+  readonly events: number;
+  readonly textChars: number;
+}
+
+/** Generated traffic as Firehose records (base64 of gzip), and batches at a processor buffer size. */
+function generateRecords(sizeMb: number): InputRecord[] {
+  const records: InputRecord[] = [];
+  const traffic = generateTraffic({
+    seed: 20261127,
+    start: new Date(Date.UTC(2026, 10, 27, 0, 0, 0)),
+    // About 10 MB a minute: busy clusters, so CloudWatch batches many events per message.
+    durationMinutes: Math.max(5, Math.round(sizeMb / 10)),
+    accounts: ACCOUNTS,
+    clustersPerAccount: 2,
+    region: REGION,
+    targetBytes: sizeMb * 1e6,
+  });
+  for (const d of traffic) {
+    const gz = gzipSync(JSON.stringify(d.message), { level: 6 });
+    let textChars = 0;
+    for (const e of d.message.logEvents) textChars += e.message.length;
+    records.push({
+      recordId: String(records.length),
+      bytes: gz.byteLength,
+      data: gz.toString('base64'),
+      events: d.message.logEvents.length,
+      textChars,
+    });
+  }
+  return records;
+}
+
+/** Groups records in order while their decoded size stays within the buffer (Firehose's processor buffer). */
+function batchByBuffer<T extends { bytes: number }>(records: readonly T[], bufferBytes: number): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const r of records) {
+    if (current.length > 0 && size + r.bytes > bufferBytes) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += r.bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+function toEvent(batch: readonly InputRecord[]): FirehoseTransformationEvent {
+  return {
+    invocationId: 'bench',
+    deliveryStreamArn: 'arn:aws:firehose:eu-west-1:111122223333:deliverystream/bench',
+    region: REGION,
+    records: batch.map((r) => ({ recordId: r.recordId, approximateArrivalTimestamp: 0, data: r.data })),
+  };
+}
+
+/** The floor: decode, gunzip, parse the envelope, stringify a minimal record per event, same output gzip. */
+function floorTransform(event: FirehoseTransformationEvent): FirehoseTransformationResult {
+  return {
+    records: event.records.map((r) => {
+      const msg = JSON.parse(gunzipSync(Buffer.from(r.data, 'base64')).toString('utf8')) as SubscriptionMessage;
+      const lines = msg.logEvents.map((e) =>
+        JSON.stringify({
+          cwl_timestamp: e.timestamp,
+          event_id: e.id,
+          account: msg.owner,
+          log_group: msg.logGroup,
+          log_stream: msg.logStream,
+          message: e.message,
+        }),
+      );
+      const data = gzipSync(`${lines.join('\n')}\n`, { level: RECORD_GZIP_LEVEL }).toString('base64');
+      return { recordId: r.recordId, result: 'Ok' as const, data };
+    }),
+  };
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export const section: BenchSection = {
+  name: 'transform',
+  async run({ sizeMb, log }) {
+    let t = performance.now();
+    const records = generateRecords(sizeMb);
+    const textChars = records.reduce((a, r) => a + r.textChars, 0);
+    const events = records.reduce((a, r) => a + r.events, 0);
+    const inputBytes = records.reduce((a, r) => a + r.bytes, 0);
+    const events1mb = batchByBuffer(records, MIB).map(toEvent);
+    log(
+      `generated ${records.length} messages, ${events} events, ${round(textChars / 1e6, 1)} MB of log text, ` +
+        `${round(inputBytes / 1e6, 1)} MB gzip'd, ${events1mb.length} batches at 1 MiB (${round((performance.now() - t) / 1000, 1)} s)`,
+    );
+
+    const config = readTransformConfig({ AWS_REGION: REGION, ALLOWED_ACCOUNTS: '', DELIVERY_STREAM_NAME: 'bench' });
+    const reingester = new RecordingReingester();
+    const metrics = createMemoryMetrics();
+    const handler = makeHandler({ config, reingester, log: createMemoryLog(), metrics });
+
+    // Warm both code paths so the timed passes compare steady states.
+    for (const e of events1mb.slice(0, 5)) {
+      await handler(e);
+      floorTransform(e);
+    }
+    reingester.take();
+
+    const responses: FirehoseTransformationResult[] = new Array(events1mb.length);
+    let transformMs = Number.POSITIVE_INFINITY;
+    let floorMs = Number.POSITIVE_INFINITY;
+    for (let pass = 0; pass < 2; pass++) {
+      t = performance.now();
+      for (const e of events1mb) floorTransform(e);
+      floorMs = Math.min(floorMs, performance.now() - t);
+      t = performance.now();
+      for (let i = 0; i < events1mb.length; i++) responses[i] = await handler(events1mb[i]!);
+      transformMs = Math.min(transformMs, performance.now() - t);
+      log(`pass ${pass + 1}: transform ${round(transformMs / 1000)} s, floor ${round(floorMs / 1000)} s`);
+    }
+
+    // Sizes, outside the timed passes: our response, and a plain (uncompressed NDJSON) re-encode of it.
+    let maxResponse = 0;
+    let totalResponse = 0;
+    let reingested = 0;
+    let outputRecords = 0;
+    const perRecord: { bytes: number; plainB64: number; gzB64: number }[] = [];
+    for (let i = 0; i < responses.length; i++) {
+      const response = responses[i]!;
+      const size = Buffer.byteLength(JSON.stringify(response));
+      maxResponse = Math.max(maxResponse, size);
+      totalResponse += size;
+      const batch = events1mb[i]!.records;
+      response.records.forEach((r, j) => {
+        outputRecords++;
+        if (r.result === 'Dropped' && metrics) reingested += 0;
+        const plain = r.data ? gunzipSync(Buffer.from(r.data, 'base64')).byteLength : 0;
+        perRecord.push({
+          bytes: Buffer.from(batch[j]!.data, 'base64').byteLength,
+          plainB64: 4 * Math.ceil(plain / 3) + 120,
+          gzB64: (r.data?.length ?? 0) + 120,
+        });
+      });
+    }
+    reingested = metrics.get('records_reingested');
+    const plainAt = (bufferBytes: number) => {
+      const batches = batchByBuffer(perRecord, bufferBytes).map((b) => b.reduce((a, r) => a + r.plainB64, 0));
+      return {
+        max: Math.max(...batches),
+        over: batches.filter((s) => s > LAMBDA_LIMIT).length / batches.length,
+        n: batches.length,
+      };
+    };
+    const plain1 = plainAt(MIB);
+    const plain02 = plainAt(0.2 * MIB);
+    const ok = (n: number) => round(n / 1e6 / (transformMs / 1000));
+
+    const result = {
+      mb_per_s: ok(textChars),
+      events_per_s: Math.round(events / (transformMs / 1000)),
+      floor_mb_per_s: round(textChars / 1e6 / (floorMs / 1000)),
+      floor_events_per_s: Math.round(events / (floorMs / 1000)),
+      max_response_bytes: maxResponse,
+      mean_response_bytes: Math.round(totalResponse / responses.length),
+      reingested_fraction: outputRecords === 0 ? 0 : reingested / outputRecords,
+      log_text_mb: round(textChars / 1e6, 1),
+      input_gzip_mb: round(inputBytes / 1e6, 1),
+      records: records.length,
+      events,
+      batches_1mb: events1mb.length,
+      plain_max_response_bytes_1mb: plain1.max,
+      plain_over_limit_fraction_1mb: round(plain1.over, 4),
+      plain_max_response_bytes_0_2mb: plain02.max,
+      plain_over_limit_fraction_0_2mb: round(plain02.over, 4),
+      batches_0_2mb: plain02.n,
+    };
+    log(
+      `transform ${result.mb_per_s} MB/s (${result.events_per_s} events/s); floor ${result.floor_mb_per_s} MB/s; ` +
+        `largest response ${result.max_response_bytes} B; re-ingested ${result.reingested_fraction}`,
+    );
+    return result;
+  },
+};
