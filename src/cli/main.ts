@@ -1,6 +1,7 @@
 import '../shared/polyfill.ts';
 import { Command } from 'commander';
 import { benchCommand } from './commands/bench.ts';
+import { compactCommand } from './commands/compact.ts';
 import { parseCommand } from './commands/parse.ts';
 import { transformCommand } from './commands/transform.ts';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   program.addCommand(transformCommand());
   program.addCommand(benchCommand());
   program.addCommand(parseCommand());
+  program.addCommand(compactCommand());
   return program;
 }
 

@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runLocalCompact } from '../../src/cli/commands/compact.ts';
+import { ALL_TYPES, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
+import { countRows, type Lake, makeLake, readPublished } from './compact-lake.ts';
+
+const HOUR = 3600_000;
+const T0 = Date.UTC(2026, 10, 27, 1, 0, 0);
+let lake: Lake | undefined;
+afterEach(() => lake?.dispose());
+
+describe('eks-log-lake compact', () => {
+  it('compacts only the raw objects that arrived in [from, to) and reports what it did', async () => {
+    lake = makeLake();
+    for (const [i, arrival] of [T0 + HOUR, T0 + 2 * HOUR].entries()) {
+      const lines = ALL_TYPES.flatMap((t) => rawLines(message(t, sampleEvents(t, T0 + i * 600_000, 10, i * 100))));
+      await lake.store.put(rawKey('kube-apiserver-audit', arrival, `obj-${i}`), gzipObject(lines));
+    }
+    await lake.store.put('raw/notes.txt', 'manual upload');
+    const opts = {
+      lake: lake.dir,
+      from: '2026-11-27T02:00:00Z',
+      to: '2026-11-27T03:00:00Z',
+      now: new Date(T0 + 3 * HOUR),
+    };
+    const s = await runLocalCompact(opts);
+    expect(s).toMatchObject({ objects: 1, events: 60, duplicates: 0, quarantined: 0, ignoredUnderRaw: 1 });
+    expect(s.rows).toEqual({ audit_events: 10, component_logs: 40, authenticator_logs: 10, unparsed_logs: 0 });
+    expect(countRows(await readPublished(lake.store, lake.catalog))).toBe(60);
+    const again = await runLocalCompact(opts);
+    expect(again.planId).toBe(s.planId);
+    expect(again.published).toBe(0);
+  });
+
+  it('rejects a reversed or non-ISO window before doing any work', async () => {
+    lake = makeLake();
+    await expect(
+      runLocalCompact({ lake: lake.dir, from: '2026-11-27T03:00:00Z', to: '2026-11-27T02:00:00Z' }),
+    ).rejects.toThrow(/after/);
+    await expect(runLocalCompact({ lake: lake.dir, from: 'yesterday', to: '2026-11-27T02:00:00Z' })).rejects.toThrow(
+      /ISO/,
+    );
+  });
+});
