@@ -57,6 +57,15 @@ export interface EksLogLakeConfig {
   /** Per-query scan limit of the Athena workgroup, bytes. */
   readonly athenaBytesScannedCutoff: number;
   readonly splunk: SplunkConfig;
+  /** Workflow tunables passed to the Task Lambdas. */
+  readonly workflow: {
+    /** How late (hours) a raw object may arrive and still be planned into its event-time partition. */
+    readonly lateHorizonHours: number;
+    readonly maxBackfillDays: number;
+    readonly leaseTtlSeconds: number;
+    /** Hours old generations stay readable after a newer one is published. */
+    readonly gcGraceHours: number;
+  };
   /** E-mail subscribed to the alarm topic (optional). */
   readonly alarmEmail?: string;
 }
@@ -247,6 +256,18 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     if (enabled && !principalArn) p.add(`${path}.splunk.principalArn`, 'required when splunk.enabled is true');
     splunk = { enabled, principalArn, externalId };
   }
+  const wfRaw = raw.workflow ?? {};
+  const wfPath = `${path}.workflow`;
+  let workflow = { lateHorizonHours: 48, maxBackfillDays: 90, leaseTtlSeconds: 1800, gcGraceHours: 24 };
+  if (!isObj(wfRaw)) p.add(wfPath, 'must be an object');
+  else {
+    workflow = {
+      lateHorizonHours: num(wfRaw, 'lateHorizonHours', wfPath, p, 48, 1, 24 * 30),
+      maxBackfillDays: num(wfRaw, 'maxBackfillDays', wfPath, p, 90, 1, 3650),
+      leaseTtlSeconds: num(wfRaw, 'leaseTtlSeconds', wfPath, p, 1800, 60, 86400),
+      gcGraceHours: num(wfRaw, 'gcGraceHours', wfPath, p, 24, 1, 24 * 30),
+    };
+  }
   const cfg: EksLogLakeConfig = {
     prefix,
     central,
@@ -261,6 +282,7 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     schedule,
     athenaBytesScannedCutoff: num(raw, 'athenaBytesScannedCutoff', path, p, 10 * 1024 ** 3, 10 * 1024 ** 2, 2 ** 52),
     splunk,
+    workflow,
     alarmEmail: optStr(raw, 'alarmEmail', path, p, /^[^@\s]+@[^@\s]+$/, 'e-mail address'),
   };
   if (p.list.length > 0) {

@@ -11,6 +11,11 @@ import { bind, deliveryStreamPut, setting } from './bind.ts';
 import { LakeFunction } from './lake-function.ts';
 import { LAKE_PREFIXES, type Storage } from './storage.ts';
 
+/** Name of the CloudWatch Logs Destination for a deployment prefix (member stacks build its ARN from it). */
+export function destinationNameFor(prefix: string): string {
+  return `${prefix}-eks-logs`;
+}
+
 /** Who may attach subscription filters to the Destination: an organization or a list of accounts. */
 export type SourcePrincipals =
   | { readonly organizationId: string; readonly accounts?: readonly string[] }
@@ -45,7 +50,7 @@ export class Ingestion extends Construct {
     const stack = Stack.of(this);
     const { storage } = props;
     this.deliveryStreamName = `${props.prefix}-raw`;
-    this.destinationName = `${props.prefix}-eks-logs`;
+    this.destinationName = destinationNameFor(props.prefix);
 
     this.transform = new LakeFunction(this, 'Transform', {
       entry: 'transform',

@@ -17,16 +17,18 @@ const ESM_CJS_BANNER =
   'const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);';
 
 export interface LakeFunctionProps {
-  /** Base name of the entry point: `functions/<entry>.ts`. */
+  /** Base name of the entry point: `<functionsDir>/<entry>.ts`. */
   readonly entry: string;
+  /** Folder of the entry points; defaults to `functions/`. */
+  readonly functionsDir?: string;
   /** Physical function name. */
   readonly functionName: string;
   readonly memorySize: number;
   readonly timeout: Duration;
   /** Retention of the function's own log group. */
   readonly logRetention: logs.RetentionDays;
-  /** Key that encrypts the function's log group. */
-  readonly logKey: kms.IKey;
+  /** Key that encrypts the function's log group (default: CloudWatch Logs' own encryption). */
+  readonly logKey?: kms.IKey;
   /** Copy parquet-wasm's `.wasm` next to the bundle (functions that read or write Parquet). */
   readonly parquet?: boolean;
   readonly description?: string;
@@ -71,7 +73,7 @@ export class LakeFunction extends Construct {
     this.fn = new nodejs.NodejsFunction(this, 'Fn', {
       functionName: props.functionName,
       description: props.description,
-      entry: join(REPO_ROOT, 'functions', `${props.entry}.ts`),
+      entry: join(props.functionsDir ?? join(REPO_ROOT, 'functions'), `${props.entry}.ts`),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

@@ -1,20 +1,40 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
 import type { EksLogLakeConfig } from '../config.ts';
+import { Catalog, type NamedQuerySpec } from '../constructs/catalog.ts';
 import { Ingestion } from '../constructs/ingestion.ts';
+import { Monitoring } from '../constructs/monitoring.ts';
+import { SplunkFeed } from '../constructs/splunk.ts';
 import { Storage } from '../constructs/storage.ts';
+import { Workflow } from '../constructs/workflow.ts';
 
 export interface CentralStackProps extends StackProps {
   readonly config: EksLogLakeConfig;
+  /** Athena named queries to publish; defaults to the investigation pack under sql/athena/. */
+  readonly namedQueries?: readonly NamedQuerySpec[];
+  /** ASL file of the workflow; defaults to statemachine/compaction.asl.json. */
+  readonly definitionPath?: string;
+  /** Folder of the workflow Task entry points; defaults to functions/. */
+  readonly functionsDir?: string;
   /** Destroy buckets and key with the stack (throw-away deployments only). */
   readonly destroyOnRemoval?: boolean;
+}
+
+/** Glue names allow lower-case letters, digits and underscores. */
+export function glueName(prefix: string): string {
+  return prefix.replaceAll('-', '_');
 }
 
 /** The central (log archive) account: key, buckets, ingestion, workflow, catalog, Splunk feed, monitoring. */
 export class CentralStack extends Stack {
   readonly storage: Storage;
   readonly ingestion: Ingestion;
+  readonly catalog: Catalog;
+  readonly workflow: Workflow;
+  readonly splunk?: SplunkFeed;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     super(scope, id, props);
@@ -40,5 +60,60 @@ export class CentralStack extends Stack {
       allowedSourceAccounts: config.allowedSourceAccounts,
       logRetention,
     });
+    this.catalog = new Catalog(this, 'Catalog', {
+      databaseName: glueName(config.prefix),
+      workGroupName: config.prefix,
+      storage: this.storage,
+      bytesScannedCutoff: config.athenaBytesScannedCutoff,
+      namedQueries: props.namedQueries ?? namedQueryDefinitions(),
+    });
+    this.workflow = new Workflow(this, 'Workflow', {
+      prefix: config.prefix,
+      storage: this.storage,
+      databaseName: this.catalog.databaseName,
+      workGroupName: this.catalog.workGroupName,
+      schedule: config.schedule,
+      settings: config.workflow,
+      logRetention,
+      definitionPath: props.definitionPath,
+      functionsDir: props.functionsDir,
+    });
+    if (config.splunk.enabled && config.splunk.principalArn) {
+      this.splunk = new SplunkFeed(this, 'Splunk', {
+        prefix: config.prefix,
+        storage: this.storage,
+        principalArn: config.splunk.principalArn,
+        externalId: config.splunk.externalId,
+      });
+    }
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      prefix: config.prefix,
+      key: this.storage.key,
+      deliveryStreamName: this.ingestion.deliveryStreamName,
+      transform: this.ingestion.transform,
+      functions: [this.ingestion.transform, ...Object.values(this.workflow.functions)],
+      stateMachine: this.workflow.stateMachine,
+      deadLetterQueues: Object.values(this.splunk?.deadLetterQueues ?? {}),
+      // Two schedule periods, the late horizon does not matter here: the watermark tracks arrivals.
+      ledgerMaxLag: Duration.hours(1),
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, 'DestinationArn', {
+      value: this.ingestion.destinationArn,
+      description: 'CloudWatch Logs Destination for member-account subscription filters',
+    });
+    new CfnOutput(this, 'LakeBucketName', { value: this.storage.lakeBucketName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'AthenaWorkGroup', { value: this.catalog.workGroupName });
+    if (this.splunk) {
+      new CfnOutput(this, 'SplunkRoleArn', { value: this.splunk.role.roleArn });
+      for (const [t, q] of Object.entries(this.splunk.queues)) {
+        new CfnOutput(this, `SplunkQueue-${t}`, {
+          value: q.queueUrl,
+          description: `SQS-based S3 input for log_type=${t}`,
+        });
+      }
+    }
   }
 }

@@ -1,0 +1,207 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+import { TRANSFORM_METRICS } from '../../src/core/transform/metrics.ts';
+import type { LakeFunction } from './lake-function.ts';
+
+/**
+ * Custom metric of the ledger step: seconds between now and the freshness watermark. Absent data
+ * means no ledger write, which the alarm treats as stale too.
+ */
+export const LEDGER_FRESHNESS = { metricName: 'watermark_lag_seconds', service: 'write-ledger' } as const;
+
+export interface MonitoringProps {
+  readonly prefix: string;
+  readonly key: kms.IKey;
+  readonly deliveryStreamName: string;
+  readonly transform: LakeFunction;
+  readonly functions: readonly LakeFunction[];
+  readonly stateMachine: sfn.IStateMachine;
+  readonly deadLetterQueues: readonly sqs.IQueue[];
+  /** How old the watermark may get before alarming, e.g. two schedule periods plus compaction time. */
+  readonly ledgerMaxLag: Duration;
+  readonly alarmEmail?: string;
+}
+
+/** Alarms on every stage (to one KMS-encrypted SNS topic) and a dashboard of the same metrics. */
+export class Monitoring extends Construct {
+  readonly topic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Alarms', {
+      topicName: `${props.prefix}-alarms`,
+      masterKey: props.key,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.topic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
+    const period = Duration.minutes(5);
+    const firehoseMetric = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Firehose',
+        metricName,
+        dimensionsMap: { DeliveryStreamName: props.deliveryStreamName },
+        statistic,
+        period,
+      });
+    const transformMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: 'transform' },
+        statistic: 'Sum',
+        period,
+      });
+
+    const freshness = firehoseMetric('DeliveryToS3.DataFreshness', 'Maximum');
+    const deliverySuccess = firehoseMetric('DeliveryToS3.Success', 'Average');
+    const processingSuccess = firehoseMetric('ExecuteProcessing.Success', 'Average');
+    this.alarm('FirehoseFreshness', freshness, {
+      threshold: 900,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'Oldest record in Firehose is over 15 minutes old: raw/ (and Splunk) are falling behind.',
+    });
+    this.alarm('FirehoseDeliveryFailures', deliverySuccess, {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      description: 'Some Firehose deliveries to S3 failed (check the Firehose error log group and errors/).',
+    });
+    this.alarm('FirehoseProcessingFailures', processingSuccess, {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      description: 'Firehose could not invoke the transform successfully; records go to errors/.',
+    });
+    this.alarm('TransformErrors', props.transform.fn.metricErrors({ period, statistic: 'Sum' }), {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'The transform Lambda threw; Firehose retries, then writes the batch to errors/.',
+    });
+    this.alarm('TransformFailedRecords', transformMetric(TRANSFORM_METRICS.recordsFailed), {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'The transform answered ProcessingFailed for some records; they are under errors/.',
+    });
+    this.alarm('OwnerNotAllowed', transformMetric(TRANSFORM_METRICS.ownerNotAllowed), {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'Logs arrived from an account outside allowedSourceAccounts; they were rejected to errors/.',
+    });
+    for (const fn of props.functions) {
+      this.alarm(`Throttles-${fn.node.id}`, fn.fn.metricThrottles({ period, statistic: 'Sum' }), {
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: `Lambda ${fn.node.id} was throttled (account concurrency or its reserved limit).`,
+      });
+    }
+    const sm = props.stateMachine;
+    const smProblems = new cloudwatch.MathExpression({
+      expression: 'failed + timedOut + aborted',
+      usingMetrics: {
+        failed: sm.metricFailed({ period, statistic: 'Sum' }),
+        timedOut: sm.metricTimedOut({ period, statistic: 'Sum' }),
+        aborted: sm.metricAborted({ period, statistic: 'Sum' }),
+      },
+      period,
+      label: 'executions failed, timed out or aborted',
+    });
+    this.alarm('StateMachineFailures', smProblems, {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'A compaction execution failed, timed out or was aborted; curated/ may be behind.',
+    });
+    const ledgerLag = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: LEDGER_FRESHNESS.metricName,
+      dimensionsMap: { service: LEDGER_FRESHNESS.service },
+      statistic: 'Maximum',
+      period: Duration.minutes(15),
+    });
+    this.alarm(
+      'LedgerFreshness',
+      ledgerLag,
+      {
+        threshold: props.ledgerMaxLag.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: 'The curated freshness watermark is too old, or no ledger was written at all.',
+        evaluationPeriods: 2,
+      },
+      cloudwatch.TreatMissingData.BREACHING,
+    );
+    const dlqDepth = props.deadLetterQueues.map((q) =>
+      q.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+    );
+    dlqDepth.forEach((m, i) => {
+      this.alarm(`DlqDepth-${props.deadLetterQueues[i]!.node.id}`, m, {
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: 'Splunk could not consume some S3 notifications; they wait in the dead-letter queue.',
+      });
+    });
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${props.prefix}-${Stack.of(this).region}`,
+      defaultInterval: Duration.hours(6),
+    });
+    const graph = (title: string, left: cloudwatch.IMetric[], width = 8) =>
+      new cloudwatch.GraphWidget({ title, left, width, height: 6 });
+    this.dashboard.addWidgets(
+      graph('Firehose freshness (s)', [freshness]),
+      graph('Firehose success ratio', [deliverySuccess, processingSuccess]),
+      graph('Transform records', [
+        transformMetric(TRANSFORM_METRICS.recordsOk),
+        transformMetric(TRANSFORM_METRICS.recordsFailed),
+        transformMetric(TRANSFORM_METRICS.recordsDropped),
+        transformMetric(TRANSFORM_METRICS.ownerNotAllowed),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Lambda errors',
+        props.functions.map((f) => f.fn.metricErrors({ period, label: f.node.id })),
+      ),
+      graph(
+        'Lambda throttles',
+        props.functions.map((f) => f.fn.metricThrottles({ period, label: f.node.id })),
+      ),
+      graph('Compaction executions', [sm.metricSucceeded({ period }), smProblems]),
+    );
+    this.dashboard.addWidgets(
+      graph('Watermark lag (s)', [ledgerLag], 12),
+      graph('Splunk dead-letter depth', dlqDepth, 12),
+    );
+  }
+
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    opts: {
+      threshold: number;
+      comparisonOperator: cloudwatch.ComparisonOperator;
+      description: string;
+      evaluationPeriods?: number;
+    },
+    treatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+  ): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold: opts.threshold,
+      comparisonOperator: opts.comparisonOperator,
+      evaluationPeriods: opts.evaluationPeriods ?? 1,
+      alarmDescription: opts.description,
+      treatMissingData,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    alarm.addOkAction(new actions.SnsAction(this.topic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}

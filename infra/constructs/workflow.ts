@@ -1,0 +1,320 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Annotations, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ENV } from '../../functions/shared/env.ts';
+import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+import { acknowledge, acknowledgeWildcardResource } from '../nag.ts';
+import { athenaAccess, bind, type EnvGrant, glueAccess, type LakeAccess, lakeAccess, setting } from './bind.ts';
+import { LakeFunction, REPO_ROOT } from './lake-function.ts';
+import { LAKE_PREFIXES, type Storage } from './storage.ts';
+
+/** The one workflow definition; CDK and the local runner load the same file. */
+export const DEFAULT_DEFINITION_PATH = join(REPO_ROOT, 'statemachine', 'compaction.asl.json');
+
+const FUNCTION_PLACEHOLDER = /^([A-Z][A-Za-z0-9]*)FunctionArn$/;
+
+/** Placeholders of an ASL definition (`${Name}`), in first-seen order. */
+export function aslPlaceholders(definition: string): string[] {
+  return [...new Set([...definition.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]!))];
+}
+
+/** `PlanWindow` → `plan-window`: the Task's Lambda entry is `functions/<kebab>.ts`. */
+export function kebabCase(pascal: string): string {
+  return pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/** What one workflow Lambda may touch; everything else is denied by omission. */
+export interface FunctionProfile {
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly parquet?: boolean;
+  readonly lake?: LakeAccess;
+  readonly glue?: 'read' | 'write';
+  /** Runs Athena statements itself (CTAS creates and drops its own temporary tables). */
+  readonly athena?: boolean;
+}
+
+const { raw, curated, control, quarantine } = LAKE_PREFIXES;
+
+/**
+ * Least privilege per Task Lambda, keyed by entry name. A Task the table does not know gets
+ * DEFAULT_PROFILE and a synth warning, so a new state deploys but is reviewed.
+ */
+export const FUNCTION_PROFILES: Readonly<Record<string, FunctionProfile>> = {
+  'validate-input': { memorySize: 256, timeout: Duration.seconds(30) },
+  'summarize-backfill': { memorySize: 256, timeout: Duration.seconds(30) },
+  'acquire-lease': {
+    memorySize: 256,
+    timeout: Duration.seconds(30),
+    lake: { read: [control], write: [control], delete: [control] },
+  },
+  'release-lease': {
+    memorySize: 256,
+    timeout: Duration.seconds(30),
+    lake: { read: [control], write: [control], delete: [control] },
+  },
+  'plan-window': {
+    memorySize: 1024,
+    timeout: Duration.minutes(5),
+    lake: { read: [raw, control, curated], write: [control] },
+  },
+  'stage-objects': {
+    memorySize: 2048,
+    timeout: Duration.minutes(15),
+    parquet: true,
+    lake: { read: [raw, control], write: [control, quarantine] },
+  },
+  'plan-merge': {
+    memorySize: 1024,
+    timeout: Duration.minutes(5),
+    lake: { read: [control, curated], write: [control] },
+  },
+  'merge-partition': {
+    // Compaction streams objects; 2 GiB buys CPU (Lambda scales CPU with memory) more than headroom.
+    memorySize: 2048,
+    timeout: Duration.minutes(15),
+    parquet: true,
+    lake: { read: [raw, control, curated], write: [curated, control, quarantine] },
+  },
+  'publish-partitions': {
+    memorySize: 512,
+    timeout: Duration.minutes(5),
+    lake: { read: [control, curated], write: [control] },
+    glue: 'write',
+  },
+  'run-athena-steps': {
+    memorySize: 512,
+    timeout: Duration.minutes(15),
+    lake: { read: [raw, curated, control], write: [curated, control] },
+    glue: 'write',
+    athena: true,
+  },
+  'write-ledger': {
+    memorySize: 512,
+    timeout: Duration.minutes(2),
+    lake: { read: [control], write: [control] },
+  },
+  'collect-garbage': {
+    memorySize: 1024,
+    timeout: Duration.minutes(15),
+    lake: { read: [control, curated], write: [control], delete: [curated, control] },
+    glue: 'read',
+  },
+};
+
+export const DEFAULT_PROFILE: FunctionProfile = {
+  memorySize: 1024,
+  timeout: Duration.minutes(5),
+  parquet: true,
+  lake: { read: [raw, control, curated], write: [control, curated, quarantine] },
+  glue: 'read',
+};
+
+/** Workflow tunables handed to every Task Lambda as plain settings. */
+export interface WorkflowSettings {
+  readonly lateHorizonHours: number;
+  readonly maxBackfillDays: number;
+  readonly leaseTtlSeconds: number;
+  readonly gcGraceHours: number;
+}
+
+export interface WorkflowProps {
+  readonly prefix: string;
+  readonly storage: Storage;
+  readonly databaseName: string;
+  readonly workGroupName: string;
+  /** EventBridge Scheduler expression, e.g. `rate(15 minutes)`. */
+  readonly schedule: string;
+  readonly settings: WorkflowSettings;
+  readonly logRetention: logs.RetentionDays;
+  /** ASL file; defaults to statemachine/compaction.asl.json. */
+  readonly definitionPath?: string;
+  /** Folder of the Task entry points; defaults to functions/. */
+  readonly functionsDir?: string;
+}
+
+/**
+ * The compaction state machine from the ASL file, one Lambda per `${XxxFunctionArn}` placeholder
+ * (entry `functions/xxx.ts`, derived from the file at synth so infra never drifts), and the schedule.
+ */
+export class Workflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachineName: string;
+  readonly functions: Record<string, LakeFunction> = {};
+  readonly schedule: scheduler.Schedule;
+
+  constructor(scope: Construct, id: string, props: WorkflowProps) {
+    super(scope, id);
+    const { storage } = props;
+    const definition = readFileSync(props.definitionPath ?? DEFAULT_DEFINITION_PATH, 'utf8');
+    this.stateMachineName = `${props.prefix}-compaction`;
+
+    const substitutions: Record<string, string> = {};
+    const known: Record<string, string> = {
+      LakeBucket: storage.lake.bucketName,
+      GlueDatabaseName: props.databaseName,
+      AthenaWorkGroupName: props.workGroupName,
+    };
+    for (const name of aslPlaceholders(definition)) {
+      const fnMatch = FUNCTION_PLACEHOLDER.exec(name);
+      if (fnMatch) {
+        const fn = this.addTaskFunction(kebabCase(fnMatch[1]!), props);
+        substitutions[name] = fn.fn.functionArn;
+      } else if (name in known) {
+        substitutions[name] = known[name]!;
+      } else {
+        throw new Error(
+          `statemachine placeholder \${${name}} has no value in infra/constructs/workflow.ts; ` +
+            `known: ${Object.keys(known).join(', ')} and \${<Name>FunctionArn}`,
+        );
+      }
+    }
+
+    const smLogs = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${this.stateMachineName}`,
+      retention: props.logRetention,
+      encryptionKey: storage.key,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: this.stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(definition),
+      definitionSubstitutions: substitutions,
+      tracingEnabled: true,
+      // ALL shows every state transition; execution data stays out of the logs (it can hold object keys).
+      logs: { destination: smLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    for (const fn of Object.values(this.functions)) fn.fn.grantInvoke(this.stateMachine);
+    this.allowChildExecutions(definition);
+
+    acknowledge(this.stateMachine, {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions log delivery (logs:*LogDelivery*, DescribeResourcePolicies) and X-Ray PutTraceSegments do not support resource-level permissions.',
+    });
+    for (const fn of Object.values(this.functions)) {
+      acknowledgeWildcardResource(
+        this.stateMachine,
+        fn.qualifiedArnPattern,
+        'lambda:invoke Tasks may call a version or alias of this one function.',
+      );
+    }
+
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      scheduleName: `${props.prefix}-compaction`,
+      description: 'Runs the compaction workflow for the window ending at the scheduled time',
+      schedule: scheduler.ScheduleExpression.expression(props.schedule),
+      target: new targets.StepFunctionsStartExecution(this.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),
+        // A late start is still useful (the window comes from scheduledTime); the lease stops overlaps.
+        maxEventAge: Duration.minutes(15),
+        retryAttempts: 2,
+      }),
+    });
+  }
+
+  private addTaskFunction(entry: string, props: WorkflowProps): LakeFunction {
+    const id = entry
+      .split('-')
+      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+      .join('');
+    let profile = FUNCTION_PROFILES[entry];
+    const fn = new LakeFunction(this, id, {
+      entry,
+      functionsDir: props.functionsDir,
+      functionName: `${props.prefix}-${entry}`,
+      description: `compaction workflow Task ${id}`,
+      memorySize: (profile ?? DEFAULT_PROFILE).memorySize,
+      timeout: (profile ?? DEFAULT_PROFILE).timeout,
+      parquet: (profile ?? DEFAULT_PROFILE).parquet,
+      logRetention: props.logRetention,
+      logKey: props.storage.key,
+    });
+    if (!profile) {
+      Annotations.of(fn).addWarningV2(
+        'eks-log-lake:default-profile',
+        `functions/${entry}.ts has no entry in FUNCTION_PROFILES; it got the default (broader) permissions`,
+      );
+      profile = DEFAULT_PROFILE;
+    }
+    const grants: EnvGrant[] = [
+      setting(ENV.METRICS_NAMESPACE, METRICS_NAMESPACE),
+      setting(ENV.LATE_HORIZON_HOURS, String(props.settings.lateHorizonHours)),
+      setting(ENV.MAX_BACKFILL_DAYS, String(props.settings.maxBackfillDays)),
+      setting(ENV.LEASE_TTL_SECONDS, String(props.settings.leaseTtlSeconds)),
+      setting(ENV.GC_GRACE_HOURS, String(props.settings.gcGraceHours)),
+    ];
+    if (profile.lake) grants.push(lakeAccess(props.storage, profile.lake));
+    if (profile.glue) grants.push(glueAccess(props.databaseName, profile.glue));
+    if (profile.athena) grants.push(athenaAccess(props.workGroupName, props.storage));
+    bind(fn, ...grants);
+    if (profile.athena) this.allowCtasTables(fn, props.databaseName);
+    this.functions[entry] = fn;
+    return fn;
+  }
+
+  /** CTAS registers and drops a temporary table in our database; nothing outside it. */
+  private allowCtasTables(fn: LakeFunction, database: string): void {
+    const stack = Stack.of(this);
+    const tables = stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/*` });
+    fn.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['glue:CreateTable', 'glue:DeleteTable', 'glue:UpdateTable'],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
+          tables,
+        ],
+      }),
+    );
+  }
+
+  /** `states:startExecution.sync:2` on itself (backfill fan-out) needs start/describe/stop and the managed rule. */
+  private allowChildExecutions(definition: string): void {
+    if (!definition.includes('arn:aws:states:::states:startExecution')) return;
+    const stack = Stack.of(this);
+    const selfArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: this.stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const executions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const rule = stack.formatArn({
+      service: 'events',
+      resource: 'rule',
+      resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+    });
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [selfArn] }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [executions],
+      }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [rule],
+      }),
+    );
+    acknowledgeWildcardResource(
+      this.stateMachine,
+      executions,
+      'Child executions of this one state machine get generated names; the pattern is limited to it.',
+    );
+  }
+}

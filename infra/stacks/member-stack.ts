@@ -1,0 +1,129 @@
+import { join } from 'node:path';
+import { ArnFormat, CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { EksLogLakeConfig, MemberConfig } from '../config.ts';
+import { destinationNameFor } from '../constructs/ingestion.ts';
+import { LakeFunction } from '../constructs/lake-function.ts';
+import { acknowledgeWildcardResource } from '../nag.ts';
+
+export interface MemberStackProps extends StackProps {
+  readonly config: EksLogLakeConfig;
+  readonly member: MemberConfig;
+}
+
+/** The CloudWatch Logs group EKS writes a cluster's control-plane logs to. */
+export function clusterLogGroupName(cluster: string): string {
+  return `/aws/eks/${cluster}/cluster`;
+}
+
+/** Log groups eks-log-lake itself writes in an account; an account-level policy must never subscribe them. */
+export function ownLogGroupNames(prefix: string): string[] {
+  return [
+    `/aws/lambda/${prefix}-member-guard`,
+    `/aws/lambda/${prefix}-transform`,
+    `/aws/kinesisfirehose/${prefix}-raw`,
+    `/aws/vendedlogs/states/${prefix}-compaction`,
+  ];
+}
+
+/**
+ * One source account: its EKS cluster log groups (or the whole account) subscribed to the central
+ * Destination, short retention on those groups, and optionally the five control-plane log types on.
+ */
+export class MemberStack extends Stack {
+  readonly destinationArn: string;
+  readonly filterName: string;
+
+  constructor(scope: Construct, id: string, props: MemberStackProps) {
+    super(scope, id, props);
+    const { config, member } = props;
+    this.filterName = `${config.prefix}-to-central`;
+    this.destinationArn = `arn:${this.partition}:logs:${config.central.region}:${config.central.account}:destination:${destinationNameFor(config.prefix)}`;
+
+    const needsGuard = member.clusters.length > 0;
+    const guard = needsGuard
+      ? new LakeFunction(this, 'Guard', {
+          entry: 'member-guard',
+          functionsDir: join(__dirname, '..', 'custom-resources'),
+          functionName: `${config.prefix}-member-guard`,
+          description: 'eks-log-lake: prepares EKS log groups and turns on control-plane logging',
+          memorySize: 256,
+          timeout: Duration.minutes(2),
+          logRetention: config.logRetentionDays as logs.RetentionDays,
+        })
+      : undefined;
+
+    for (const cluster of member.clusters) {
+      const logGroupName = clusterLogGroupName(cluster);
+      const logGroupArn = this.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: logGroupName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      guard!.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DescribeSubscriptionFilters'],
+          resources: [logGroupArn, `${logGroupArn}:*`],
+        }),
+      );
+      acknowledgeWildcardResource(
+        guard!,
+        `${logGroupArn}:*`,
+        `The log group ARN form with :* names the one EKS log group ${logGroupName}.`,
+      );
+      const prepared = new CustomResource(this, `Prepare-${cluster}`, {
+        serviceToken: guard!.fn.functionArn,
+        resourceType: 'Custom::EksLogGroup',
+        properties: {
+          Op: 'PrepareLogGroup',
+          LogGroupName: logGroupName,
+          RetentionDays: String(member.logGroupRetentionDays),
+          FilterName: this.filterName,
+        },
+      });
+      if (member.enableControlPlaneLogs) {
+        const clusterArn = this.formatArn({ service: 'eks', resource: 'cluster', resourceName: cluster });
+        guard!.fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['eks:DescribeCluster', 'eks:UpdateClusterConfig'],
+            resources: [clusterArn],
+          }),
+        );
+        const logging = new CustomResource(this, `ControlPlaneLogs-${cluster}`, {
+          serviceToken: guard!.fn.functionArn,
+          resourceType: 'Custom::EksControlPlaneLogging',
+          properties: { Op: 'EnableControlPlaneLogs', ClusterName: cluster },
+        });
+        prepared.node.addDependency(logging);
+      }
+      if (member.subscription === 'filter') {
+        const filter = new logs.CfnSubscriptionFilter(this, `Subscription-${cluster}`, {
+          filterName: this.filterName,
+          logGroupName,
+          destinationArn: this.destinationArn,
+          filterPattern: '',
+        });
+        filter.node.addDependency(prepared);
+      }
+    }
+
+    if (member.subscription === 'account-policy') {
+      const excluded = ownLogGroupNames(config.prefix);
+      new logs.CfnAccountPolicy(this, 'SubscriptionPolicy', {
+        policyName: `${config.prefix}-eks-subscription`,
+        policyType: 'SUBSCRIPTION_FILTER_POLICY',
+        scope: 'ALL',
+        policyDocument: this.toJsonString({
+          DestinationArn: this.destinationArn,
+          FilterPattern: '',
+          Distribution: 'Random',
+        }),
+        // Our own log groups never feed the lake: that would loop our logs back into it.
+        selectionCriteria: `LogGroupName NOT IN [${excluded.map((n) => JSON.stringify(n)).join(', ')}]`,
+      });
+    }
+  }
+}
