@@ -6,18 +6,23 @@ import type { CwlLogEvent, SubscriptionMessage } from './types.ts';
 /** Default cap on a decoded payload: far above any real CloudWatch batch, far below a gzip bomb. */
 export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
 
-const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
-
 /**
  * Decodes standard, padded base64 and rejects anything else; Node's own decoder silently
- * skips stray characters, which would turn garbage into plausible bytes.
+ * skips stray characters and accepts the URL-safe alphabet, which would turn garbage into
+ * plausible bytes.
  */
 export function decodeBase64Strict(data: string): Uint8Array {
   if (data.length === 0) throw new DecodeError('payload is empty', 'empty');
-  if (data.length % 4 !== 0 || !BASE64_RE.test(data)) {
+  if (data.length % 4 !== 0 || data.indexOf('-') !== -1 || data.indexOf('_') !== -1) {
     throw new DecodeError('payload is not strict base64 (bad characters or length)', 'invalid_base64');
   }
-  return Buffer.from(data, 'base64');
+  const bytes = Buffer.from(data, 'base64');
+  // Any skipped character or early '=' makes the output shorter than the length implies.
+  const pad = data.charCodeAt(data.length - 1) !== 0x3d ? 0 : data.charCodeAt(data.length - 2) === 0x3d ? 2 : 1;
+  if (bytes.length !== (data.length / 4) * 3 - pad) {
+    throw new DecodeError('payload is not strict base64 (bad characters or length)', 'invalid_base64');
+  }
+  return bytes;
 }
 
 /** An event whose message was not valid UTF-8 carries its original bytes here. */

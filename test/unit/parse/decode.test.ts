@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64Strict, decodeSubscriptionPayload } from '../../../src/core/decode.ts';
 import { DecodeError } from '../../../src/core/errors.ts';
@@ -27,12 +28,34 @@ describe('decodeBase64Strict', () => {
     ['row 1: base64 with a bad length', 'H4sIAAA'],
     ['row 1: url-safe alphabet', 'H4sI-_AAAAAA'],
     ['row 1: padding in the middle', 'H4==AAAA'],
+    ['row 1: too much padding', 'QUJDQ==='],
+    ['row 1: padding only', '===='],
+    ['row 1: a trailing newline', 'QUJDQUJ\n'],
   ])('rejects %s', (_, data) => {
     expect(decodeCode(() => decodeBase64Strict(data))).toBe('invalid_base64');
   });
 
   it('rejects empty data (row 2)', () => {
     expect(decodeCode(() => decodeBase64Strict(''))).toBe('empty');
+  });
+
+  it('accepts exactly padded standard base64, and decodes it as Node does', () => {
+    const strict = /^[A-Za-z0-9+/]*={0,2}$/;
+    const unit = fc.constantFrom(...'AQgw+/9z==-_ !\n.'.split(''));
+    fc.assert(
+      fc.property(fc.string({ unit, minLength: 1, maxLength: 16 }), (data) => {
+        const valid = data.length % 4 === 0 && strict.test(data);
+        let got: Uint8Array | null = null;
+        try {
+          got = decodeBase64Strict(data);
+        } catch (err) {
+          expect((err as DecodeError).code).toBe('invalid_base64');
+        }
+        if (got) expect(Buffer.from(got)).toEqual(Buffer.from(data, 'base64'));
+        expect(got !== null).toBe(valid);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('decodes standard padded base64 to the original bytes', () => {
