@@ -1,0 +1,97 @@
+import { gunzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  assembleDeliveredObject,
+  encodeRecordData,
+  FIREHOSE_MAX_RECORD_BYTES,
+  RAW_DESTINATION,
+  REINGEST_MARKER,
+  splitForReingest,
+} from '../../../src/core/transform/index.ts';
+import type { SubscriptionMessage } from '../../../src/core/types.ts';
+import { events, LOG_GROUP, SAMPLE_LINES, STREAMS } from './builders.ts';
+
+function msg(messages: string[], filters = ['eks-to-firehose']): SubscriptionMessage {
+  return {
+    messageType: 'DATA_MESSAGE',
+    owner: '111122223333',
+    logGroup: LOG_GROUP,
+    logStream: STREAMS['kube-apiserver-audit'],
+    subscriptionFilters: filters,
+    logEvents: events(messages),
+  };
+}
+
+const decode = (c: Uint8Array) => JSON.parse(gunzipSync(c).toString('utf8')) as SubscriptionMessage;
+
+describe('splitForReingest', () => {
+  it('puts every event in exactly one marked chunk, in order, each within the Firehose record limit', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ maxLength: 3000 }), { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 500, max: 20_000 }),
+        (texts, chunkBytes) => {
+          const m = msg(texts);
+          const chunks = splitForReingest(m, chunkBytes)!;
+          const back = chunks.map(decode);
+          expect(back.flatMap((c) => c.logEvents)).toEqual(m.logEvents);
+          for (const [i, c] of back.entries()) {
+            expect(chunks[i]!.byteLength).toBeLessThanOrEqual(FIREHOSE_MAX_RECORD_BYTES);
+            expect(c.subscriptionFilters.filter((f) => f === REINGEST_MARKER)).toHaveLength(1);
+            expect({ ...c, logEvents: [] }).toEqual({
+              ...m,
+              subscriptionFilters: [...m.subscriptionFilters, REINGEST_MARKER],
+              logEvents: [],
+            });
+          }
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  it('is deterministic, so a retried split yields the same chunks', () => {
+    const m = msg([...SAMPLE_LINES['kube-apiserver-audit'], ...SAMPLE_LINES['kube-apiserver-audit']]);
+    expect(splitForReingest(m, 1000)).toEqual(splitForReingest(m, 1000));
+  });
+
+  it('halves chunks of incompressible events until each fits', () => {
+    const random = Array.from({ length: 6 }, () =>
+      Array.from({ length: 300_000 }, () => String.fromCharCode(33 + Math.floor(Math.random() * 90))).join(''),
+    );
+    const chunks = splitForReingest(msg(random), 10_000_000)!;
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const c of chunks) expect(c.byteLength).toBeLessThanOrEqual(FIREHOSE_MAX_RECORD_BYTES);
+    expect(chunks.map(decode).flatMap((c) => c.logEvents)).toHaveLength(6);
+  });
+
+  it('refuses a single event that cannot fit a Firehose record', () => {
+    const huge = Array.from({ length: 1_500_000 }, () => String.fromCharCode(33 + Math.floor(Math.random() * 90))).join(
+      '',
+    );
+    expect(splitForReingest(msg([huge]))).toBeUndefined();
+  });
+});
+
+describe('raw destination', () => {
+  it('assembles record datas into one multi-member gzip that reads back as all NDJSON lines', () => {
+    const parts = [['{"a":1}', '{"a":2}'], ['{"b":1}'], ['{"c":"x\\ny"}']];
+    const object = assembleDeliveredObject(parts.map((p) => encodeRecordData(p)));
+    expect(object[0]).toBe(0x1f);
+    expect(gunzipSync(object).toString('utf8')).toBe('{"a":1}\n{"a":2}\n{"b":1}\n{"c":"x\\ny"}\n');
+  });
+
+  it('keeps the destination uncompressed with a .gz extension and the log_type partition key', () => {
+    expect(RAW_DESTINATION.compression).toBe('UNCOMPRESSED');
+    expect(RAW_DESTINATION.fileExtension).toBe('.gz');
+    expect(RAW_DESTINATION.prefix).toBe(
+      'raw/log_type=!{partitionKeyFromLambda:log_type}/dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/',
+    );
+    expect(RAW_DESTINATION.processorBufferMb).toBe(1);
+  });
+
+  it('assembles an empty batch into an empty object', () => {
+    expect(assembleDeliveredObject([])).toEqual(new Uint8Array(0));
+  });
+});
