@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { benchCommand } from './commands/bench.ts';
 import { compactCommand } from './commands/compact.ts';
 import { parseCommand } from './commands/parse.ts';
+import { queryCommand } from './commands/query.ts';
 import { transformCommand } from './commands/transform.ts';
 
 /** Builds the `eks-log-lake` command; each subcommand lives in src/cli/commands/. */
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   program.addCommand(transformCommand());
   program.addCommand(benchCommand());
   program.addCommand(parseCommand());
+  program.addCommand(queryCommand());
   program.addCommand(compactCommand());
   return program;
 }
