@@ -4,6 +4,15 @@ import type { ChunkLimits } from '../core/workflow/plan.ts';
 import { groupsOf } from '../core/workflow/plan.ts';
 import type { WindowLimits, WorkflowWindow } from '../core/workflow/window.ts';
 import type { Clock, Log, ObjectStore } from '../ports.ts';
+import {
+  type CompactionDeps,
+  type MergeResult,
+  mergePartition,
+  publishPartitions,
+  type StageResult,
+  stageObjects,
+} from './compact.ts';
+import { collectGarbage } from './gc.ts';
 import { acquireLease, fenceLease, type LeaseDeps, type LeaseGrant, releaseLease } from './lease.ts';
 import { advanceWatermark, type PartitionRunCounts, recordPartitions, recordProcessed } from './ledger.ts';
 import { maybeReadRunFile, planWindow, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
@@ -22,40 +31,31 @@ export interface PartitionRef {
   readonly values: readonly string[];
 }
 
-/** What staging one chunk produced, per partition it touched. */
-export interface StagedChunk {
-  readonly partitions: readonly (PartitionRef & {
-    readonly events: number;
-    readonly objects?: number;
-    readonly quarantined?: number;
-  })[];
-  readonly eventsIn: number;
-  readonly quarantined: number;
-}
-
-/** A partition's next generation, written but not yet visible. */
-export interface MergedPartition extends PartitionRef {
-  readonly location: string;
-  readonly rows: number;
-  readonly duplicatesRemoved: number;
-}
-
-/** The compaction steps the workflow drives (implemented in src/pipeline/compact*.ts). */
+/**
+ * The compaction steps the workflow drives, with the contracts of src/pipeline/compact.ts
+ * (stage a chunk, merge a partition into a new generation, publish under a fence) and gc.ts.
+ */
 export interface CompactionSteps {
-  stageObjects(input: { planId: string; chunkId: number; keys: readonly string[] }): Promise<StagedChunk>;
-  mergePartition(input: {
-    planId: string;
-    table: CuratedTableName;
-    values: readonly string[];
-  }): Promise<MergedPartition>;
-  /** Switches the catalog to the merged generations; calls `fence` right before each switch. */
+  stageObjects(input: { planId: string; chunkId: string; keys: string[] }): Promise<StageResult>;
+  mergePartition(input: { planId: string; table: CuratedTableName; values: string[] }): Promise<MergeResult>;
+  /** Switches the catalog to the merged generations; calls `fence` right before each catalog write. */
   publishPartitions(input: {
     planId: string;
-    merged: readonly MergedPartition[];
+    merged: MergeResult[];
     fence: () => Promise<void>;
   }): Promise<{ published: number }>;
-  /** Deletes generations no partition points to that are older than `graceMs`. */
-  collectGarbage(input: { graceMs: number; now: Date }): Promise<{ deleted: number }>;
+  /** Deletes generations and staging no partition points to once older than the grace period. */
+  collectGarbage(input: { graceHours: number }): Promise<{ objects: number }>;
+}
+
+/** The real compaction (src/pipeline/compact.ts, publish.ts, gc.ts) as workflow steps. */
+export function compactionStepsOver(deps: CompactionDeps): CompactionSteps {
+  return {
+    stageObjects: (input) => stageObjects(deps, input),
+    mergePartition: (input) => mergePartition(deps, input),
+    publishPartitions: (input) => publishPartitions(deps, input),
+    collectGarbage: (input) => collectGarbage({ ...deps, log: deps.log }, input),
+  };
 }
 
 /** Athena (DuckDB locally): raw-table partitions and CTAS rollups of the touched hours. */
@@ -116,7 +116,7 @@ interface MergePlanFile {
   readonly failedChunks: readonly StageRecord[];
 }
 interface MergedGroupFile {
-  readonly merged: readonly MergedPartition[];
+  readonly merged: readonly MergeResult[];
   readonly failed: readonly (PartitionRef & { error: string; cause: string })[];
 }
 
@@ -126,6 +126,8 @@ const leaseDeps = (deps: WorkflowDeps): LeaseDeps => ({
   ttlMs: deps.config.leaseTtlSeconds * 1000,
 });
 
+/** Chunk ids travel as numbers in the state; compaction names its staged files by this string. */
+const chunkName = (chunkId: number) => `c${String(chunkId).padStart(5, '0')}`;
 const partitionId = (p: PartitionRef) => `${p.table}/${p.values.join('/')}`;
 const hourCount = (w: WorkflowWindow) => (Date.parse(w.end) - Date.parse(w.start)) / 3_600_000;
 
@@ -160,13 +162,17 @@ export async function stageObjectsTask(
   payload: { planId: string; chunkId: number; lease: LeaseGrant },
 ): Promise<{ chunkId: number; partitions: number }> {
   const { planId, chunkId } = payload;
-  const done = await maybeReadRunFile<StagedChunk>(deps.store, planId, `staged/${chunkId}.json`);
+  const done = await maybeReadRunFile<StageResult>(deps.store, planId, `staged/${chunkId}.json`);
   if (done) return { chunkId, partitions: done.partitions.length };
   await fenceLease(leaseDeps(deps), payload.lease);
   const plan = await readRunFile<StoredPlan>(deps.store, planId, 'plan.json');
   const chunk = plan.chunks.find((c) => c.chunkId === chunkId);
   if (!chunk) throw new Error(`plan ${planId} has no chunk ${chunkId}`);
-  const staged = await deps.compaction.stageObjects({ planId, chunkId, keys: chunk.objects.map((o) => o.key) });
+  const staged = await deps.compaction.stageObjects({
+    planId,
+    chunkId: chunkName(chunkId),
+    keys: chunk.objects.map((o) => o.key),
+  });
   await writeRunFile(deps.store, planId, `staged/${chunkId}.json`, staged);
   return { chunkId, partitions: staged.partitions.length };
 }
@@ -180,7 +186,7 @@ export async function planMergeTask(
   const touched = new Map<string, PartitionRef>();
   for (const s of payload.staged) {
     if (s.failed) continue;
-    const staged = await readRunFile<StagedChunk>(deps.store, planId, `staged/${s.chunkId}.json`);
+    const staged = await readRunFile<StageResult>(deps.store, planId, `staged/${s.chunkId}.json`);
     for (const p of staged.partitions) touched.set(partitionId(p), { table: p.table, values: p.values });
   }
   const partitions = [...touched.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => p);
@@ -202,11 +208,11 @@ export async function mergePartitionTask(
   const plan = await readRunFile<MergePlanFile>(deps.store, planId, 'merge.json');
   const group = plan.groups.find((g) => g.groupId === groupId);
   if (!group) throw new Error(`merge plan ${planId} has no group ${groupId}`);
-  const merged: MergedPartition[] = [];
+  const merged: MergeResult[] = [];
   const failed: MergedGroupFile['failed'][number][] = [];
   for (const p of group.partitions) {
     try {
-      merged.push(await deps.compaction.mergePartition({ planId, table: p.table, values: p.values }));
+      merged.push(await deps.compaction.mergePartition({ planId, table: p.table, values: [...p.values] }));
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       // Transient faults go back to the Map's Retry; anything else is this partition's own failure.
@@ -220,7 +226,7 @@ export async function mergePartitionTask(
 }
 
 async function readMerged(deps: WorkflowDeps, planId: string, groups: readonly MergeGroupRecord[]) {
-  const merged: MergedPartition[] = [];
+  const merged: MergeResult[] = [];
   const failed: { id: string; error: string; cause: string }[] = [];
   for (const g of groups) {
     if (g.failed) {
@@ -246,7 +252,7 @@ export async function publishPartitionsTask(
   await deps.compaction.publishPartitions({ planId, merged, fence });
   await writeRunFile(deps.store, planId, 'published.json', {
     groups: payload.merged,
-    partitions: merged.map((m) => ({ table: m.table, values: m.values, location: m.location })),
+    partitions: merged.map((m) => ({ table: m.table, values: m.values, location: m.location, changed: m.changed })),
   });
   return { partitions: merged.length };
 }
@@ -264,12 +270,19 @@ export async function runAthenaStepsTask(
   );
   if (done) return done;
   const plan = await readRunFile<StoredPlan>(deps.store, planId, 'plan.json');
-  const published = await readRunFile<{ partitions: PartitionRef[] }>(deps.store, planId, 'published.json');
+  const published = await readRunFile<{ partitions: (PartitionRef & { changed: boolean })[] }>(
+    deps.store,
+    planId,
+    'published.json',
+  );
   const rawPartitions = [
     ...new Set(plan.chunks.flatMap((c) => c.objects.map((o) => o.key.split('/').slice(1, 4).join('/')))),
   ].sort();
   const hours = new Map<string, readonly string[]>();
-  for (const p of published.partitions) hours.set(p.values.join('/'), p.values);
+  // The rollups summarise audit events, so only hours whose audit_events changed are rebuilt.
+  for (const p of published.partitions) {
+    if (p.table === 'audit_events' && p.changed) hours.set(p.values.join('/'), p.values);
+  }
   const touchedHours = [...hours.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
   const fence = () => fenceLease(leaseDeps(deps), payload.lease);
   await fence();
@@ -294,7 +307,7 @@ export async function writeLedgerTask(
   const mergePlan = await maybeReadRunFile<MergePlanFile>(deps.store, planId, 'merge.json');
   const { merged, failed } = published
     ? await readMerged(deps, planId, published.groups)
-    : { merged: [] as MergedPartition[], failed: [] as { id: string; error: string; cause: string }[] };
+    : { merged: [] as MergeResult[], failed: [] as { id: string; error: string; cause: string }[] };
 
   const failures = [
     ...(mergePlan?.failedChunks ?? []).map((c) => ({
@@ -305,39 +318,49 @@ export async function writeLedgerTask(
     ...failed,
   ];
   const publishedIds = new Set(merged.map(partitionId));
-  const counts = new Map<
+  const perHour = new Map<
     string,
-    { values: readonly string[]; rawObjects: number; eventsIn: number; quarantined: number }
+    PartitionRunCounts & { rawObjects: number; eventsIn: number; rowsOut: number; duplicatesRemoved: number }
   >();
+  const hourOf = (values: readonly string[]) => {
+    const id = values.join('/');
+    const c = perHour.get(id) ?? {
+      values,
+      rawObjects: 0,
+      eventsIn: 0,
+      rowsOut: 0,
+      duplicatesRemoved: 0,
+      quarantined: 0,
+    };
+    perHour.set(id, c);
+    return c;
+  };
   const doneObjects: { key: string; etag: string }[] = [];
   let eventsIn = 0;
   let quarantined = 0;
+  let duplicatesRemoved = 0;
   for (const chunk of plan.chunks) {
-    const staged = await maybeReadRunFile<StagedChunk>(deps.store, planId, `staged/${chunk.chunkId}.json`);
+    const staged = await maybeReadRunFile<StageResult>(deps.store, planId, `staged/${chunk.chunkId}.json`);
     if (!staged) continue;
-    eventsIn += staged.eventsIn;
-    quarantined += staged.quarantined;
+    eventsIn += staged.events;
+    quarantined += staged.quarantined + staged.quarantinedObjects;
+    duplicatesRemoved += staged.duplicates;
     if (!staged.partitions.every((p) => publishedIds.has(partitionId(p)))) continue;
     doneObjects.push(...chunk.objects.map((o) => ({ key: o.key, etag: o.etag })));
-    for (const p of staged.partitions) {
-      const id = p.values.join('/');
-      const c = counts.get(id) ?? { values: p.values, rawObjects: 0, eventsIn: 0, quarantined: 0 };
-      c.rawObjects += p.objects ?? 0;
-      c.eventsIn += p.events;
-      c.quarantined += p.quarantined ?? 0;
-      counts.set(id, c);
+    // Objects of a chunk are counted for every hour the chunk touched (an upper bound per hour).
+    for (const id of new Set(staged.partitions.map((p) => p.values.join('/')))) {
+      hourOf(id.split('/')).rawObjects += chunk.objects.length;
     }
   }
-  const perHour: PartitionRunCounts[] = [...counts.values()].map((c) => {
-    const ms = merged.filter((m) => m.values.join('/') === c.values.join('/'));
-    return {
-      ...c,
-      rowsOut: ms.reduce((n, m) => n + m.rows, 0),
-      duplicatesRemoved: ms.reduce((n, m) => n + m.duplicatesRemoved, 0),
-    };
-  });
+  for (const m of merged) {
+    const c = hourOf(m.values);
+    c.eventsIn += m.addedRows + m.duplicates;
+    c.rowsOut += m.rows;
+    c.duplicatesRemoved += m.duplicates;
+    duplicatesRemoved += m.duplicates;
+  }
   const at = deps.clock.now().toISOString();
-  await recordPartitions(deps.store, perHour, { executionName: payload.executionName, planId, at });
+  await recordPartitions(deps.store, [...perHour.values()], { executionName: payload.executionName, planId, at });
   await recordProcessed(deps.store, doneObjects);
 
   let watermark: string | null = null;
@@ -359,10 +382,10 @@ export async function writeLedgerTask(
     hours: hourCount(window),
     objects: plan.chunks.reduce((n, c) => n + c.objects.length, 0),
     chunks: plan.chunks.length,
-    partitions: merged.length,
+    partitions: merged.filter((m) => m.changed).length,
     eventsIn,
-    rowsOut: merged.reduce((n, m) => n + m.rows, 0),
-    duplicatesRemoved: merged.reduce((n, m) => n + m.duplicatesRemoved, 0),
+    rowsOut: merged.reduce((n, m) => n + m.addedRows, 0),
+    duplicatesRemoved,
     quarantined,
     failedItems: failures.length,
     failureSummary: describeFailures(failures, plan.chunks.length + merged.length + failed.length),
@@ -387,7 +410,8 @@ export async function collectGarbageTask(
   deps: WorkflowDeps,
   _payload: { planId: string },
 ): Promise<{ deleted: number }> {
-  return deps.compaction.collectGarbage({ graceMs: deps.config.gcGraceHours * 3_600_000, now: deps.clock.now() });
+  const r = await deps.compaction.collectGarbage({ graceHours: deps.config.gcGraceHours });
+  return { deleted: r.objects };
 }
 
 /** ReleaseLease: gives the lease back so the next run need not wait for it to expire. */

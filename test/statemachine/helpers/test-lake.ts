@@ -1,18 +1,19 @@
 import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { FsObjectStore } from '../../../src/adapters/local/fs-object-store.ts';
-import type { CuratedTableName } from '../../../src/core/schema.ts';
+import { tableToRows } from '../../../src/core/arrow/rows.ts';
+import { decodeParquet } from '../../../src/core/parquet.ts';
+import { type CuratedTableName, tableDef } from '../../../src/core/schema.ts';
 import { athenaStepsOver } from '../../../src/pipeline/workflow-athena.ts';
-import type {
-  CompactionSteps,
-  MergedPartition,
-  StagedChunk,
-  WorkflowConfig,
-  WorkflowDeps,
+import {
+  type CompactionSteps,
+  compactionStepsOver,
+  type WorkflowConfig,
+  type WorkflowDeps,
 } from '../../../src/pipeline/workflow-tasks.ts';
-import type { Catalog, CatalogPartition, Clock, QueryEngine, QueryRow } from '../../../src/ports.ts';
+import type { Catalog, CatalogPartition, Clock, Log, QueryEngine, QueryRow } from '../../../src/ports.ts';
 
 export const TEST_CONFIG: WorkflowConfig = {
   lateHorizonHours: 6,
@@ -57,107 +58,6 @@ export class StoreCatalog implements Catalog {
   }
 }
 
-interface Row {
-  account: string;
-  cluster: string;
-  log_group: string;
-  event_id: string;
-  time: string;
-  log_type: string;
-  [k: string]: unknown;
-}
-
-const TABLE_OF: Record<string, CuratedTableName> = {
-  'kube-apiserver-audit': 'audit_events',
-  'kube-apiserver': 'component_logs',
-  'kube-scheduler': 'component_logs',
-  'kube-controller-manager': 'component_logs',
-  'cloud-controller-manager': 'component_logs',
-  authenticator: 'authenticator_logs',
-};
-
-function valuesOf(r: Row): string[] {
-  return [r.account, r.cluster, r.time.slice(0, 10), r.time.slice(11, 13)];
-}
-
-/**
- * A small NDJSON compaction with the same contract as the real one (stage per chunk, merge
- * existing ∪ staged with dedupe on account/log_group/event_id into a new generation, publish
- * by catalog switch). It lets the workflow tests run before the Parquet compaction is wired.
- */
-export function ndjsonCompaction(store: FsObjectStore, catalog: Catalog): CompactionSteps {
-  const readLines = async (key: string): Promise<Row[]> => {
-    const got = await store.get(key);
-    if (!got) return [];
-    const text = key.endsWith('.gz') ? gunzipSync(got.body).toString('utf8') : Buffer.from(got.body).toString('utf8');
-    return text
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Row);
-  };
-  return {
-    async stageObjects({ planId, chunkId, keys }) {
-      const byPartition = new Map<
-        string,
-        { table: CuratedTableName; values: string[]; rows: Row[]; objects: Set<string> }
-      >();
-      let eventsIn = 0;
-      for (const key of keys) {
-        for (const r of await readLines(key)) {
-          eventsIn++;
-          const table = TABLE_OF[r.log_type] ?? 'unparsed_logs';
-          const values = valuesOf(r);
-          const id = `${table}/${values.join('/')}`;
-          const p = byPartition.get(id) ?? { table, values, rows: [], objects: new Set() };
-          p.rows.push(r);
-          p.objects.add(key);
-          byPartition.set(id, p);
-        }
-      }
-      const partitions: StagedChunk['partitions'][number][] = [];
-      for (const p of byPartition.values()) {
-        const [a, c, d, h] = p.values;
-        await store.put(
-          `control/staging/${planId}/${p.table}/account=${a}/cluster=${c}/dt=${d}/hour=${h}/chunk-${chunkId}.ndjson`,
-          p.rows.map((r) => JSON.stringify(r)).join('\n'),
-        );
-        partitions.push({ table: p.table, values: p.values, events: p.rows.length, objects: p.objects.size });
-      }
-      return { partitions, eventsIn, quarantined: 0 };
-    },
-    async mergePartition({ planId, table, values }): Promise<MergedPartition> {
-      const [a, c, d, h] = values;
-      const home = `curated/${table}/account=${a}/cluster=${c}/dt=${d}/hour=${h}/`;
-      const current = await catalog.getPartition(table, values);
-      const rows: Row[] = current ? await readLines(`${current.location}data.ndjson`) : [];
-      let staged = 0;
-      for await (const o of store.list(
-        `control/staging/${planId}/${table}/account=${a}/cluster=${c}/dt=${d}/hour=${h}/`,
-      )) {
-        const lines = await readLines(o.key);
-        staged += lines.length;
-        rows.push(...lines);
-      }
-      const seen = new Map<string, Row>();
-      for (const r of rows) seen.set(`${r.account}|${r.log_group}|${r.event_id}`, r);
-      const out = [...seen.values()].sort((x, y) => (x.event_id < y.event_id ? -1 : 1));
-      const location = `${home}gen=${planId}/`;
-      await store.put(`${location}data.ndjson`, out.map((r) => JSON.stringify(r)).join('\n'));
-      return { table, values, location, rows: out.length, duplicatesRemoved: rows.length - out.length - 0 * staged };
-    },
-    async publishPartitions({ merged, fence }) {
-      for (const m of merged) {
-        await fence();
-        await catalog.putPartitions(m.table, [{ values: m.values, location: m.location }]);
-      }
-      return { published: merged.length };
-    },
-    async collectGarbage() {
-      return { deleted: 0 };
-    },
-  };
-}
-
 /** Records every named query instead of running it (the rollup SQL itself is tested in test/sql). */
 export class RecordingEngine implements QueryEngine {
   readonly calls: { name: string; params: Readonly<Record<string, string>> }[] = [];
@@ -170,6 +70,8 @@ export class RecordingEngine implements QueryEngine {
   }
 }
 
+const SILENT: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
 export interface TestLake {
   readonly dir: string;
   readonly store: FsObjectStore;
@@ -177,6 +79,7 @@ export interface TestLake {
   readonly clock: TestClock;
   readonly engine: RecordingEngine;
   readonly deps: WorkflowDeps;
+  readonly compaction: CompactionSteps;
   cleanup(): void;
 }
 
@@ -190,13 +93,27 @@ export function makeTestLake(now: string, config: Partial<WorkflowConfig> = {}):
     store,
     clock,
     config: { ...TEST_CONFIG, ...config },
-    compaction: ndjsonCompaction(store, catalog),
+    compaction: compactionStepsOver({ store, catalog, log: SILENT, now: () => clock.now(), lateHorizonHours: 48 }),
     athena: athenaStepsOver({ engine, catalog, clock, registerRawPartitions: true }),
   };
-  return { dir, store, catalog, clock, engine, deps, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    store,
+    catalog,
+    clock,
+    engine,
+    deps,
+    compaction: deps.compaction,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 let seq = 0;
+
+/** A CloudWatch-style event id (56 decimal digits) that is stable for a test's short id. */
+export function cwlId(shortId: string): string {
+  return `3${shortId.padStart(55, '0')}`;
+}
 
 /** Writes one gzip NDJSON raw object as Firehose would, with its mtime set to the arrival time. */
 export async function putRawObject(
@@ -207,41 +124,53 @@ export async function putRawObject(
   const logType = events[0]?.logType ?? 'kube-apiserver-audit';
   const iso = new Date(arrivedAt).toISOString();
   const key = `raw/log_type=${logType}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/eks-logs-1-${iso.slice(0, 19).replace(/[-:T]/g, '')}-${seq++}.gz`;
-  const lines = events.map((e) =>
-    JSON.stringify({
-      time: e.time,
-      cwl_timestamp: Date.parse(e.time),
-      event_id: e.id,
+  const lines = events.map((e) => {
+    const cluster = e.cluster ?? 'prod-eu-1';
+    const micro = new Date(e.time).toISOString().replace('Z', '000Z');
+    return JSON.stringify({
+      time: micro,
+      cwl_timestamp: Date.parse(e.time) + 800,
+      event_id: cwlId(e.id),
       account: '111122223333',
       region: 'eu-west-1',
-      cluster: e.cluster ?? 'prod-eu-1',
-      log_group: `/aws/eks/${e.cluster ?? 'prod-eu-1'}/cluster`,
-      log_stream: `${logType}-0a1b2c`,
+      cluster,
+      log_group: `/aws/eks/${cluster}/cluster`,
+      log_stream: 'kube-apiserver-audit-2b9c4f1e8d7a6b5c4d3e2f1a0b9c8d7e',
       log_type: logType,
       parse_status: 'ok',
-      verb: 'get',
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level: 'Metadata',
+      auditID: `5f0c1a2b-3c4d-4e5f-8a9b-${e.id.padStart(12, '0')}`,
       stage: 'ResponseComplete',
-    }),
-  );
+      requestURI: '/api/v1/namespaces/payments/secrets/db-password',
+      verb: 'get',
+      user: { username: 'system:serviceaccount:payments:api', uid: 'a1b2', groups: ['system:serviceaccounts'] },
+      sourceIPs: ['10.0.12.34'],
+      userAgent: 'payments-api/1.4.2 (linux/amd64) kubernetes/v1.30.2',
+      objectRef: { resource: 'secrets', namespace: 'payments', name: 'db-password', apiVersion: 'v1' },
+      responseStatus: { metadata: {}, code: 200 },
+      requestReceivedTimestamp: micro,
+      stageTimestamp: micro,
+      annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': 'RBAC: allowed' },
+    });
+  });
   await lake.store.put(key, gzipSync(`${lines.join('\n')}\n`));
   const t = new Date(arrivedAt);
   utimesSync(join(lake.dir, key), t, t);
   return key;
 }
 
-/** Every published row of a table, read through the catalog (what a reader would see). */
-export async function publishedRows(lake: TestLake, table: CuratedTableName): Promise<Row[]> {
-  const rows: Row[] = [];
+/** Every published row of a table, read through the catalog as a reader would see it. */
+export async function publishedRows(lake: TestLake, table: CuratedTableName): Promise<Record<string, unknown>[]> {
+  const def = tableDef(table);
+  const rows: Record<string, unknown>[] = [];
   for (const p of await lake.catalog.listPartitions(table)) {
-    const got = await lake.store.get(`${p.location}data.ndjson`);
-    if (got)
-      rows.push(
-        ...Buffer.from(got.body)
-          .toString('utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l)),
-      );
+    for await (const o of lake.store.list(p.location)) {
+      if (!o.key.endsWith('.parquet')) continue;
+      const got = await lake.store.get(o.key);
+      rows.push(...(tableToRows(def, decodeParquet(got!.body)) as Record<string, unknown>[]));
+    }
   }
-  return rows.sort((a, b) => (a.event_id < b.event_id ? -1 : 1));
+  return rows.sort((a, b) => (String(a.event_id) < String(b.event_id) ? -1 : 1));
 }

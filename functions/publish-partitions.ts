@@ -1,0 +1,10 @@
+import { publishPartitionsTask, type WorkflowDeps } from '../src/pipeline/workflow-tasks.ts';
+import { workflowLambda } from './shared/workflow-aws.ts';
+
+/** PublishPartitions Task: Switches merged partitions to their new generations under the lease fence. */
+export function makeHandler(deps: WorkflowDeps) {
+  return (event: Parameters<typeof publishPartitionsTask>[1]) => publishPartitionsTask(deps, event);
+}
+
+/** Lambda entry (`${PublishPartitionsFunctionArn}` in statemachine/compaction.asl.json). */
+export const handler = workflowLambda('publish-partitions', makeHandler);

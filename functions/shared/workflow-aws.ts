@@ -1,0 +1,65 @@
+import { GlueClient } from '@aws-sdk/client-glue';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GlueCatalog } from '../../src/adapters/aws/glue-catalog.ts';
+import { S3ObjectStore } from '../../src/adapters/aws/s3-object-store.ts';
+import { ConfigError } from '../../src/core/errors.ts';
+import type { AthenaSteps, WorkflowDeps } from '../../src/pipeline/workflow-tasks.ts';
+import { compactionStepsOver } from '../../src/pipeline/workflow-tasks.ts';
+import { systemClock } from '../../src/ports.ts';
+import { type EnvVars, requireEnv } from './config.ts';
+import { ENV } from './env.ts';
+import { createPowertoolsLog } from './logger.ts';
+import { readWorkflowConfig } from './workflow-config.ts';
+
+/** Builds the Athena steps for the function that runs them; the others never touch Athena. */
+export type AthenaStepsFactory = (env: EnvVars, deps: Omit<WorkflowDeps, 'athena'>) => AthenaSteps;
+
+const NO_ATHENA: AthenaSteps = {
+  run: async () => {
+    throw new ConfigError('this function is not wired to run Athena steps');
+  },
+};
+
+/** Lambda composition root of the workflow Task functions: S3 lake, Glue catalog, config, logger. */
+export function createAwsWorkflowDeps(env: EnvVars, service: string, athena?: AthenaStepsFactory): WorkflowDeps {
+  const config = readWorkflowConfig(env);
+  const region = requireEnv(env, ENV.REGION);
+  const bucket = requireEnv(env, ENV.LAKE_BUCKET);
+  const store = new S3ObjectStore({ client: new S3Client({ region }), bucket });
+  const catalog = new GlueCatalog({
+    client: new GlueClient({ region }),
+    database: requireEnv(env, ENV.GLUE_DATABASE),
+    bucket,
+  });
+  const log = createPowertoolsLog(service);
+  const base = {
+    store,
+    clock: systemClock,
+    config,
+    log,
+    compaction: compactionStepsOver({
+      store,
+      catalog,
+      log,
+      now: () => systemClock.now(),
+      lateHorizonHours: config.lateHorizonHours,
+    }),
+  };
+  return { ...base, athena: athena ? athena(env, base) : NO_ATHENA };
+}
+
+/**
+ * A Lambda entry over `makeHandler`: AWS deps are built once, at the first (cold-start)
+ * invocation, and the event is the Task's `Payload`.
+ */
+export function workflowLambda<E, R>(
+  service: string,
+  makeHandler: (deps: WorkflowDeps) => (event: E) => Promise<R>,
+  athena?: AthenaStepsFactory,
+): (event: E) => Promise<R> {
+  let run: ((event: E) => Promise<R>) | undefined;
+  return async (event) => {
+    run ??= makeHandler(createAwsWorkflowDeps(process.env, service, athena));
+    return run(event);
+  };
+}

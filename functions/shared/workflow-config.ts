@@ -1,0 +1,42 @@
+import type { WorkflowConfig } from '../../src/pipeline/workflow-tasks.ts';
+import { type EnvVars, readPositiveInt } from './config.ts';
+import { ENV } from './env.ts';
+
+/** Environment variables only the workflow Task functions read (in addition to ENV). */
+export const WORKFLOW_ENV = {
+  /** A backfill longer than this many hours fans out into child executions of this size. */
+  CHILD_RANGE_HOURS: 'CHILD_RANGE_HOURS',
+  /** Compressed raw bytes one StageObjects invocation reads. */
+  MAX_CHUNK_BYTES: 'MAX_CHUNK_BYTES',
+  /** Raw objects one StageObjects invocation reads. */
+  MAX_CHUNK_OBJECTS: 'MAX_CHUNK_OBJECTS',
+  /** Partitions one MergePartition invocation merges. */
+  MERGE_GROUP_SIZE: 'MERGE_GROUP_SIZE',
+} as const;
+
+/** Defaults sized for 1,769 MB (one vCPU) Task functions with a 15-minute timeout; see ADR 0003. */
+export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig = {
+  lateHorizonHours: 48,
+  maxBackfillDays: 90,
+  childRangeHours: 24,
+  leaseTtlSeconds: 1800,
+  gcGraceHours: 24,
+  maxChunkBytes: 64 * 1024 * 1024,
+  maxChunkObjects: 200,
+  mergeGroupSize: 25,
+};
+
+/** Reads the workflow settings once at cold start; throws ConfigError naming a bad variable. */
+export function readWorkflowConfig(env: EnvVars): WorkflowConfig {
+  const d = DEFAULT_WORKFLOW_CONFIG;
+  return {
+    lateHorizonHours: readPositiveInt(env, ENV.LATE_HORIZON_HOURS, d.lateHorizonHours),
+    maxBackfillDays: readPositiveInt(env, ENV.MAX_BACKFILL_DAYS, d.maxBackfillDays),
+    childRangeHours: readPositiveInt(env, WORKFLOW_ENV.CHILD_RANGE_HOURS, d.childRangeHours),
+    leaseTtlSeconds: readPositiveInt(env, ENV.LEASE_TTL_SECONDS, d.leaseTtlSeconds),
+    gcGraceHours: readPositiveInt(env, ENV.GC_GRACE_HOURS, d.gcGraceHours),
+    maxChunkBytes: readPositiveInt(env, WORKFLOW_ENV.MAX_CHUNK_BYTES, d.maxChunkBytes),
+    maxChunkObjects: readPositiveInt(env, WORKFLOW_ENV.MAX_CHUNK_OBJECTS, d.maxChunkObjects),
+    mergeGroupSize: readPositiveInt(env, WORKFLOW_ENV.MERGE_GROUP_SIZE, d.mergeGroupSize),
+  };
+}

@@ -1,0 +1,10 @@
+import { stageObjectsTask, type WorkflowDeps } from '../src/pipeline/workflow-tasks.ts';
+import { workflowLambda } from './shared/workflow-aws.ts';
+
+/** StageObjects Task: Stages one chunk of raw objects into per-partition rows. */
+export function makeHandler(deps: WorkflowDeps) {
+  return (event: Parameters<typeof stageObjectsTask>[1]) => stageObjectsTask(deps, event);
+}
+
+/** Lambda entry (`${StageObjectsFunctionArn}` in statemachine/compaction.asl.json). */
+export const handler = workflowLambda('stage-objects', makeHandler);
