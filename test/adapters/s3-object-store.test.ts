@@ -1,4 +1,4 @@
-import { PutObjectCommand, type S3ServiceException } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../src/adapters/aws/s3-object-store.ts';
 import { PreconditionFailedError, RetryableError } from '../../src/core/errors.ts';
@@ -45,6 +45,33 @@ describe('S3ObjectStore under injected S3 faults', () => {
       expect(await put('proxy/a', { IfNoneMatch: '*' })).toBe('412 PreconditionFailed');
       expect(await put('proxy/a', { IfMatch: '"0123"' })).toBe('412 PreconditionFailed');
       expect(await put('proxy/missing', { IfMatch: '"0123"' })).toBe('404 NoSuchKey');
+    });
+
+    it('lists with a Delimiter in S3 byte order, common prefixes counted in MaxKeys pages', async () => {
+      for (const k of ['delim/a/b', 'delim/a-c', 'delim/a/c', 'delim/b', 'delim/c/x/y']) await store.put(k, k);
+      const seen: string[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const page = await server.client.send(
+          new ListObjectsV2Command({
+            Bucket: server.bucket,
+            Prefix: 'delim/',
+            Delimiter: '/',
+            MaxKeys: 2,
+            ContinuationToken: token,
+          }),
+        );
+        const entries = [
+          ...(page.Contents ?? []).map((c) => c.Key!),
+          ...(page.CommonPrefixes ?? []).map((c) => c.Prefix!),
+        ].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        seen.push(...entries);
+        token = page.NextContinuationToken;
+        pages++;
+      } while (token && pages < 10);
+      expect(seen).toEqual(['delim/a-c', 'delim/a/', 'delim/b', 'delim/c/']);
+      expect(pages).toBe(2);
     });
 
     it('is needed: s3rver alone ignores If-None-Match and overwrites', async () => {

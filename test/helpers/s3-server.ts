@@ -130,7 +130,7 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
       });
       return;
     }
-    if (target.op === 'ListObjectsV2' && !target.query.has('delimiter') && !target.query.has('encoding-type')) {
+    if (target.op === 'ListObjectsV2' && !target.query.has('encoding-type')) {
       await drain(req);
       await serveList(res, target.path, target.query);
       return;
@@ -180,7 +180,7 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
   /**
    * ListObjectsV2 in S3's UTF-8 byte order. s3rver walks its folders instead, so its order (and
    * therefore its paging by last key, which can skip keys) differs from S3's; the proxy reads the
-   * whole prefix from s3rver's store, sorts it and pages it itself.
+   * whole prefix from s3rver's store, sorts it and pages it itself (Delimiter included).
    */
   async function serveList(res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     const prefix = query.get('prefix') ?? '';
@@ -200,25 +200,45 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
         size: String(o.size),
       }))
       .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+    const delimiter = query.get('delimiter') ?? '';
     const afterBytes = Buffer.from(after);
-    const rest = all.filter((o) => Buffer.compare(Buffer.from(o.key), afterBytes) > 0);
-    const page = rest.slice(0, Math.max(0, maxKeys));
-    const truncated = rest.length > page.length;
+    // Entries are keys and, with a delimiter, common prefixes; each counts once towards MaxKeys.
+    const entries: (
+      | { kind: 'key'; key: string; lastModified: string; etag: string; size: string }
+      | { kind: 'prefix'; key: string }
+    )[] = [];
+    for (const o of all) {
+      if (Buffer.compare(Buffer.from(o.key), afterBytes) <= 0) continue;
+      const cut = delimiter ? o.key.indexOf(delimiter, prefix.length) : -1;
+      if (cut < 0) {
+        entries.push({ kind: 'key', ...o });
+        continue;
+      }
+      const common = o.key.slice(0, cut + delimiter.length);
+      if (after.startsWith(common)) continue; // resumed after this common prefix
+      if (entries[entries.length - 1]?.key !== common) entries.push({ kind: 'prefix', key: common });
+    }
+    const page = entries.slice(0, Math.max(0, maxKeys));
+    const truncated = entries.length > page.length;
     const next = truncated ? `proxy:${Buffer.from(page[page.length - 1]!.key).toString('base64url')}` : undefined;
+    const keys = page.flatMap((e) => (e.kind === 'key' ? [e] : []));
+    const prefixes = page.flatMap((e) => (e.kind === 'prefix' ? [e.key] : []));
     const body =
       '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
       `<Name>${xmlEscape(bucketName)}</Name><Prefix>${xmlEscape(prefix)}</Prefix>` +
+      (delimiter ? `<Delimiter>${xmlEscape(delimiter)}</Delimiter>` : '') +
       (token ? `<ContinuationToken>${xmlEscape(token)}</ContinuationToken>` : '') +
       (!token && query.has('start-after') ? `<StartAfter>${xmlEscape(after)}</StartAfter>` : '') +
       `<KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
       (next ? `<NextContinuationToken>${next}</NextContinuationToken>` : '') +
-      page
+      keys
         .map(
           (o) =>
             `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>${o.lastModified}</LastModified>` +
             `<ETag>${xmlEscape(o.etag)}</ETag><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
         )
         .join('') +
+      prefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`).join('') +
       '</ListBucketResult>';
     res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
     res.end(body);
