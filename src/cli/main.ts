@@ -2,6 +2,7 @@ import '../shared/polyfill.ts';
 import { Command } from 'commander';
 import { benchCommand } from './commands/bench.ts';
 import { compactCommand } from './commands/compact.ts';
+import { demoCommand } from './commands/demo.ts';
 import { parseCommand } from './commands/parse.ts';
 import { queryCommand } from './commands/query.ts';
 import { transformCommand } from './commands/transform.ts';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   program.addCommand(parseCommand());
   program.addCommand(queryCommand());
   program.addCommand(compactCommand());
+  program.addCommand(demoCommand());
   return program;
 }
 
