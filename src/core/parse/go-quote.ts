@@ -1,14 +1,29 @@
+/** Result of the last successful readGoQuoted call; reused so the hot path allocates nothing. */
+export interface QuotedRead {
+  value: string;
+  end: number;
+}
+
+const READ: QuotedRead = { value: '', end: 0 };
+
+function done(value: string, end: number): QuotedRead {
+  READ.value = value;
+  READ.end = end;
+  return READ;
+}
+
 /**
  * Reads a Go `strconv.Quote`-style string starting at `start` (the opening `"`).
  * Returns the unquoted text and the index just past the closing quote, or null if the
- * string is unterminated or has a malformed escape.
+ * string is unterminated or has a malformed escape. The result object is shared: copy
+ * its fields before the next call.
  */
-export function readGoQuoted(s: string, start: number): { value: string; end: number } | null {
+export function readGoQuoted(s: string, start: number): QuotedRead | null {
   const close = s.indexOf('"', start + 1);
   if (close === -1) return null;
-  const bs = s.indexOf('\\', start + 1);
-  // Fast path: no escapes before the first closing quote.
-  if (bs === -1 || bs > close) return { value: s.slice(start + 1, close), end: close + 1 };
+  // Fast path: no escapes before the first closing quote (search only that span, not the whole line).
+  const plain = s.slice(start + 1, close);
+  if (plain.indexOf('\\') === -1) return done(plain, close + 1);
   let out = '';
   let runStart = start + 1;
   let i = start + 1;
@@ -16,7 +31,7 @@ export function readGoQuoted(s: string, start: number): { value: string; end: nu
     const c = s.charCodeAt(i);
     if (c === 0x22) {
       out += s.slice(runStart, i);
-      return { value: out, end: i + 1 };
+      return done(out, i + 1);
     }
     if (c !== 0x5c) {
       i++;

@@ -3,7 +3,7 @@ import { ENVELOPE_FIELDS, type LogType, type ParseStatus, type RawRecord, type S
 import { classifyLogStream, clusterFromLogGroup } from './classify.ts';
 import { toSingleLineJson } from './json-text.ts';
 import { parseKlogLine } from './klog.ts';
-import { parseLogfmt } from './logfmt.ts';
+import { parseLogfmtKv } from './logfmt.ts';
 import { formatEpochMs, MAX_EPOCH_MS, normalizeRfc3339 } from './time.ts';
 
 export { classifyLogStream, clusterFromLogGroup } from './classify.ts';
@@ -170,7 +170,7 @@ function klogLine(id: string, ts: number, message: string, shared: string): stri
 }
 
 function authenticatorLine(id: string, ts: number, message: string, shared: string): string {
-  const { kv, error } = parseLogfmt(message);
+  const { kv, error } = parseLogfmtKv(message);
   if (kv.time === undefined && kv.level === undefined && kv.msg === undefined) {
     const why = 'not logfmt (no time, level or msg)';
     return withFields(head(formatEpochMs(ts), ts, id, shared, 'partial', why), {

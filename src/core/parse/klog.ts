@@ -1,4 +1,4 @@
-import { readGoQuoted } from './go-quote.ts';
+import { type QuotedRead, readGoQuoted } from './go-quote.ts';
 import { addKv, type KvMap, newKv } from './kv.ts';
 import { utcMs } from './time.ts';
 
@@ -23,11 +23,58 @@ export interface KlogFields {
 
 const SEVERITY: Readonly<Record<string, KlogSeverity>> = { I: 'INFO', W: 'WARNING', E: 'ERROR', F: 'FATAL' };
 
-// Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg
-const HEADER_RE = /^([IWEF])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{6}) +(\d+) ([^ :\]\n]+):(\d+)\](?: |$|(?=\n))/;
-
 // The nearest of three candidate years is always within half a year, except for 29 February.
 const MAX_SKEW_MS = 200 * 86_400_000;
+const HALF_YEAR_MS = 182 * 86_400_000;
+
+/** Header fields of the last line read by readHeader (shared to keep the hot path allocation-free). */
+const H = { threadId: 0, fileStart: 0, fileEnd: 0, line: 0, end: 0 };
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function digits2(s: string, i: number): number {
+  return (s.charCodeAt(i) - 0x30) * 10 + (s.charCodeAt(i + 1) - 0x30);
+}
+
+const TIME_DIGITS = [1, 2, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16, 17, 18, 19, 20];
+
+// `Lmmdd hh:mm:ss.uuuuuu threadid file:line] `: fixed-width time, then padded fields.
+function readHeader(s: string): boolean {
+  if (s.length < 25 || SEVERITY[s[0]!] === undefined) return false;
+  for (const i of TIME_DIGITS) if (!isDigit(s.charCodeAt(i))) return false;
+  if (s[5] !== ' ' || s[8] !== ':' || s[11] !== ':' || s[14] !== '.' || s[21] !== ' ') return false;
+  let i = 22;
+  while (s.charCodeAt(i) === 0x20) i++;
+  let tid = 0;
+  const tidStart = i;
+  while (isDigit(s.charCodeAt(i))) tid = tid * 10 + s.charCodeAt(i++) - 0x30;
+  if (i === tidStart || s.charCodeAt(i) !== 0x20) return false;
+  const fileStart = ++i;
+  for (;;) {
+    const c = s.charCodeAt(i);
+    if (c === 0x3a) break; // ':'
+    if (Number.isNaN(c) || c === 0x20 || c === 0x5d || c === 0x0a) return false;
+    i++;
+  }
+  if (i === fileStart) return false;
+  const fileEnd = i++;
+  let line = 0;
+  const lineStart = i;
+  while (isDigit(s.charCodeAt(i))) line = line * 10 + s.charCodeAt(i++) - 0x30;
+  if (i === lineStart || s.charCodeAt(i) !== 0x5d) return false; // ']'
+  i++;
+  const next = s.charCodeAt(i);
+  if (next === 0x20) i++;
+  else if (!Number.isNaN(next) && next !== 0x0a) return false;
+  H.threadId = tid;
+  H.fileStart = fileStart;
+  H.fileEnd = fileEnd;
+  H.line = line;
+  H.end = i;
+  return true;
+}
 
 /**
  * Parses one klog line (possibly several physical lines: the header line plus continuations).
@@ -35,8 +82,7 @@ const MAX_SKEW_MS = 200 * 86_400_000;
  * so a 31 December line delivered on 1 January keeps its year (and the reverse for skew).
  */
 export function parseKlogLine(line: string, cwlTimestampMs: number): KlogFields {
-  const m = HEADER_RE.exec(line);
-  if (!m) {
+  if (!readHeader(line)) {
     return {
       status: 'partial',
       error: 'no klog header (continuation, trace or panic line)',
@@ -49,41 +95,53 @@ export function parseKlogLine(line: string, cwlTimestampMs: number): KlogFields 
       kv: newKv(),
     };
   }
-  const rest = line.slice(m[0].length);
-  const time = klogTime(m, cwlTimestampMs);
+  const threadId = H.threadId;
+  const sourceFile = line.slice(H.fileStart, H.fileEnd);
+  const sourceLine = H.line;
+  const rest = line.slice(H.end);
+  const time = klogTime(line, cwlTimestampMs);
   const tail = parseStructured(rest);
   return {
     status: time === null ? 'partial' : 'ok',
-    error: time === null ? `impossible header time ${m[2]}${m[3]} ${m[4]}:${m[5]}:${m[6]}` : null,
+    error: time === null ? `impossible header time ${line.slice(1, 14)}` : null,
     time,
-    severity: SEVERITY[m[1]!]!,
-    threadId: Number(m[8]),
-    sourceFile: m[9]!,
-    sourceLine: Number(m[10]),
+    severity: SEVERITY[line[0]!]!,
+    threadId,
+    sourceFile,
+    sourceLine,
     msg: tail ? tail.msg : rest,
     kv: tail ? tail.kv : newKv(),
   };
 }
 
-function klogTime(m: RegExpExecArray, cwlMs: number): string | null {
-  const mo = +m[2]!;
-  const d = +m[3]!;
-  const h = +m[4]!;
-  const mi = +m[5]!;
-  const s = +m[6]!;
-  const year = new Date(cwlMs).getUTCFullYear();
-  let best: number | null = null;
-  let bestYear = 0;
-  for (let y = year - 1; y <= year + 1; y++) {
-    const t = utcMs(y, mo, d, h, mi, s);
-    if (t === null) continue;
-    if (best === null || Math.abs(t - cwlMs) < Math.abs(best - cwlMs)) {
-      best = t;
-      bestYear = y;
+let lastCwlMs = Number.NaN;
+let lastCwlYear = 0;
+
+function klogTime(s: string, cwlMs: number): string | null {
+  const mo = digits2(s, 1);
+  const d = digits2(s, 3);
+  const h = digits2(s, 6);
+  const mi = digits2(s, 9);
+  const sec = digits2(s, 12);
+  if (cwlMs !== lastCwlMs) {
+    lastCwlMs = cwlMs;
+    lastCwlYear = new Date(cwlMs).getUTCFullYear();
+  }
+  const year = lastCwlYear;
+  let best = utcMs(year, mo, d, h, mi, sec);
+  let bestYear = year;
+  // Only a line near New Year (or a 29 February) needs the neighbouring years.
+  if (best === null || Math.abs(best - cwlMs) > HALF_YEAR_MS) {
+    for (const y of [year - 1, year + 1]) {
+      const t = utcMs(y, mo, d, h, mi, sec);
+      if (t !== null && (best === null || Math.abs(t - cwlMs) < Math.abs(best - cwlMs))) {
+        best = t;
+        bestYear = y;
+      }
     }
   }
-  if (best === null || Math.abs(best - cwlMs) > MAX_SKEW_MS || bestYear < 1000 || bestYear > 9999) return null;
-  return `${bestYear}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`;
+  if (best === null || Math.abs(best - cwlMs) > MAX_SKEW_MS) return null;
+  return `${bestYear}-${s.slice(1, 3)}-${s.slice(3, 5)}T${s.slice(6, 14)}.${s.slice(15, 21)}Z`;
 }
 
 /**
@@ -94,6 +152,8 @@ function parseStructured(text: string): { msg: string; kv: KvMap } | null {
   if (text.charCodeAt(0) !== 0x22) return null;
   const q = readGoQuoted(text, 0);
   if (!q) return null;
+  // Copy out of the shared result before reading values.
+  const msg = q.value;
   const kv = newKv();
   const n = text.length;
   let i = q.end;
@@ -101,7 +161,7 @@ function parseStructured(text: string): { msg: string; kv: KvMap } | null {
     const c = text.charCodeAt(i);
     if (c !== 0x20) {
       // Only trailing whitespace may follow the last pair.
-      return text.slice(i).trim() === '' ? { msg: q.value, kv } : null;
+      return text.slice(i).trim() === '' ? { msg, kv } : null;
     }
     while (i < n && text.charCodeAt(i) === 0x20) i++;
     if (i >= n) break;
@@ -122,10 +182,10 @@ function parseStructured(text: string): { msg: string; kv: KvMap } | null {
     addKv(kv, key, v.value);
     i = v.end;
   }
-  return { msg: q.value, kv };
+  return { msg, kv };
 }
 
-function readKlogValue(s: string, i: number): { value: string; end: number } | null {
+function readKlogValue(s: string, i: number): QuotedRead | null {
   const c = s.charCodeAt(i);
   if (c === 0x22) return readGoQuoted(s, i);
   if (c === 0x3c && s.charCodeAt(i + 1) === 0x0a) return readMultiline(s, i + 2);

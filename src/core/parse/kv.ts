@@ -1,9 +1,10 @@
-/** A string map with no prototype, so keys like `__proto__` are ordinary entries. */
+/** Structured key/value pairs of one line; `__proto__` and friends are ordinary own entries. */
 export type KvMap = Record<string, string>;
 
 /** A fresh empty KvMap. */
 export function newKv(): KvMap {
-  return Object.create(null) as KvMap;
+  // A plain object (not Object.create(null)) keeps V8's fast properties, which JSON.stringify is quick on.
+  return {};
 }
 
 /**
@@ -11,11 +12,20 @@ export function newKv(): KvMap {
  * to `key#2`, `key#3`, … in order of appearance.
  */
 export function addKv(kv: KvMap, key: string, value: string): void {
-  if (!(key in kv)) {
-    kv[key] = value;
+  if (!Object.hasOwn(kv, key)) {
+    setOwn(kv, key, value);
     return;
   }
   let n = 2;
-  while (`${key}#${n}` in kv) n++;
-  kv[`${key}#${n}`] = value;
+  while (Object.hasOwn(kv, `${key}#${n}`)) n++;
+  setOwn(kv, `${key}#${n}`, value);
+}
+
+function setOwn(kv: KvMap, key: string, value: string): void {
+  // Assigning `__proto__` would set the prototype instead of storing the pair.
+  if (key === '__proto__') {
+    Object.defineProperty(kv, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    kv[key] = value;
+  }
 }

@@ -22,6 +22,16 @@ function isSpace(c: number): boolean {
  */
 export function parseLogfmt(text: string): LogfmtResult {
   const pairs: [string, string][] = [];
+  const { kv, error } = scanLogfmt(text, pairs);
+  return { pairs, kv, error };
+}
+
+/** parseLogfmt without the ordered pair list (the record path needs only the map). */
+export function parseLogfmtKv(text: string): { kv: KvMap; error: string | null } {
+  return scanLogfmt(text, null);
+}
+
+function scanLogfmt(text: string, pairs: [string, string][] | null): { kv: KvMap; error: string | null } {
   const kv = newKv();
   let error: string | null = null;
   const n = text.length;
@@ -37,7 +47,7 @@ export function parseLogfmt(text: string): LogfmtResult {
     }
     const key = text.slice(keyStart, i);
     if (i >= n || text.charCodeAt(i) !== 0x3d) {
-      pairs.push([key, '']);
+      pairs?.push([key, '']);
       addKv(kv, key, '');
       continue;
     }
@@ -59,8 +69,8 @@ export function parseLogfmt(text: string): LogfmtResult {
       while (i < n && !isSpace(text.charCodeAt(i))) i++;
       value = text.slice(valueStart, i);
     }
-    pairs.push([key, value]);
+    pairs?.push([key, value]);
     addKv(kv, key, value);
   }
-  return { pairs, kv, error };
+  return { kv, error };
 }

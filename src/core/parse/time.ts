@@ -18,6 +18,18 @@ export function normalizeRfc3339(s: string): string | null {
   if (s.length === 27 && CANONICAL_RE.test(s)) {
     return isValidCanonical(s) ? s : null;
   }
+  // Lines of one batch often share a second-resolution time; skip the work when it repeats.
+  if (s === lastInput) return lastOutput;
+  const out = normalizeSlow(s);
+  lastInput = s;
+  lastOutput = out;
+  return out;
+}
+
+let lastInput = '';
+let lastOutput: string | null = null;
+
+function normalizeSlow(s: string): string | null {
   const m = RFC3339_RE.exec(s);
   if (!m) return null;
   const [, y, mo, d, h, mi, sec, frac = '', , sign, oh, om] = m;
@@ -48,12 +60,15 @@ function isValidCanonical(s: string): boolean {
   return true;
 }
 
-/** Epoch ms of a UTC wall-clock time, or null if any field is out of range (31 April, 25:00, leap seconds). */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Epoch ms of a UTC wall-clock time, or null if any field is out of range (31 April, 25:00,
+ * leap seconds) or the year has not four digits.
+ */
 export function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number | null {
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  // Date.UTC maps years 0–99 to 1900–1999 and rolls 31 April into May; reject both.
-  const date = new Date(ms);
-  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
-  return ms;
+  if (y < 1000 || y > 9999 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return null;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > DAYS_IN_MONTH[mo - 1]! + (leap ? 1 : 0)) return null;
+  return Date.UTC(y, mo - 1, d, h, mi, s);
 }
