@@ -93,6 +93,16 @@ describe('FsObjectStore specifics', () => {
     expect(readdirSync(dir)).toEqual([FS_STORE_INTERNAL_DIR]);
   });
 
+  it('sweeps temp files a crashed writer left, but not those of live writers', async () => {
+    const tmp = join(dir, FS_STORE_INTERNAL_DIR, 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    const dead = (await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])).stdout;
+    writeFileSync(join(tmp, `${dead}-0000-crashed`), 'half a file');
+    writeFileSync(join(tmp, `${process.ppid}-0000-in-flight`), 'being written');
+    await store.put('sweep/obj', 'x');
+    expect(readdirSync(tmp)).toEqual([`${process.ppid}-0000-in-flight`]);
+  });
+
   it('breaks a lock left by a process that no longer exists', async () => {
     const { etag } = await store.put('locked/obj', 'v1');
     const { createHash } = await import('node:crypto');

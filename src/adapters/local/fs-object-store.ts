@@ -10,6 +10,7 @@ export const FS_STORE_INTERNAL_DIR = '.fs-object-store';
 
 const LOCK_WAIT_MS = 15_000;
 const LOCK_STALE_MS = 60_000;
+const TEMP_STALE_MS = 3_600_000;
 const ETAG_CACHE_LIMIT = 100_000;
 
 /**
@@ -20,6 +21,7 @@ const ETAG_CACHE_LIMIT = 100_000;
 export class FsObjectStore implements ObjectStore {
   readonly rootDir: string;
   private readonly etagCache = new Map<string, { stamp: string; etag: string }>();
+  private sweptTemp = false;
 
   constructor(rootDir: string) {
     this.rootDir = resolve(rootDir);
@@ -120,6 +122,10 @@ export class FsObjectStore implements ObjectStore {
   private async writeTemp(bytes: Uint8Array): Promise<string> {
     const dir = join(this.rootDir, FS_STORE_INTERNAL_DIR, 'tmp');
     await mkdir(dir, { recursive: true });
+    if (!this.sweptTemp) {
+      this.sweptTemp = true;
+      await sweepTempFiles(dir);
+    }
     const tmp = join(dir, `${process.pid}-${randomUUID()}`);
     await writeFile(tmp, bytes, { flag: 'wx' });
     return tmp;
@@ -288,18 +294,37 @@ function validateKey(key: string): void {
   if (bad) throw new InvalidInputError(`invalid object key for a folder store: ${JSON.stringify(key)}`);
 }
 
+/** Removes temp files a crashed writer left: its pid is gone, or the file is over an hour old. */
+async function sweepTempFiles(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(name.split('-')[0]);
+    if (pid === process.pid) continue;
+    const path = join(dir, name);
+    const info = await stat(path).catch(absentAsUndefined);
+    if (info === undefined) continue;
+    if (!isProcessAlive(pid) || Date.now() - info.mtimeMs > TEMP_STALE_MS) {
+      await unlink(path).catch(ignoreCode('ENOENT'));
+    }
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return !isCode(error, 'ESRCH');
+  }
+}
+
 async function isStaleLock(lockPath: string): Promise<boolean> {
   try {
     const [text, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
     if (Date.now() - info.mtimeMs > LOCK_STALE_MS) return true;
     const pid = Number(text);
     if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 1000; // half-written
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (error) {
-      return isCode(error, 'ESRCH');
-    }
+    return !isProcessAlive(pid);
   } catch (error) {
     if (isCode(error, 'ENOENT')) return false; // released meanwhile: just retry
     throw error;
