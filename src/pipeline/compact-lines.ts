@@ -45,7 +45,7 @@ export async function* gunzipLines(source: AsyncIterable<Uint8Array>, limits: Li
     yield magic;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   };
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   const input = Readable.from(rest(), { objectMode: false });
   input.on('error', (err) => gunzip.destroy(err));
   input.pipe(gunzip);

@@ -234,7 +234,12 @@ function auditRow(rec: Json, line: string, common: CuratedRow): CuratedRow {
       ? topLevelMemberText(line, ['requestObject', 'responseObject'])
       : undefined;
   return {
-    ...common,
+    time: common.time!,
+    event_id: common.event_id!,
+    cwl_timestamp: common.cwl_timestamp!,
+    region: common.region!,
+    log_group: common.log_group!,
+    log_stream: common.log_stream!,
     audit_id: str(own(rec, 'auditID')),
     stage: str(own(rec, 'stage')),
     level: str(own(rec, 'level')),
