@@ -40,6 +40,8 @@ export class Storage extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
+    // Access-log delivery by bucket policy, not ACLs: BucketOwnerEnforced buckets reject ACLs.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const stack = Stack.of(this);
     const removalPolicy = props.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     const suffix = `${stack.account}-${stack.region}`;

@@ -46,8 +46,8 @@ export function checkSubscriptionFilters(
   if (others.length >= MAX_SUBSCRIPTION_FILTERS) {
     return (
       `log group ${logGroupName} already has ${others.length} subscription filters (${others.join(', ')}); ` +
-      `CloudWatch Logs allows ${MAX_SUBSCRIPTION_FILTERS}. Remove one, or use subscription "account-policy" ` +
-      'for this account; eks-log-lake will not replace a filter it does not own.'
+      `CloudWatch Logs allows ${MAX_SUBSCRIPTION_FILTERS}. Remove one of them first; ` +
+      'eks-log-lake will not replace a filter it does not own.'
     );
   }
   return null;

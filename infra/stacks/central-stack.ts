@@ -38,8 +38,6 @@ export class CentralStack extends Stack {
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     super(scope, id, props);
-    // Access-log delivery by bucket policy (not ACLs), which BucketOwnerEnforced buckets require.
-    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const { config } = props;
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 

@@ -1,0 +1,68 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CentralStack } from '../../infra/stacks/central-stack.ts';
+import { CONFIG, FIXTURE_WORKFLOW } from './support.ts';
+
+// The one test that runs esbuild for real (every other infra test skips bundling).
+let outdir: string;
+let assets: Record<string, string>;
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'eks-log-lake-cdk-'));
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new CentralStack(app, 'Bundled', {
+    env: { account: CONFIG.central.account, region: CONFIG.central.region },
+    config: CONFIG,
+    namedQueries: [],
+    ...FIXTURE_WORKFLOW,
+  });
+  const assembly = app.synth();
+  const template = assembly.getStackByName(stack.stackName).template;
+  assets = {};
+  for (const fn of Object.values(template.Resources as Record<string, any>)) {
+    if (fn.Type !== 'AWS::Lambda::Function') continue;
+    assets[fn.Properties.FunctionName] = join(outdir, fn.Metadata['aws:asset:path']);
+  }
+}, 180_000);
+
+describe('Lambda bundles', () => {
+  it('bundles every function locally as ESM with a source map', () => {
+    expect(Object.keys(assets).sort()).toEqual(
+      ['merge-partition', 'run-athena-steps', 'transform', 'validate-input'].map((n) => `eks-log-lake-${n}`),
+    );
+    for (const dir of Object.values(assets)) {
+      expect(existsSync(join(dir, 'index.mjs'))).toBe(true);
+      expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+    }
+  });
+
+  it("ships parquet-wasm's .wasm next to the bundles that write Parquet, and only there", () => {
+    expect(readdirSync(assets['eks-log-lake-merge-partition']!)).toContain('parquet_wasm_bg.wasm');
+    expect(readdirSync(assets['eks-log-lake-transform']!)).not.toContain('parquet_wasm_bg.wasm');
+  });
+
+  it('runs the bundled transform on a real subscription message and partitions it by log_type', async () => {
+    Object.assign(process.env, {
+      AWS_REGION: CONFIG.central.region,
+      ALLOWED_ACCOUNTS: '111122223333',
+      DELIVERY_STREAM_NAME: 'eks-log-lake-raw',
+    });
+    const mod = await import(pathToFileURL(join(assets['eks-log-lake-transform']!, 'index.mjs')).href);
+    const data = readFileSync(join(__dirname, '..', 'fixtures', 'messages', 'kube-scheduler.json.gz')).toString(
+      'base64',
+    );
+    const res = await mod.handler({
+      invocationId: 'i-1',
+      deliveryStreamArn: 'arn:aws:firehose:eu-west-1:111111111111:deliverystream/eks-log-lake-raw',
+      region: 'eu-west-1',
+      records: [{ recordId: 'r-1', approximateArrivalTimestamp: 1711206430000, data }],
+    });
+    expect(res.records).toHaveLength(1);
+    expect(res.records[0].result).toBe('Ok');
+    expect(res.records[0].metadata.partitionKeys).toEqual({ log_type: 'kube-scheduler' });
+  });
+});

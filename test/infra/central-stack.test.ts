@@ -1,0 +1,473 @@
+import type { App } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LAKE_PREFIXES } from '../../infra/constructs/storage.ts';
+import { TABLES } from '../../src/core/schema.ts';
+import { namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
+import { RAW_COLUMNS, RAW_TABLE } from '../../src/core/sql/ddl.ts';
+import { RAW_DESTINATION } from '../../src/core/transform/destination.ts';
+import { LOG_TYPES } from '../../src/core/types.ts';
+import { asArray, CONFIG, flat, iamStatements, roleStatements, synthAll } from './support.ts';
+
+let app: App;
+let t: Template;
+let synthError: unknown;
+
+beforeAll(() => {
+  const built = synthAll();
+  app = built.app;
+  try {
+    app.synth(); // runs cdk-nag; Template.fromStack reuses this assembly
+  } catch (err) {
+    synthError = err;
+  }
+  t = built.centralTemplate;
+});
+
+const resources = (type: string) => Object.entries(t.findResources(type));
+
+/** Logical id of the single resource of a type whose properties match. */
+function logicalId(type: string, props: Record<string, unknown>): string {
+  const ids = Object.keys(t.findResources(type, { Properties: Match.objectLike(props) }));
+  expect(ids).toHaveLength(1);
+  return ids[0]!;
+}
+
+describe('cdk-nag', () => {
+  it('synthesizes the whole app with zero unacknowledged AwsSolutions findings', () => {
+    expect(synthError).toBeUndefined();
+  });
+});
+
+describe('storage', () => {
+  it('blocks public access and enforces bucket-owner object ownership on every bucket', () => {
+    const buckets = resources('AWS::S3::Bucket');
+    expect(buckets).toHaveLength(3);
+    for (const [, b] of buckets) {
+      expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(b.Properties.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+    }
+  });
+
+  it('aborts incomplete multipart uploads on every bucket', () => {
+    for (const [, b] of resources('AWS::S3::Bucket')) {
+      const rules = b.Properties.LifecycleConfiguration.Rules as Array<Record<string, any>>;
+      expect(rules.some((r) => r.AbortIncompleteMultipartUpload?.DaysAfterInitiation === 1 && !r.Prefix)).toBe(true);
+    }
+  });
+
+  it('denies every request without TLS in every bucket policy', () => {
+    const bucketIds = resources('AWS::S3::Bucket').map(([id]) => id);
+    const policies = resources('AWS::S3::BucketPolicy');
+    for (const id of bucketIds) {
+      const policy = policies.find(([, p]) => p.Properties.Bucket.Ref === id);
+      expect(policy, `bucket ${id} has a policy`).toBeDefined();
+      expect(policy![1].Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 's3:*',
+          Principal: { AWS: '*' },
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  it('rotates the KMS key', () => {
+    const keys = resources('AWS::KMS::Key');
+    expect(keys).toHaveLength(1);
+    for (const [, k] of keys) expect(k.Properties.EnableKeyRotation).toBe(true);
+  });
+
+  it('keeps raw for its retention with a transition, and moves curated to Intelligent-Tiering at once', () => {
+    const lake = t.findResources('AWS::S3::Bucket', {
+      Properties: { BucketName: `eks-log-lake-lake-${CONFIG.central.account}-${CONFIG.central.region}` },
+    });
+    const rules = (Object.values(lake)[0] as any).Properties.LifecycleConfiguration.Rules as Array<Record<string, any>>;
+    const raw = rules.find((r) => r.Prefix === LAKE_PREFIXES.raw)!;
+    expect(raw.ExpirationInDays).toBe(CONFIG.rawRetentionDays);
+    expect(raw.Transitions).toEqual([{ StorageClass: 'STANDARD_IA', TransitionInDays: CONFIG.rawTransitionDays }]);
+    const curated = rules.find((r) => r.Prefix === LAKE_PREFIXES.curated)!;
+    expect(curated.Transitions).toEqual([{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 0 }]);
+    expect(curated.ExpirationInDays).toBeUndefined();
+  });
+
+  it('expires Athena results', () => {
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: Match.stringLikeRegexp('athena-results'),
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ ExpirationInDays: CONFIG.athenaResultsRetentionDays, Status: 'Enabled' }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('Firehose', () => {
+  const stream = () => resources('AWS::KinesisFirehose::DeliveryStream')[0]![1].Properties;
+
+  it('writes to the prefixes, compression and extension the transform ADR chose', () => {
+    const s3 = stream().ExtendedS3DestinationConfiguration;
+    expect(s3.Prefix).toBe(RAW_DESTINATION.prefix);
+    expect(s3.Prefix).toContain('!{partitionKeyFromLambda:log_type}');
+    expect(s3.ErrorOutputPrefix).toBe(RAW_DESTINATION.errorOutputPrefix);
+    expect(s3.CompressionFormat).toBe(RAW_DESTINATION.compression);
+    expect(s3.FileExtension).toBe(RAW_DESTINATION.fileExtension);
+    expect(s3.BufferingHints).toEqual({ IntervalInSeconds: 60, SizeInMBs: RAW_DESTINATION.bufferMb });
+  });
+
+  it('partitions dynamically on the key the transform returns', () => {
+    const s3 = stream().ExtendedS3DestinationConfiguration;
+    expect(s3.DynamicPartitioningConfiguration).toEqual({ Enabled: true, RetryOptions: { DurationInSeconds: 300 } });
+  });
+
+  it('runs the transform as its only processor with a 1 MB, 60 s processor buffer', () => {
+    const pc = stream().ExtendedS3DestinationConfiguration.ProcessingConfiguration;
+    expect(pc.Enabled).toBe(true);
+    expect(pc.Processors).toHaveLength(1);
+    const p = pc.Processors[0];
+    expect(p.Type).toBe('Lambda');
+    const params = Object.fromEntries(
+      (p.Parameters as Array<{ ParameterName: string; ParameterValue: unknown }>).map((x) => [
+        x.ParameterName,
+        x.ParameterValue,
+      ]),
+    );
+    expect(params.BufferSizeInMBs).toBe(String(RAW_DESTINATION.processorBufferMb));
+    expect(params.BufferIntervalInSeconds).toBe(String(RAW_DESTINATION.processorBufferIntervalSeconds));
+    const transformId = logicalId('AWS::Lambda::Function', { FunctionName: 'eks-log-lake-transform' });
+    expect(flat(params.LambdaArn)).toBe(`<${transformId}.Arn>`);
+  });
+
+  it('encrypts the stream and the objects with the customer-managed key', () => {
+    const keyId = resources('AWS::KMS::Key')[0]![0];
+    const props = stream();
+    expect(props.DeliveryStreamEncryptionConfigurationInput.KeyType).toBe('CUSTOMER_MANAGED_CMK');
+    expect(flat(props.DeliveryStreamEncryptionConfigurationInput.KeyARN)).toBe(`<${keyId}.Arn>`);
+    expect(
+      flat(props.ExtendedS3DestinationConfiguration.EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN),
+    ).toBe(`<${keyId}.Arn>`);
+  });
+
+  it('lets Firehose write only under raw/ and errors/', () => {
+    const statements = roleStatements(t, 'IngestionFirehoseRole');
+    const writes = statements.filter((s) => asArray(s.Action).includes('s3:PutObject'));
+    expect(writes).toHaveLength(1);
+    const lakeId = logicalId('AWS::S3::Bucket', { BucketName: Match.stringLikeRegexp('-lake-lake-') });
+    expect(asArray(writes[0]!.Resource).map(flat).sort()).toEqual([
+      `<${lakeId}.Arn>/errors/*`,
+      `<${lakeId}.Arn>/raw/*`,
+    ]);
+  });
+
+  it('gives the transform its allow-list and the stream name with PutRecordBatch on that stream only', () => {
+    const fn = t.findResources('AWS::Lambda::Function', { Properties: { FunctionName: 'eks-log-lake-transform' } });
+    const env = (Object.values(fn)[0] as any).Properties.Environment.Variables;
+    expect(env.ALLOWED_ACCOUNTS).toBe(CONFIG.allowedSourceAccounts.join(','));
+    expect(env.DELIVERY_STREAM_NAME).toBe('eks-log-lake-raw');
+    const puts = iamStatements(t).filter(({ statement }) =>
+      asArray(statement.Action).includes('firehose:PutRecordBatch'),
+    );
+    const resourcesOf = puts.map(({ statement }) => asArray(statement.Resource).map(flat));
+    expect(resourcesOf).toContainEqual([
+      `arn:<AWS::Partition>:firehose:${CONFIG.central.region}:${CONFIG.central.account}:deliverystream/eks-log-lake-raw`,
+    ]);
+  });
+});
+
+describe('CloudWatch Logs Destination', () => {
+  it('targets the stream through a role only CloudWatch Logs of the source accounts can assume', () => {
+    const [, dest] = resources('AWS::Logs::Destination')[0]!;
+    const streamId = resources('AWS::KinesisFirehose::DeliveryStream')[0]![0];
+    expect(flat(dest.Properties.TargetArn)).toBe(`<${streamId}.Arn>`);
+    const roleId = dest.Properties.RoleArn['Fn::GetAtt'][0] as string;
+    const role = t.findResources('AWS::IAM::Role')[roleId]!;
+    const trust = role.Properties.AssumeRolePolicyDocument.Statement[0];
+    expect(trust.Principal).toEqual({ Service: 'logs.amazonaws.com' });
+    expect(trust.Condition.StringLike['aws:SourceArn'].map(flat).sort()).toEqual(
+      ['111111111111', '222222222222', '333333333333'].map((a) => `arn:<AWS::Partition>:logs:eu-west-1:${a}:*`),
+    );
+  });
+
+  it('is scoped to the explicit account list', () => {
+    const [, dest] = resources('AWS::Logs::Destination')[0]!;
+    const policy = JSON.parse(flat(dest.Properties.DestinationPolicy));
+    expect(policy.Statement).toHaveLength(1);
+    expect(policy.Statement[0].Principal).toEqual({ AWS: ['111111111111', '222222222222', '333333333333'] });
+    expect(policy.Statement[0].Action).toEqual(['logs:PutSubscriptionFilter', 'logs:PutAccountPolicy']);
+    expect(policy.Statement[0].Condition).toBeUndefined();
+  });
+});
+
+describe('Lambdas', () => {
+  it('gives every function explicit memory, timeout, arm64, Node 24 and its own log group with retention', () => {
+    const logGroups = t.findResources('AWS::Logs::LogGroup');
+    const fns = resources('AWS::Lambda::Function');
+    expect(fns.length).toBe(4); // transform + the fixture's three Tasks
+    for (const [id, fn] of fns) {
+      const p = fn.Properties;
+      expect(p.MemorySize, id).toBeGreaterThanOrEqual(128);
+      expect(p.Timeout, id).toBeGreaterThan(3);
+      expect(p.Architectures).toEqual(['arm64']);
+      expect(p.Runtime).toBe('nodejs24.x');
+      const lgId = p.LoggingConfig.LogGroup.Ref as string;
+      expect(logGroups[lgId]?.Properties.RetentionInDays, id).toBe(CONFIG.logRetentionDays);
+      expect(logGroups[lgId]?.Properties.KmsKeyId, id).toBeDefined();
+    }
+    expect(t.findResources('Custom::LogRetention')).toEqual({});
+  });
+
+  it('uses no AWS managed policy on any role', () => {
+    for (const [id, r] of resources('AWS::IAM::Role')) expect(r.Properties.ManagedPolicyArns, id).toBeUndefined();
+  });
+});
+
+describe('IAM', () => {
+  it('has no statement allowing every action of a service or of all services', () => {
+    for (const { logicalId, statement } of iamStatements(t)) {
+      for (const a of asArray(statement.Action)) {
+        expect(a === '*' || a.endsWith(':*'), `${logicalId} allows ${a}`).toBe(false);
+      }
+    }
+  });
+
+  it('uses Resource "*" only for the APIs that have no resource-level permissions', () => {
+    const allowed = new Set([
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+    ]);
+    for (const { logicalId, statement } of iamStatements(t)) {
+      if (!asArray(statement.Resource).includes('*')) continue;
+      for (const a of asArray(statement.Action)) expect(allowed.has(a), `${logicalId}: ${a} on *`).toBe(true);
+    }
+  });
+
+  it('scopes lake object access to prefixes: merge writes curated/, validate touches no S3', () => {
+    const lakeId = logicalId('AWS::S3::Bucket', { BucketName: Match.stringLikeRegexp('-lake-lake-') });
+    const merge = roleStatements(t, 'WorkflowMergePartitionRole');
+    const puts = merge.filter((s) => asArray(s.Action).includes('s3:PutObject')).flatMap((s) => asArray(s.Resource));
+    expect(puts.map(flat).sort()).toEqual(
+      ['control', 'curated', 'quarantine'].map((p) => `<${lakeId}.Arn>/${p}/*`).sort(),
+    );
+    expect(merge.some((s) => asArray(s.Action).includes('s3:DeleteObject'))).toBe(false);
+    const validate = roleStatements(t, 'WorkflowValidateInputRole');
+    expect(validate.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('s3:'))).toEqual([]);
+  });
+
+  it('lets only the Athena step use the workgroup, and only that workgroup', () => {
+    const athena = iamStatements(t).filter(({ statement }) =>
+      asArray(statement.Action).includes('athena:StartQueryExecution'),
+    );
+    expect(athena).toHaveLength(1);
+    expect(athena[0]!.logicalId).toMatch(/^WorkflowRunAthenaSteps/);
+    expect(asArray(athena[0]!.statement.Resource).map(flat)).toEqual([
+      `arn:<AWS::Partition>:athena:eu-west-1:111111111111:workgroup/${CONFIG.prefix}`,
+    ]);
+  });
+});
+
+describe('workflow', () => {
+  it('creates one Lambda per XxxFunctionArn placeholder and substitutes every placeholder', () => {
+    const [, sm] = resources('AWS::StepFunctions::StateMachine')[0]!;
+    const subs = sm.Properties.DefinitionSubstitutions;
+    expect(Object.keys(subs).sort()).toEqual(
+      [
+        'AthenaWorkGroupName',
+        'GlueDatabaseName',
+        'LakeBucket',
+        'MergePartitionFunctionArn',
+        'RunAthenaStepsFunctionArn',
+        'ValidateInputFunctionArn',
+      ].sort(),
+    );
+    const mergeId = logicalId('AWS::Lambda::Function', { FunctionName: 'eks-log-lake-merge-partition' });
+    expect(flat(subs.MergePartitionFunctionArn)).toBe(`<${mergeId}.Arn>`);
+    expect(subs.GlueDatabaseName).toBe('eks_log_lake');
+  });
+
+  it('logs every state without execution data and traces with X-Ray', () => {
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('may start and follow child executions of itself only', () => {
+    const starts = iamStatements(t).filter(({ statement }) =>
+      asArray(statement.Action).includes('states:StartExecution'),
+    );
+    const resourcesOf = starts.map(({ statement }) => asArray(statement.Resource).map(flat));
+    expect(resourcesOf).toContainEqual([
+      'arn:<AWS::Partition>:states:eu-west-1:111111111111:stateMachine:eks-log-lake-compaction',
+    ]);
+  });
+
+  it('is started every 15 minutes with the scheduled time as input', () => {
+    const [, schedule] = resources('AWS::Scheduler::Schedule')[0]!;
+    expect(schedule.Properties.ScheduleExpression).toBe('rate(15 minutes)');
+    const smId = resources('AWS::StepFunctions::StateMachine')[0]![0];
+    expect(flat(schedule.Properties.Target.Arn)).toBe(`<${smId}>`);
+    expect(JSON.parse(schedule.Properties.Target.Input)).toEqual({ scheduledTime: '<aws.scheduler.scheduled-time>' });
+  });
+});
+
+describe('catalog', () => {
+  it('registers every schema table plus the raw table, without partition projection', () => {
+    const tables = resources('AWS::Glue::Table').map(([, r]) => r.Properties.TableInput);
+    expect(tables.map((x) => x.Name).sort()).toEqual([...TABLES.map((x) => x.name), RAW_TABLE].sort());
+    for (const x of tables) expect(x.Parameters?.['projection.enabled']).toBeUndefined();
+  });
+
+  it('uses the Parquet SerDe with the schema columns for curated tables and the JSON SerDe for raw', () => {
+    const byName = new Map(
+      resources('AWS::Glue::Table').map(([, r]) => [r.Properties.TableInput.Name, r.Properties.TableInput]),
+    );
+    const audit = byName.get('audit_events');
+    expect(audit.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
+      'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+    );
+    const auditDef = TABLES.find((x) => x.name === 'audit_events')!;
+    expect(audit.StorageDescriptor.Columns.map((c: any) => c.Name)).toEqual(auditDef.columns.map((c) => c.name));
+    expect(audit.PartitionKeys.map((c: any) => c.Name)).toEqual(['account', 'cluster', 'dt', 'hour']);
+    const raw = byName.get(RAW_TABLE);
+    expect(raw.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.openx.data.jsonserde.JsonSerDe');
+    expect(raw.StorageDescriptor.Columns).toHaveLength(RAW_COLUMNS.length);
+    expect(raw.PartitionKeys.map((c: any) => c.Name)).toEqual(['log_type', 'dt', 'hour']);
+  });
+
+  it('enforces the Athena workgroup, encrypts results with KMS and caps bytes scanned', () => {
+    t.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: {
+        EnforceWorkGroupConfiguration: true,
+        BytesScannedCutoffPerQuery: CONFIG.athenaBytesScannedCutoff,
+        ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_KMS' } },
+      },
+    });
+  });
+
+  it('publishes every investigation query as a named query in the workgroup', () => {
+    const queries = resources('AWS::Athena::NamedQuery').map(([, r]) => r.Properties);
+    expect(queries.map((q) => q.Name).sort()).toEqual(
+      namedQueryDefinitions()
+        .map((q) => q.name)
+        .sort(),
+    );
+    for (const q of queries) expect(q.WorkGroup).toBe(CONFIG.prefix);
+  });
+});
+
+describe('Splunk feed', () => {
+  const splunkTypes = [...LOG_TYPES, 'unknown'];
+
+  it('sends ObjectCreated under each raw log_type prefix to its own queue', () => {
+    const lake = t.findResources('AWS::S3::Bucket', {
+      Properties: { BucketName: Match.stringLikeRegexp('-lake-lake-') },
+    });
+    const configs = (Object.values(lake)[0] as any).Properties.NotificationConfiguration.QueueConfigurations;
+    expect(configs.map((c: any) => c.Filter.S3Key.Rules[0].Value).sort()).toEqual(
+      splunkTypes.map((x) => `raw/log_type=${x}/`).sort(),
+    );
+    const queueIds = new Set(configs.map((c: any) => c.Queue['Fn::GetAtt'][0]));
+    expect(queueIds.size).toBe(splunkTypes.length);
+  });
+
+  it('encrypts every queue with the key, gives each a dead-letter queue and denies non-TLS access', () => {
+    const queues = resources('AWS::SQS::Queue');
+    expect(queues).toHaveLength(splunkTypes.length * 2);
+    for (const [, q] of queues) expect(q.Properties.KmsMasterKeyId).toBeDefined();
+    expect(queues.filter(([, q]) => q.Properties.RedrivePolicy?.maxReceiveCount === 5)).toHaveLength(
+      splunkTypes.length,
+    );
+    for (const [, p] of resources('AWS::SQS::QueuePolicy')) {
+      expect(p.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('has a read-only role for the configured principal, scoped to the raw prefixes, queues and key', () => {
+    const roles = t.findResources('AWS::IAM::Role', { Properties: { RoleName: 'eks-log-lake-splunk-read' } });
+    const [roleId, role] = Object.entries(roles)[0] as [string, any];
+    const trust = role.Properties.AssumeRolePolicyDocument.Statement[0];
+    expect(trust.Principal).toEqual({ AWS: CONFIG.splunk.principalArn });
+    expect(trust.Condition).toEqual({ StringEquals: { 'sts:ExternalId': CONFIG.splunk.externalId } });
+    const statements = roleStatements(t, roleId);
+    const actions = statements.flatMap((s) => asArray(s.Action)).sort();
+    expect(actions).toEqual(
+      [
+        'kms:Decrypt',
+        's3:GetBucketLocation',
+        's3:GetObject',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+      ].sort(),
+    );
+    const lakeId = logicalId('AWS::S3::Bucket', { BucketName: Match.stringLikeRegexp('-lake-lake-') });
+    const reads = statements.find((s) => asArray(s.Action).includes('s3:GetObject'))!;
+    expect(asArray(reads.Resource).map(flat).sort()).toEqual(
+      splunkTypes.map((x) => `<${lakeId}.Arn>/raw/log_type=${x}/*`).sort(),
+    );
+  });
+});
+
+describe('monitoring', () => {
+  const alarmOn = (metricName: string) =>
+    resources('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === metricName);
+
+  it('alarms on Firehose freshness and delivery and processing failures', () => {
+    expect(alarmOn('DeliveryToS3.DataFreshness')).toHaveLength(1);
+    expect(alarmOn('DeliveryToS3.Success')).toHaveLength(1);
+    expect(alarmOn('ExecuteProcessing.Success')).toHaveLength(1);
+  });
+
+  it('alarms on transform errors, failed records, rejected owners and every function throttling', () => {
+    expect(alarmOn('Errors')).toHaveLength(1);
+    expect(alarmOn('records_failed')).toHaveLength(1);
+    const owner = alarmOn('owner_not_allowed');
+    expect(owner).toHaveLength(1);
+    expect(owner[0]![1].Properties.Dimensions).toEqual([{ Name: 'service', Value: 'transform' }]);
+    expect(alarmOn('Throttles')).toHaveLength(resources('AWS::Lambda::Function').length);
+  });
+
+  it('alarms on state machine failures, a stale ledger (missing data included) and dead-letter depth', () => {
+    const sm = resources('AWS::CloudWatch::Alarm').filter(([, a]) =>
+      (a.Properties.Metrics ?? []).some((m: any) => m.Expression === 'failed + timedOut + aborted'),
+    );
+    expect(sm).toHaveLength(1);
+    const ledger = alarmOn('watermark_lag_seconds');
+    expect(ledger).toHaveLength(1);
+    expect(ledger[0]![1].Properties.TreatMissingData).toBe('breaching');
+    expect(alarmOn('ApproximateNumberOfMessagesVisible')).toHaveLength(splunkTypes().length);
+  });
+
+  it('sends every alarm to the encrypted topic', () => {
+    const [topicId, topic] = resources('AWS::SNS::Topic')[0]!;
+    expect(topic.Properties.KmsMasterKeyId).toBeDefined();
+    for (const [id, a] of resources('AWS::CloudWatch::Alarm')) {
+      expect(a.Properties.AlarmActions, id).toEqual([{ Ref: topicId }]);
+    }
+  });
+});
+
+function splunkTypes(): string[] {
+  return [...LOG_TYPES, 'unknown'];
+}

@@ -1,0 +1,81 @@
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Ingestion } from '../../infra/constructs/ingestion.ts';
+import { Storage } from '../../infra/constructs/storage.ts';
+import { flat, testApp } from './support.ts';
+
+let t: Template;
+
+beforeAll(() => {
+  const stack = new Stack(testApp(), 'OrgWide', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const storage = new Storage(stack, 'Storage', {
+    prefix: 'lake',
+    rawRetentionDays: 30,
+    rawTransitionDays: 30,
+    curatedRetentionDays: 365,
+    athenaResultsRetentionDays: 3,
+  });
+  new Ingestion(stack, 'Ingestion', {
+    prefix: 'lake',
+    storage,
+    sources: { organizationId: 'o-abcdef1234' },
+    allowedSourceAccounts: [],
+    logRetention: logs.RetentionDays.ONE_WEEK,
+  });
+  t = Template.fromStack(stack);
+});
+
+describe('Ingestion for a whole organization', () => {
+  it('scopes the Destination policy with aws:PrincipalOrgID', () => {
+    const dest = Object.values(t.findResources('AWS::Logs::Destination'))[0]!;
+    const policy = JSON.parse(flat(dest.Properties.DestinationPolicy));
+    expect(policy.Statement).toEqual([
+      {
+        Sid: 'AllowEksLogSubscriptions',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': ['o-abcdef1234'] } },
+        Action: ['logs:PutSubscriptionFilter', 'logs:PutAccountPolicy'],
+        Resource: 'arn:<AWS::Partition>:logs:eu-west-1:111111111111:destination:lake-eks-logs',
+      },
+    ]);
+  });
+
+  it('passes no allow-list to the transform (empty means every owner the Destination admits)', () => {
+    const fn = Object.values(t.findResources('AWS::Lambda::Function'))[0]!;
+    expect(fn.Properties.Environment.Variables.ALLOWED_ACCOUNTS).toBe('');
+  });
+
+  it('keeps curated data only as long as configured', () => {
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: 'lake-lake-111111111111-eu-west-1',
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            Id: 'abort-incomplete-multipart',
+            Status: 'Enabled',
+          },
+          {
+            Id: 'noncurrent-versions',
+            NoncurrentVersionExpiration: { NoncurrentDays: 7 },
+            ExpiredObjectDeleteMarker: true,
+            Status: 'Enabled',
+          },
+          // 30-day retention: no transition (Standard-IA needs 30 days of age first).
+          { Id: 'raw-retention', Prefix: 'raw/', ExpirationInDays: 30, Status: 'Enabled' },
+          { Id: 'errors-retention', Prefix: 'errors/', ExpirationInDays: 30, Status: 'Enabled' },
+          {
+            Id: 'curated-intelligent-tiering',
+            Prefix: 'curated/',
+            ExpirationInDays: 365,
+            Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 0 }],
+            Status: 'Enabled',
+          },
+        ],
+      },
+    });
+  });
+});

@@ -1,0 +1,99 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../infra/config.ts';
+import { MemberStack, ownLogGroupNames } from '../../infra/stacks/member-stack.ts';
+import { asArray, CONFIG, flat, RAW_CONFIG, roleStatements, testApp } from './support.ts';
+
+const DESTINATION = 'arn:<AWS::Partition>:logs:eu-west-1:111111111111:destination:eks-log-lake-eks-logs';
+let filterMode: Template;
+let policyMode: Template;
+
+beforeAll(() => {
+  const app = testApp();
+  const [filterMember, policyMember] = CONFIG.members;
+  const stack = (m: typeof filterMember) =>
+    new MemberStack(app, `Member${m!.account}`, {
+      env: { account: m!.account, region: m!.region },
+      config: CONFIG,
+      member: m!,
+    });
+  const a = stack(filterMember);
+  const b = stack(policyMember);
+  filterMode = Template.fromStack(a);
+  policyMode = Template.fromStack(b);
+});
+
+describe('member stack, filter mode', () => {
+  it('subscribes each cluster log group to the central Destination with an empty pattern', () => {
+    const filters = Object.values(filterMode.findResources('AWS::Logs::SubscriptionFilter')).map((r) => r.Properties);
+    expect(filters.map((f) => f.LogGroupName).sort()).toEqual([
+      '/aws/eks/prod-eu-1/cluster',
+      '/aws/eks/prod-eu-2/cluster',
+    ]);
+    for (const f of filters) {
+      expect(flat(f.DestinationArn)).toBe(DESTINATION);
+      expect(f.FilterPattern).toBe('');
+      expect(f.FilterName).toBe('eks-log-lake-to-central');
+      expect(f.RoleArn).toBeUndefined(); // cross-account Destinations take no role on the sender side
+    }
+  });
+
+  it('checks existing filters and sets the short retention before subscribing', () => {
+    const prepared = filterMode.findResources('Custom::EksLogGroup');
+    expect(Object.values(prepared).map((r) => r.Properties.RetentionDays)).toEqual(['7', '7']);
+    for (const [id, filter] of Object.entries(filterMode.findResources('AWS::Logs::SubscriptionFilter'))) {
+      expect(
+        asArray(filter.DependsOn).some((d) => Object.keys(prepared).includes(d)),
+        id,
+      ).toBe(true);
+    }
+  });
+
+  it('turns on control-plane logging for the listed clusters with access to those clusters only', () => {
+    const logging = Object.values(filterMode.findResources('Custom::EksControlPlaneLogging'));
+    expect(logging.map((r) => r.Properties.ClusterName).sort()).toEqual(['prod-eu-1', 'prod-eu-2']);
+    const roleId = Object.keys(filterMode.findResources('AWS::IAM::Role')).find((id) => id.startsWith('GuardRole'))!;
+    const eks = roleStatements(filterMode, roleId).filter((s) => asArray(s.Action).includes('eks:UpdateClusterConfig'));
+    expect(
+      eks
+        .flatMap((s) => asArray(s.Resource))
+        .map(flat)
+        .sort(),
+    ).toEqual([
+      'arn:<AWS::Partition>:eks:eu-west-1:222222222222:cluster/prod-eu-1',
+      'arn:<AWS::Partition>:eks:eu-west-1:222222222222:cluster/prod-eu-2',
+    ]);
+  });
+
+  it('creates no account-level policy', () => {
+    expect(filterMode.findResources('AWS::Logs::AccountPolicy')).toEqual({});
+  });
+});
+
+describe('member stack, account-policy mode', () => {
+  it('subscribes the whole account except our own log groups', () => {
+    const policies = Object.values(policyMode.findResources('AWS::Logs::AccountPolicy')).map((r) => r.Properties);
+    expect(policies).toHaveLength(1);
+    const p = policies[0]!;
+    expect(p.PolicyType).toBe('SUBSCRIPTION_FILTER_POLICY');
+    expect(p.Scope).toBe('ALL');
+    const doc = JSON.parse(flat(p.PolicyDocument));
+    expect(doc).toEqual({ DestinationArn: DESTINATION, FilterPattern: '', Distribution: 'Random' });
+    for (const own of ownLogGroupNames('eks-log-lake')) expect(p.SelectionCriteria).toContain(JSON.stringify(own));
+    expect(p.SelectionCriteria).toMatch(/^LogGroupName NOT IN \[/);
+  });
+
+  it('needs no custom resource when no cluster is listed', () => {
+    expect(policyMode.findResources('AWS::Lambda::Function')).toEqual({});
+    expect(policyMode.findResources('AWS::Logs::SubscriptionFilter')).toEqual({});
+  });
+});
+
+describe('member config', () => {
+  it('rejects a member in another region than the Destination', () => {
+    const bad = { ...RAW_CONFIG, members: [{ ...RAW_CONFIG.members[0], region: 'us-east-1' }] };
+    expect(() => parseConfig(bad)).toThrow(
+      /members\[0\]\.region: "us-east-1" differs from central\.region "eu-west-1"/,
+    );
+  });
+});
