@@ -182,7 +182,12 @@ async function execute(
     return { Output: child.output, Status: 'SUCCEEDED' };
   });
 
-  const sm = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  // A redrive starts mid-definition, which leaves earlier states unreachable; the definition
+  // itself was validated when the original execution ran.
+  const redrive = definition.StartAt !== 'ValidateInput';
+  const sm = new StateMachine(definition as never, {
+    validationOptions: redrive ? { noValidate: true } : { checkArn: true, checkPaths: true },
+  });
   const retryIntervalOverrides = Object.fromEntries([...Object.keys(handlers)].map((s) => [s, 0] as const));
   const execution = sm.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FsObjectStore } from '../../../src/adapters/local/fs-object-store.ts';
+import { LocalCatalog } from '../../../src/adapters/local/local-catalog.ts';
 import { tableToRows } from '../../../src/core/arrow/rows.ts';
 import { decodeParquet } from '../../../src/core/parquet.ts';
 import { type CuratedTableName, tableDef } from '../../../src/core/schema.ts';
@@ -13,7 +14,7 @@ import {
   type WorkflowConfig,
   type WorkflowDeps,
 } from '../../../src/pipeline/workflow-tasks.ts';
-import type { Catalog, CatalogPartition, Clock, Log, QueryEngine, QueryRow } from '../../../src/ports.ts';
+import type { Clock, Log, QueryEngine, QueryRow } from '../../../src/ports.ts';
 
 export const TEST_CONFIG: WorkflowConfig = {
   lateHorizonHours: 6,
@@ -37,27 +38,6 @@ export class TestClock implements Clock {
   }
 }
 
-/** A catalog kept as one JSON object in the store (stand-in until the shared local catalog is wired). */
-export class StoreCatalog implements Catalog {
-  constructor(private readonly store: FsObjectStore) {}
-  private async load(): Promise<Record<string, CatalogPartition[]>> {
-    const got = await this.store.get('control/catalog/test-catalog.json');
-    return got ? JSON.parse(Buffer.from(got.body).toString('utf8')) : {};
-  }
-  async getPartition(table: string, values: readonly string[]) {
-    return (await this.load())[table]?.find((p) => p.values.join('/') === values.join('/'));
-  }
-  async listPartitions(table: string) {
-    return (await this.load())[table] ?? [];
-  }
-  async putPartitions(table: string, partitions: readonly CatalogPartition[]) {
-    const all = await this.load();
-    const list = (all[table] ?? []).filter((p) => !partitions.some((n) => n.values.join('/') === p.values.join('/')));
-    all[table] = [...list, ...partitions].sort((a, b) => (a.values.join('/') < b.values.join('/') ? -1 : 1));
-    await this.store.put('control/catalog/test-catalog.json', JSON.stringify(all));
-  }
-}
-
 /** Records every named query instead of running it (the rollup SQL itself is tested in test/sql). */
 export class RecordingEngine implements QueryEngine {
   readonly calls: { name: string; params: Readonly<Record<string, string>> }[] = [];
@@ -75,7 +55,7 @@ const SILENT: Log = { debug() {}, info() {}, warn() {}, error() {} };
 export interface TestLake {
   readonly dir: string;
   readonly store: FsObjectStore;
-  readonly catalog: StoreCatalog;
+  readonly catalog: LocalCatalog;
   readonly clock: TestClock;
   readonly engine: RecordingEngine;
   readonly deps: WorkflowDeps;
@@ -86,7 +66,7 @@ export interface TestLake {
 export function makeTestLake(now: string, config: Partial<WorkflowConfig> = {}): TestLake {
   const dir = mkdtempSync(join(tmpdir(), 'wf-lake-'));
   const store = new FsObjectStore(dir);
-  const catalog = new StoreCatalog(store);
+  const catalog = new LocalCatalog(store);
   const clock = new TestClock(new Date(now));
   const engine = new RecordingEngine();
   const deps: WorkflowDeps = {

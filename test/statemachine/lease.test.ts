@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LeaseHeldError, LeaseLostError } from '../../src/core/errors.ts';
+import { acquireLease, fenceLease, type LeaseDeps, readLeaseRecord, releaseLease } from '../../src/pipeline/lease.ts';
+import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
+
+const TTL_MS = 15 * 60 * 1000;
+let lake: TestLake;
+afterEach(() => lake?.cleanup());
+
+function deps(): LeaseDeps {
+  return { store: lake.store, clock: lake.clock, ttlMs: TTL_MS };
+}
+
+describe('compaction lease', () => {
+  it('creates the lease with token 1 when none exists and records holder and expiry', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    expect(await acquireLease(deps(), 'exec-a')).toEqual({ holder: 'exec-a', token: 1 });
+    expect(await readLeaseRecord(lake.store)).toEqual({
+      holder: 'exec-a',
+      token: 1,
+      acquiredAt: '2025-01-03T10:20:00.000Z',
+      expiresAt: '2025-01-03T10:35:00.000Z',
+      released: false,
+    });
+  });
+
+  // F6: schedule and backfill start at the same moment; conditional writes let exactly one win.
+  it('grants the lease to exactly one of many concurrent acquirers (F6)', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const results = await Promise.allSettled(
+      ['sched-1', 'backfill-1', 'sched-2', 'redrive-1', 'sched-3'].map((h) => acquireLease(deps(), h)),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    for (const r of lost) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(LeaseHeldError);
+    expect((await readLeaseRecord(lake.store))?.holder).toBe(
+      (won[0] as PromiseFulfilledResult<{ holder: string }>).value.holder,
+    );
+  });
+
+  it('refuses a live lease to another holder and names the holder and expiry', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    await acquireLease(deps(), 'exec-a');
+    lake.clock.advance(TTL_MS - 1);
+    await expect(acquireLease(deps(), 'exec-b')).rejects.toThrow(
+      /held by exec-a \(token 1\) until 2025-01-03T10:35:00.000Z/,
+    );
+  });
+
+  // F7: the holder stalls past expiry, another run takes over, the first resumes and must not publish.
+  it('fences out a stalled holder once another run took the expired lease (F7)', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await acquireLease(deps(), 'exec-a');
+    lake.clock.advance(TTL_MS + 1);
+    const b = await acquireLease(deps(), 'exec-b');
+    expect(b.token).toBe(2);
+    await expect(fenceLease(deps(), a)).rejects.toThrow(LeaseLostError);
+    await expect(releaseLease(deps(), a)).rejects.toThrow(LeaseLostError);
+    await fenceLease(deps(), b);
+    expect((await readLeaseRecord(lake.store))?.holder).toBe('exec-b');
+  });
+
+  it('lets an expired holder go on when nobody took over: nobody else can have published', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await acquireLease(deps(), 'exec-a');
+    lake.clock.advance(2 * TTL_MS);
+    await fenceLease(deps(), a);
+    expect((await readLeaseRecord(lake.store))?.expiresAt).toBe('2025-01-03T11:05:00.000Z');
+  });
+
+  it('gives a redriven execution (same name) its own lease back with the same token', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const first = await acquireLease(deps(), 'exec-a');
+    lake.clock.advance(60_000);
+    expect(await acquireLease(deps(), 'exec-a')).toEqual(first);
+    await fenceLease(deps(), first);
+  });
+
+  it('hands out a higher token after a release, and a released grant cannot publish', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await acquireLease(deps(), 'exec-a');
+    await releaseLease(deps(), a);
+    await releaseLease(deps(), a); // a repeat is harmless
+    await expect(fenceLease(deps(), a)).rejects.toThrow(LeaseLostError);
+    expect(await acquireLease(deps(), 'exec-b')).toEqual({ holder: 'exec-b', token: 2 });
+  });
+
+  it('survives many parallel renewals by the same holder (Map items fencing at once)', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await acquireLease(deps(), 'exec-a');
+    await Promise.all(Array.from({ length: 4 }, () => fenceLease(deps(), a)));
+    expect((await readLeaseRecord(lake.store))?.token).toBe(1);
+  });
+});

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  advanceWatermark,
+  readPartitionLedger,
+  readProcessed,
+  readWatermark,
+  recordPartitions,
+  recordProcessed,
+} from '../../src/pipeline/ledger.ts';
+import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
+
+let lake: TestLake;
+afterEach(() => lake?.cleanup());
+
+const KEY_A = 'raw/log_type=kube-apiserver-audit/dt=2025-01-03/hour=09/eks-logs-1-2025-01-03-09-58-00-a.gz';
+const KEY_B = 'raw/log_type=authenticator/dt=2025-01-03/hour=10/eks-logs-1-2025-01-03-10-05-00-b.gz';
+const VALUES = ['111122223333', 'prod-eu-1', '2025-01-03', '09'];
+
+describe('ledger', () => {
+  it('records processed objects under their arrival hour and treats a repeat as a no-op', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    expect(
+      await recordProcessed(lake.store, [
+        { key: KEY_A, etag: '"a1"' },
+        { key: KEY_B, etag: '"b1"' },
+      ]),
+    ).toBe(2);
+    expect(await recordProcessed(lake.store, [{ key: KEY_A, etag: '"a1"' }])).toBe(0);
+    expect(await readProcessed(lake.store, 'dt=2025-01-03/hour=09')).toEqual({ [KEY_A]: '"a1"' });
+    expect(await readProcessed(lake.store, 'dt=2025-01-03/hour=10')).toEqual({ [KEY_B]: '"b1"' });
+    // A rewritten object (new ETag) is a new version and replaces the old entry.
+    expect(await recordProcessed(lake.store, [{ key: KEY_A, etag: '"a2"' }])).toBe(1);
+    expect(await readProcessed(lake.store, 'dt=2025-01-03/hour=09')).toEqual({ [KEY_A]: '"a2"' });
+  });
+
+  it('accumulates per-hour counters over runs but counts one plan once', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const counts = { values: VALUES, rawObjects: 2, eventsIn: 10, rowsOut: 9, duplicatesRemoved: 1, quarantined: 0 };
+    await recordPartitions(lake.store, [counts], { executionName: 'e1', planId: 'p1', at: '2025-01-03T10:20:00.000Z' });
+    await recordPartitions(lake.store, [counts], { executionName: 'e1', planId: 'p1', at: '2025-01-03T10:21:00.000Z' });
+    await recordPartitions(lake.store, [{ ...counts, rawObjects: 1, eventsIn: 3, rowsOut: 12, duplicatesRemoved: 0 }], {
+      executionName: 'e2',
+      planId: 'p2',
+      at: '2025-01-03T10:35:00.000Z',
+    });
+    expect(await readPartitionLedger(lake.store, VALUES)).toEqual({
+      account: '111122223333',
+      cluster: 'prod-eu-1',
+      dt: '2025-01-03',
+      hour: '09',
+      rawObjects: 3,
+      eventsIn: 13,
+      rowsOut: 12,
+      duplicatesRemoved: 1,
+      quarantined: 0,
+      runs: 2,
+      lastRun: { executionName: 'e2', planId: 'p2', at: '2025-01-03T10:35:00.000Z' },
+    });
+  });
+
+  it('only ever moves the watermark forward', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const wm = (t: string) => ({ completeThrough: t, updatedAt: t, executionName: 'e', planId: 'p' });
+    await advanceWatermark(lake.store, wm('2025-01-03T10:15:00.000Z'));
+    await advanceWatermark(lake.store, wm('2025-01-03T10:00:00.000Z'));
+    expect((await readWatermark(lake.store))?.completeThrough).toBe('2025-01-03T10:15:00.000Z');
+    await advanceWatermark(lake.store, wm('2025-01-03T10:30:00.000Z'));
+    expect((await readWatermark(lake.store))?.completeThrough).toBe('2025-01-03T10:30:00.000Z');
+  });
+});
