@@ -3,7 +3,8 @@ import { ENVELOPE_FIELDS, type LogType, type ParseStatus, type RawRecord, type S
 import { classifyLogStream, clusterFromLogGroup } from './classify.ts';
 import { toSingleLineJson } from './json-text.ts';
 import { parseKlogLine } from './klog.ts';
-import { parseLogfmtKv } from './logfmt.ts';
+import { addKv } from './kv.ts';
+import { parseLogfmtLifted } from './logfmt.ts';
 import { formatEpochMs, MAX_EPOCH_MS, normalizeRfc3339 } from './time.ts';
 
 export { classifyLogStream, clusterFromLogGroup } from './classify.ts';
@@ -158,20 +159,32 @@ function auditTime(v: unknown): string | null {
 function klogLine(id: string, ts: number, message: string, shared: string): string {
   const k = parseKlogLine(message, ts);
   const prefix = head(k.time ?? formatEpochMs(ts), ts, id, shared, k.status, k.error ?? undefined);
-  return withFields(prefix, {
-    severity: k.severity,
-    thread_id: k.threadId,
-    source_file: k.sourceFile,
-    source_line: k.sourceLine,
-    msg: k.msg,
-    kv: k.kv,
-    message,
-  });
+  // Assembled by hand: cheaper than stringifying a fresh object per line, same JSON.
+  return (
+    prefix +
+    (k.severity === null
+      ? ',"severity":null,"thread_id":null,"source_file":null,"source_line":null'
+      : ',"severity":"' +
+        k.severity +
+        '","thread_id":' +
+        k.threadId +
+        ',"source_file":' +
+        JSON.stringify(k.sourceFile) +
+        ',"source_line":' +
+        k.sourceLine) +
+    ',"msg":' +
+    JSON.stringify(k.msg) +
+    ',"kv":' +
+    JSON.stringify(k.kv) +
+    ',"message":' +
+    JSON.stringify(message) +
+    '}'
+  );
 }
 
 function authenticatorLine(id: string, ts: number, message: string, shared: string): string {
-  const { kv, error } = parseLogfmtKv(message);
-  if (kv.time === undefined && kv.level === undefined && kv.msg === undefined) {
+  const p = parseLogfmtLifted(message);
+  if (p.time === undefined && p.level === undefined && p.msg === undefined) {
     const why = 'not logfmt (no time, level or msg)';
     return withFields(head(formatEpochMs(ts), ts, id, shared, 'partial', why), {
       level: null,
@@ -181,28 +194,26 @@ function authenticatorLine(id: string, ts: number, message: string, shared: stri
     });
   }
   let status: ParseStatus = 'ok';
-  let why: string | undefined = error ?? undefined;
-  let time: string | null = null;
-  const rawTime = kv.time;
-  if (rawTime !== undefined) {
-    time = normalizeRfc3339(rawTime);
-    // An unreadable time stays in kv so nothing is lost.
-    if (time !== null) delete kv.time;
-  }
-  const level = kv.level ?? null;
-  const msg = kv.msg ?? null;
-  delete kv.level;
-  delete kv.msg;
-  if (error !== null) {
+  let why: string | undefined = p.error ?? undefined;
+  const time = p.time === undefined ? null : normalizeRfc3339(p.time);
+  if (p.error !== null) {
     status = 'partial';
   } else if (time === null) {
     status = 'partial';
-    why = rawTime === undefined ? 'no time= field' : `invalid time ${JSON.stringify(rawTime)}`;
+    why = p.time === undefined ? 'no time= field' : `invalid time ${JSON.stringify(p.time)}`;
   }
-  return withFields(head(time ?? formatEpochMs(ts), ts, id, shared, status, why), {
-    level,
-    msg,
-    kv,
-    message,
-  });
+  // An unreadable time stays in kv so nothing is lost.
+  if (time === null && p.time !== undefined) addKv(p.kv, 'time', p.time);
+  return (
+    head(time ?? formatEpochMs(ts), ts, id, shared, status, why) +
+    ',"level":' +
+    (p.level === undefined ? 'null' : JSON.stringify(p.level)) +
+    ',"msg":' +
+    (p.msg === undefined ? 'null' : JSON.stringify(p.msg)) +
+    ',"kv":' +
+    JSON.stringify(p.kv) +
+    ',"message":' +
+    JSON.stringify(message) +
+    '}'
+  );
 }

@@ -16,6 +16,11 @@ export function addKv(kv: KvMap, key: string, value: string): void {
     setOwn(kv, key, value);
     return;
   }
+  addRepeat(kv, key, value);
+}
+
+/** Stores a repeat of `key` as the first free `key#2`, `key#3`, …. */
+export function addRepeat(kv: KvMap, key: string, value: string): void {
   let n = 2;
   while (Object.hasOwn(kv, `${key}#${n}`)) n++;
   setOwn(kv, `${key}#${n}`, value);

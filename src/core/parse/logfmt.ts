@@ -1,5 +1,5 @@
 import { readGoQuoted } from './go-quote.ts';
-import { addKv, type KvMap, newKv } from './kv.ts';
+import { addKv, addRepeat, type KvMap, newKv } from './kv.ts';
 
 /** Result of parsing one logfmt line. */
 export interface LogfmtResult {
@@ -26,12 +26,44 @@ export function parseLogfmt(text: string): LogfmtResult {
   return { pairs, kv, error };
 }
 
-/** parseLogfmt without the ordered pair list (the record path needs only the map). */
-export function parseLogfmtKv(text: string): { kv: KvMap; error: string | null } {
-  return scanLogfmt(text, null);
+/** The logrus fields an authenticator record lifts out of kv (first occurrence each). */
+export interface LogfmtLifted {
+  readonly kv: KvMap;
+  readonly error: string | null;
+  readonly time: string | undefined;
+  readonly level: string | undefined;
+  readonly msg: string | undefined;
 }
 
-function scanLogfmt(text: string, pairs: [string, string][] | null): { kv: KvMap; error: string | null } {
+/**
+ * parseLogfmt for the record path: no pair list, and the first `time`, `level` and `msg` are
+ * returned apart; repeats of them stay in kv as `level#2`, … so nothing is lost.
+ */
+export function parseLogfmtLifted(text: string): LogfmtLifted {
+  lifted.time = lifted.level = lifted.msg = undefined;
+  const { kv, error } = scanLogfmt(text, null, true);
+  return { kv, error, time: lifted.time, level: lifted.level, msg: lifted.msg };
+}
+
+const lifted: { time: string | undefined; level: string | undefined; msg: string | undefined } = {
+  time: undefined,
+  level: undefined,
+  msg: undefined,
+};
+
+function store(kv: KvMap, key: string, value: string, lift: boolean): void {
+  if (lift && (key === 'time' || key === 'level' || key === 'msg')) {
+    if (lifted[key] === undefined) {
+      lifted[key] = value;
+      return;
+    }
+    addRepeat(kv, key, value);
+    return;
+  }
+  addKv(kv, key, value);
+}
+
+function scanLogfmt(text: string, pairs: [string, string][] | null, lift = false): { kv: KvMap; error: string | null } {
   const kv = newKv();
   let error: string | null = null;
   const n = text.length;
@@ -48,7 +80,7 @@ function scanLogfmt(text: string, pairs: [string, string][] | null): { kv: KvMap
     const key = text.slice(keyStart, i);
     if (i >= n || text.charCodeAt(i) !== 0x3d) {
       pairs?.push([key, '']);
-      addKv(kv, key, '');
+      store(kv, key, '', lift);
       continue;
     }
     i++; // '='
@@ -70,7 +102,7 @@ function scanLogfmt(text: string, pairs: [string, string][] | null): { kv: KvMap
       value = text.slice(valueStart, i);
     }
     pairs?.push([key, value]);
-    addKv(kv, key, value);
+    store(kv, key, value, lift);
   }
   return { kv, error };
 }
