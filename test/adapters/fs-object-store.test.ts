@@ -114,6 +114,15 @@ describe('FsObjectStore specifics', () => {
     expect(Buffer.from((await store.get('locked/obj'))!.body).toString()).toBe('v2');
   });
 
+  it('reports the ETag of the content that won when writers race on one key', async () => {
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => store.put('race/obj', `round ${round} writer ${i}`)));
+      const got = (await store.get('race/obj'))!;
+      expect((await store.head('race/obj'))!.etag).toBe(md5Etag(got.body));
+      expect((await collect(store.list('race/')))[0]!.etag).toBe(md5Etag(got.body));
+    }
+  });
+
   it('sees a file changed behind its back (ETag follows the content)', async () => {
     await store.put('ext/obj', 'one');
     expect((await store.head('ext/obj'))!.etag).toBe(md5Etag('one'));

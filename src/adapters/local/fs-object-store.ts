@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Dirent } from 'node:fs';
+import type { BigIntStats, Dirent } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidInputError, PreconditionFailedError, RetryableError } from '../../core/errors.ts';
@@ -11,6 +11,7 @@ export const FS_STORE_INTERNAL_DIR = '.fs-object-store';
 const LOCK_WAIT_MS = 15_000;
 const LOCK_STALE_MS = 60_000;
 const TEMP_STALE_MS = 3_600_000;
+const LIST_HEAD_CONCURRENCY = 16;
 const ETAG_CACHE_LIMIT = 100_000;
 
 /**
@@ -35,7 +36,11 @@ export class FsObjectStore implements ObjectStore {
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const etag = md5Etag(bytes);
     const tmp = await this.writeTemp(bytes);
+    // rename and link keep the inode and mtime, so the temp file's stamp is the object's stamp
+    // (taken before the move: afterwards another writer may already have replaced the object).
+    let stamp = '';
     try {
+      stamp = stampOf(await stat(tmp, { bigint: true }));
       if (options.ifNoneMatch === '*') {
         await withKeyMutex(path, () => this.linkIfAbsent(key, tmp, path));
       } else if (options.ifMatch !== undefined) {
@@ -58,6 +63,7 @@ export class FsObjectStore implements ObjectStore {
     } finally {
       await unlink(tmp).catch(ignoreCode('ENOENT'));
     }
+    this.rememberEtag(path, stamp, etag);
     return { etag };
   }
 
@@ -212,9 +218,15 @@ export class FsObjectStore implements ObjectStore {
     if (info === undefined || !info.isFile()) return undefined;
     return {
       size: Number(info.size),
-      etag: await this.etagOf(path, `${info.ino}:${info.size}:${info.mtimeNs}`),
+      etag: await this.etagOf(path, stampOf(info)),
       lastModified: new Date(Number(info.mtimeMs)),
     };
+  }
+
+  /** Seeds the ETag cache after a write so listings need not hash what this instance wrote. */
+  private rememberEtag(path: string, stamp: string, etag: string): void {
+    if (this.etagCache.size >= ETAG_CACHE_LIMIT) this.etagCache.clear();
+    this.etagCache.set(path, { stamp, etag });
   }
 
   /** MD5 of the file, cached by inode/size/mtime (every write is a new inode through rename). */
@@ -242,18 +254,29 @@ export class FsObjectStore implements ObjectStore {
       .map((e) => ({ ...e, bytes: Buffer.from(e.name, 'utf8') }))
       .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
     const after = startAfter === undefined ? undefined : Buffer.from(startAfter, 'utf8');
-    for (const item of items) {
+    const wanted = items.filter((item) =>
+      item.dir
+        ? (item.name.startsWith(prefix) || prefix.startsWith(item.name)) &&
+          // Every key below sorts before startAfter unless startAfter itself lies inside the folder.
+          !(after && Buffer.compare(item.bytes, after) < 0 && !startAfter!.startsWith(item.name))
+        : item.name.startsWith(prefix) && !(after && Buffer.compare(item.bytes, after) <= 0),
+    );
+    for (let i = 0; i < wanted.length; ) {
+      const item = wanted[i]!;
       if (item.dir) {
-        if (!item.name.startsWith(prefix) && !prefix.startsWith(item.name)) continue;
-        // Every key below sorts before startAfter unless startAfter itself lies inside the folder.
-        if (after && Buffer.compare(item.bytes, after) < 0 && !startAfter!.startsWith(item.name)) continue;
         yield* this.walk(item.name, prefix, startAfter);
+        i++;
         continue;
       }
-      if (!item.name.startsWith(prefix)) continue;
-      if (after && Buffer.compare(item.bytes, after) <= 0) continue;
-      const info = await this.headPath(join(this.rootDir, item.name));
-      if (info) yield { key: item.name, ...info };
+      // Head a run of consecutive files concurrently (ETags may need hashing), yield in order.
+      let end = i;
+      while (end < wanted.length && end - i < LIST_HEAD_CONCURRENCY && !wanted[end]!.dir) end++;
+      const infos = await Promise.all(wanted.slice(i, end).map((f) => this.headPath(join(this.rootDir, f.name))));
+      for (let j = 0; j < infos.length; j++) {
+        const info = infos[j];
+        if (info) yield { key: wanted[i + j]!.name, ...info };
+      }
+      i = end;
     }
   }
 
@@ -269,6 +292,10 @@ export class FsObjectStore implements ObjectStore {
       dir = dirname(dir);
     }
   }
+}
+
+function stampOf(info: BigIntStats): string {
+  return `${info.ino}:${info.size}:${info.mtimeNs}`;
 }
 
 /** Quoted lower-case MD5 hex, as S3 reports for single-part uploads. */
