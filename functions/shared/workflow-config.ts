@@ -1,4 +1,4 @@
-import type { WorkflowConfig } from '../../src/pipeline/workflow-tasks.ts';
+import { DEFAULT_WORKFLOW_CONFIG, type WorkflowConfig } from '../../src/pipeline/workflow-tasks.ts';
 import { type EnvVars, readPositiveInt } from './config.ts';
 import { ENV } from './env.ts';
 
@@ -14,17 +14,7 @@ export const WORKFLOW_ENV = {
   MERGE_GROUP_SIZE: 'MERGE_GROUP_SIZE',
 } as const;
 
-/** Defaults sized for 1,769 MB (one vCPU) Task functions with a 15-minute timeout; see ADR 0003. */
-export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig = {
-  lateHorizonHours: 48,
-  maxBackfillDays: 90,
-  childRangeHours: 24,
-  leaseTtlSeconds: 1800,
-  gcGraceHours: 24,
-  maxChunkBytes: 64 * 1024 * 1024,
-  maxChunkObjects: 200,
-  mergeGroupSize: 25,
-};
+export { DEFAULT_WORKFLOW_CONFIG };
 
 /** Reads the workflow settings once at cold start; throws ConfigError naming a bad variable. */
 export function readWorkflowConfig(env: EnvVars): WorkflowConfig {

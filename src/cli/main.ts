@@ -5,6 +5,7 @@ import { compactCommand } from './commands/compact.ts';
 import { demoCommand } from './commands/demo.ts';
 import { parseCommand } from './commands/parse.ts';
 import { queryCommand } from './commands/query.ts';
+import { runCommand } from './commands/run.ts';
 import { transformCommand } from './commands/transform.ts';
 
 /** Builds the `eks-log-lake` command; each subcommand lives in src/cli/commands/. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   program.addCommand(queryCommand());
   program.addCommand(compactCommand());
   program.addCommand(demoCommand());
+  program.addCommand(runCommand());
   return program;
 }
 

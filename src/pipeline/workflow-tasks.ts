@@ -25,6 +25,18 @@ export interface WorkflowConfig extends WindowLimits, ChunkLimits {
   readonly mergeGroupSize: number;
 }
 
+/** Defaults sized for Task functions of 2 GiB and 15 minutes; the arithmetic is in ADR 0003. */
+export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig = {
+  lateHorizonHours: 48,
+  maxBackfillDays: 90,
+  childRangeHours: 24,
+  leaseTtlSeconds: 1800,
+  gcGraceHours: 24,
+  maxChunkBytes: 64 * 1024 * 1024,
+  maxChunkObjects: 200,
+  mergeGroupSize: 25,
+};
+
 /** A partition of a curated table. */
 export interface PartitionRef {
   readonly table: CuratedTableName;

@@ -62,7 +62,7 @@ describe('planIdOf', () => {
           expect(planIdOf([...objects].reverse())).toBe(id);
           const changed = [{ ...objects[0]!, etag: '"ffff"' }, ...objects.slice(1)];
           expect(planIdOf(changed)).not.toBe(id);
-          expect(id).toMatch(/^[0-9a-f]{16}$/);
+          expect(id).toMatch(/^[0-9a-f]{20}$/);
         },
       ),
     );

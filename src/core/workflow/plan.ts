@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { planIdFor } from '../compact/plan.ts';
 
 /** A raw object chosen for compaction: key, etag (identifies the version) and size in bytes. */
 export interface PlannedObject {
@@ -21,12 +21,11 @@ export interface ChunkLimits {
 }
 
 /**
- * Identity of a plan: SHA-256 over the sorted `key␉etag` lines, first 16 hex digits. The same
- * objects give the same id whatever order they were listed in; a new or changed object changes it.
+ * Identity of a plan: the compaction's {@link planIdFor} (SHA-256 over the sorted `key␉etag`
+ * lines), so the workflow and `eks-log-lake compact` name the same objects' generations alike.
  */
 export function planIdOf(objects: readonly PlannedObject[]): string {
-  const lines = objects.map((o) => `${o.key}\t${o.etag}`).sort();
-  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
+  return planIdFor(objects);
 }
 
 /**
