@@ -261,6 +261,19 @@ describe('control characters in text streams stay one escaped line', () => {
   });
 });
 
+describe('structured pairs in records', () => {
+  it('writes kv keys such as __proto__ and toJSON as plain data in klog and authenticator lines', () => {
+    const [klog] = toRawRecordLines(
+      dataMessage('kube-scheduler-1', ['I0520 04:14:53.795931 1 a.go:1] "m" __proto__="x" toJSON=y']),
+      CTX,
+    );
+    const [auth] = toRawRecordLines(dataMessage('authenticator-1', ['level=info msg=m __proto__=x toJSON=y']), CTX);
+    expect(klog).toContain('"kv":{"__proto__":"x","toJSON":"y"}');
+    expect(auth).toContain('"kv":{"__proto__":"x","toJSON":"y"}');
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+});
+
 describe('the public samples', () => {
   const CASES: readonly [string, string, LogType][] = [
     ['kube-apiserver-audit.ndjson', 'kube-apiserver-audit-900118300c7497e54b1f844e21ac4f7b', 'kube-apiserver-audit'],
