@@ -210,7 +210,7 @@ describe('transform handler properties', () => {
   it('answers every record once within 6 MB and conserves events for batches up to 3 MB', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(specArb, { minLength: 1, maxLength: 60 }), (specs) => checkBatch(specs, 6_000_000)),
-      { numRuns: 25 },
+      { numRuns: 15 },
     );
   });
 
@@ -221,7 +221,7 @@ describe('transform handler properties', () => {
         fc.integer({ min: 2_000, max: 200_000 }),
         (specs, budget) => checkBatch(specs, budget),
       ),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   });
 });

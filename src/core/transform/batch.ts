@@ -125,18 +125,29 @@ function toResult(recordId: string, o: Outcome): TransformResultRecord {
 }
 
 function resultBytes(recordId: string, o: Outcome): number {
-  if (o.kind !== 'ok') return resultJsonBytes(toResult(recordId, o));
-  const shell: TransformResultRecord = {
-    recordId,
-    result: 'Ok',
-    data: '',
-    metadata: { partitionKeys: { log_type: o.logType } },
-  };
-  return resultJsonBytes(shell) + 4 * Math.ceil(o.data.byteLength / 3);
+  if (o.kind !== 'ok')
+    return resultJsonBytes({ recordId, result: o.kind === 'dropped' ? 'Dropped' : 'ProcessingFailed' });
+  return resultJsonBytes(
+    { recordId, result: 'Ok', metadata: { partitionKeys: { log_type: o.logType } } },
+    4 * Math.ceil(o.data.byteLength / 3),
+  );
 }
 
-function resultJsonBytes(r: TransformResultRecord): number {
-  return Buffer.byteLength(JSON.stringify(r));
+/**
+ * UTF-8 length of `JSON.stringify(r)` without building it (the data string is large); pass
+ * `dataLength` to size a base64 data string that is not built yet.
+ */
+export function resultJsonBytes(r: TransformResultRecord, dataLength?: number): number {
+  let n = '{"recordId":,"result":""}'.length + jsonStringBytes(r.recordId) + r.result.length;
+  const data = dataLength ?? r.data?.length;
+  if (data !== undefined) n += ',"data":""'.length + data;
+  if (r.metadata) n += ',"metadata":'.length + Buffer.byteLength(JSON.stringify(r.metadata));
+  return n;
+}
+
+function jsonStringBytes(s: string): number {
+  // Record ids are ASCII digits in practice; anything else takes the exact path.
+  return /^[\x20-\x7e]*$/.test(s) && !/["\\]/.test(s) ? s.length + 2 : Buffer.byteLength(JSON.stringify(s));
 }
 
 function tally(s: TransformStats, o: Outcome): void {

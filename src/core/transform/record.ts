@@ -55,7 +55,10 @@ export function transformRecord(data: string, options: TransformOptions): Record
   if (events === 0) return { kind: 'dropped', reason: 'empty_data_message', events, inputBytes };
   const lines = toRawRecordLines(message, { region: options.region });
   let textChars = 0;
-  for (const e of message.logEvents) textChars += typeof e.message === 'string' ? e.message.length : 0;
+  for (let i = 0; i < message.logEvents.length; i++) {
+    const m = message.logEvents[i]?.message;
+    if (typeof m === 'string') textChars += m.length;
+  }
   return {
     kind: 'ok',
     logType: logTypeOf(message),
