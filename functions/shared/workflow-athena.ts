@@ -20,7 +20,6 @@ export function athenaStepsFor(env: EnvVars, deps: Omit<WorkflowDeps, 'athena'>)
       lakeRoot: `s3://${bucket}/`,
     }),
     catalog: new GlueCatalog({ client: new GlueClient({ region }), database, bucket }),
-    clock: deps.clock,
     registerRawPartitions: true,
   });
 }

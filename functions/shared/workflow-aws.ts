@@ -14,11 +14,10 @@ import { readWorkflowConfig } from './workflow-config.ts';
 /** Builds the Athena steps for the function that runs them; the others never touch Athena. */
 export type AthenaStepsFactory = (env: EnvVars, deps: Omit<WorkflowDeps, 'athena'>) => AthenaSteps;
 
-const NO_ATHENA: AthenaSteps = {
-  run: async () => {
-    throw new ConfigError('this function is not wired to run Athena steps');
-  },
+const notWired = async (): Promise<never> => {
+  throw new ConfigError('this function is not wired to run Athena steps');
 };
+const NO_ATHENA: AthenaSteps = { registerRawPartitions: notWired, buildRollup: notWired, switchRollups: notWired };
 
 /** Lambda composition root of the workflow Task functions: S3 lake, Glue catalog, config, logger. */
 export function createAwsWorkflowDeps(env: EnvVars, service: string, athena?: AthenaStepsFactory): WorkflowDeps {

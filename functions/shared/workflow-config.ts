@@ -12,6 +12,10 @@ export const WORKFLOW_ENV = {
   MAX_CHUNK_OBJECTS: 'MAX_CHUNK_OBJECTS',
   /** Partitions one MergePartition invocation merges. */
   MERGE_GROUP_SIZE: 'MERGE_GROUP_SIZE',
+  /** Rollup statements one RunAthenaSteps invocation starts. */
+  ATHENA_STATEMENTS_PER_INVOCATION: 'ATHENA_STATEMENTS_PER_INVOCATION',
+  /** Rollup statements running at once. */
+  ATHENA_CONCURRENCY: 'ATHENA_CONCURRENCY',
 } as const;
 
 export { DEFAULT_WORKFLOW_CONFIG };
@@ -28,5 +32,11 @@ export function readWorkflowConfig(env: EnvVars): WorkflowConfig {
     maxChunkBytes: readPositiveInt(env, WORKFLOW_ENV.MAX_CHUNK_BYTES, d.maxChunkBytes),
     maxChunkObjects: readPositiveInt(env, WORKFLOW_ENV.MAX_CHUNK_OBJECTS, d.maxChunkObjects),
     mergeGroupSize: readPositiveInt(env, WORKFLOW_ENV.MERGE_GROUP_SIZE, d.mergeGroupSize),
+    athenaStatementsPerInvocation: readPositiveInt(
+      env,
+      WORKFLOW_ENV.ATHENA_STATEMENTS_PER_INVOCATION,
+      d.athenaStatementsPerInvocation,
+    ),
+    athenaConcurrency: readPositiveInt(env, WORKFLOW_ENV.ATHENA_CONCURRENCY, d.athenaConcurrency),
   };
 }

@@ -23,6 +23,10 @@ export interface WorkflowConfig extends WindowLimits, ChunkLimits {
   readonly gcGraceHours: number;
   /** Partitions merged by one MergePartition invocation. */
   readonly mergeGroupSize: number;
+  /** Rollup statements one RunAthenaSteps invocation starts before handing back to the loop. */
+  readonly athenaStatementsPerInvocation: number;
+  /** Rollup statements running at once (below the account's active DML query quota). */
+  readonly athenaConcurrency: number;
 }
 
 /** Defaults sized for Task functions of 2 GiB and 15 minutes; the arithmetic is in ADR 0003. */
@@ -35,6 +39,8 @@ export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig = {
   maxChunkBytes: 64 * 1024 * 1024,
   maxChunkObjects: 200,
   mergeGroupSize: 25,
+  athenaStatementsPerInvocation: 240,
+  athenaConcurrency: 8,
 };
 
 /** A partition of a curated table. */
@@ -70,16 +76,18 @@ export function compactionStepsOver(deps: CompactionDeps): CompactionSteps {
   };
 }
 
-/** Athena (DuckDB locally): raw-table partitions and CTAS rollups of the touched hours. */
+/** Athena (DuckDB locally): raw-table partitions, hourly rollups and their catalog switch. */
 export interface AthenaSteps {
-  run(input: {
+  /** Registers the raw-table partitions of these arrival hours; returns the statements run. */
+  registerRawPartitions(arrivalHours: readonly { dt: string; hour: string }[]): Promise<number>;
+  /** Builds one hour's rollup into a fresh generation (`gen=<generation>`) and returns where. */
+  buildRollup(input: {
     planId: string;
-    /** Raw-table partitions `log_type=…/dt=…/hour=…` that received objects in this plan. */
-    rawPartitions: readonly string[];
-    /** `[account, cluster, dt, hour]` of every published partition; rollups are rebuilt for these. */
-    touchedHours: readonly (readonly string[])[];
-    fence: () => Promise<void>;
-  }): Promise<{ rawPartitions: number; rollupPartitions: number; statements: number }>;
+    generation: string;
+    values: readonly string[];
+  }): Promise<{ values: readonly string[]; location: string }>;
+  /** Points the rollup partitions at their new generations (at most 100 per call). */
+  switchRollups(partitions: readonly { values: readonly string[]; location: string }[]): Promise<void>;
 }
 
 export interface WorkflowDeps {
@@ -269,38 +277,102 @@ export async function publishPartitionsTask(
   return { partitions: merged.length };
 }
 
-/** RunAthenaSteps: raw-table partitions for the planned arrival hours, rollups for the touched hours. */
+interface AthenaProgress {
+  rawRegistered: boolean;
+  built: { values: readonly string[]; location: string }[];
+  statements: number;
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * RunAthenaSteps: registers the raw-table partitions of the planned arrival hours, then builds
+ * the rollups of hours whose audit_events changed, at most `athenaStatementsPerInvocation` per
+ * call (the ASL loops while `done` is false, so no invocation nears Lambda's 15 minutes).
+ * Progress is stored, so a retry or redrive only builds what is missing; once every rollup is
+ * built the catalog switches, 100 at a time, each right after a fence.
+ */
 export async function runAthenaStepsTask(
   deps: WorkflowDeps,
   payload: { planId: string; lease: LeaseGrant },
-): Promise<{ rawPartitions: number; rollupPartitions: number; statements: number }> {
+): Promise<{ done: boolean; rawPartitions: number; rollupPartitions: number; statements: number }> {
   const { planId } = payload;
-  const done = await maybeReadRunFile<{ rawPartitions: number; rollupPartitions: number; statements: number }>(
+  const finished = await maybeReadRunFile<{ rawPartitions: number; rollupPartitions: number; statements: number }>(
     deps.store,
     planId,
     'athena.json',
   );
-  if (done) return done;
+  if (finished) return { done: true, ...finished };
+  const fence = () => fenceLease(leaseDeps(deps), payload.lease);
+  await fence();
   const plan = await readRunFile<StoredPlan>(deps.store, planId, 'plan.json');
   const published = await readRunFile<{ partitions: (PartitionRef & { changed: boolean })[] }>(
     deps.store,
     planId,
     'published.json',
   );
-  const rawPartitions = [
-    ...new Set(plan.chunks.flatMap((c) => c.objects.map((o) => o.key.split('/').slice(1, 4).join('/')))),
-  ].sort();
-  const hours = new Map<string, readonly string[]>();
+  const progress = (await maybeReadRunFile<AthenaProgress>(deps.store, planId, 'athena-progress.json')) ?? {
+    rawRegistered: false,
+    built: [],
+    statements: 0,
+  };
+  const arrivalHours = [
+    ...new Set(plan.chunks.flatMap((c) => c.objects.map((o) => o.key.split('/').slice(2, 4).join('/')))),
+  ]
+    .sort()
+    .map((h) => {
+      const [dt, hour] = h.split('/').map((x) => x.split('=')[1]!) as [string, string];
+      return { dt, hour };
+    });
+  if (!progress.rawRegistered) {
+    progress.statements += await deps.athena.registerRawPartitions(arrivalHours);
+    progress.rawRegistered = true;
+    await writeRunFile(deps.store, planId, 'athena-progress.json', progress);
+  }
   // The rollups summarise audit events, so only hours whose audit_events changed are rebuilt.
+  const hours = new Map<string, readonly string[]>();
   for (const p of published.partitions) {
     if (p.table === 'audit_events' && p.changed) hours.set(p.values.join('/'), p.values);
   }
-  const touchedHours = [...hours.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
-  const fence = () => fenceLease(leaseDeps(deps), payload.lease);
-  await fence();
-  const result = await deps.athena.run({ planId, rawPartitions, touchedHours, fence });
-  await writeRunFile(deps.store, planId, 'athena.json', result);
-  return result;
+  const built = new Set(progress.built.map((b) => b.values.join('/')));
+  const remaining = [...hours.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .filter(([id]) => !built.has(id))
+    .map(([, v]) => v);
+  const batch = remaining.slice(0, deps.config.athenaStatementsPerInvocation);
+  // Athena refuses a non-empty UNLOAD target, so every invocation writes new generations; the
+  // catalog only ever points at a complete one and GC removes the rest.
+  const generation = `${planId}-${deps.clock.now().getTime().toString(36)}-${progress.built.length}`;
+  const results = await mapLimit(batch, deps.config.athenaConcurrency, (values) =>
+    deps.athena.buildRollup({ planId, generation, values }),
+  );
+  progress.built.push(...results);
+  progress.statements += results.length;
+  await writeRunFile(deps.store, planId, 'athena-progress.json', progress);
+  const counts = {
+    rawPartitions: arrivalHours.length,
+    rollupPartitions: progress.built.length,
+    statements: progress.statements,
+  };
+  if (remaining.length > batch.length) return { done: false, ...counts };
+  for (let i = 0; i < progress.built.length; i += 100) {
+    await fence();
+    await deps.athena.switchRollups(progress.built.slice(i, i + 100));
+  }
+  await writeRunFile(deps.store, planId, 'athena.json', counts);
+  return { done: true, ...counts };
 }
 
 /**

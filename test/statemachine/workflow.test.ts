@@ -260,6 +260,19 @@ describe('compaction workflow under the local runner', () => {
     expect(summaryOf(first).rowsOut).toBe(4);
   });
 
+  it('loops RunAthenaSteps in bounded batches until every touched hour has its rollup', async () => {
+    lake = makeTestLake(NOW, { athenaStatementsPerInvocation: 1 });
+    await seedWindow(lake);
+    const run = await runLocalWorkflow(SCHEDULED, { deps: lake.deps });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(statesEntered(run).filter((s) => s === 'RunAthenaSteps')).toHaveLength(2);
+    expect(lake.engine.calls.filter((c) => c.name === 'create-audit-hourly-summary')).toHaveLength(2);
+    const rollups = await lake.catalog.listPartitions('audit_hourly_summary');
+    expect(rollups.map((p) => p.values[3])).toEqual(['09', '10']);
+    // Each invocation wrote its own generation, so a retried UNLOAD never meets a non-empty target.
+    expect(new Set(rollups.map((p) => p.location.split('gen=')[1])).size).toBe(2);
+  });
+
   // F26: a redrive resumes at the failed state; finished steps are not run again.
   it('redrives a failed execution from the failed state without redoing finished work', async () => {
     lake = makeTestLake(NOW);

@@ -41,7 +41,7 @@ export function createLocalWorkflowDeps(options: {
       lateHorizonHours: config.lateHorizonHours,
     }),
     // DuckDB reads raw/ by glob, so there are no raw-table partitions to register locally.
-    athena: athenaStepsOver({ engine, catalog, clock, registerRawPartitions: false }),
+    athena: athenaStepsOver({ engine, catalog, registerRawPartitions: false }),
     close: () => engine.close(),
   };
 }

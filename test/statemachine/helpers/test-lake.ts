@@ -25,6 +25,8 @@ export const TEST_CONFIG: WorkflowConfig = {
   maxChunkBytes: 64 * 1024 * 1024,
   maxChunkObjects: 2,
   mergeGroupSize: 3,
+  athenaStatementsPerInvocation: 240,
+  athenaConcurrency: 2,
 };
 
 /** A settable clock: tests move time explicitly. */
@@ -74,7 +76,7 @@ export function makeTestLake(now: string, config: Partial<WorkflowConfig> = {}):
     clock,
     config: { ...TEST_CONFIG, ...config },
     compaction: compactionStepsOver({ store, catalog, log: SILENT, now: () => clock.now(), lateHorizonHours: 48 }),
-    athena: athenaStepsOver({ engine, catalog, clock, registerRawPartitions: true }),
+    athena: athenaStepsOver({ engine, catalog, registerRawPartitions: true }),
   };
   return {
     dir,
