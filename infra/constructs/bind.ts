@@ -145,6 +145,8 @@ export function athenaAccess(workGroup: string, storage: Storage): EnvGrant {
         actions: ['s3:GetBucketLocation', 's3:ListBucket'],
         resources: [storage.athenaResults.bucketArn],
       }),
+      // Athena locates every bucket it reads or writes with the caller's credentials.
+      new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [storage.lake.bucketArn] }),
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
         resources: [storage.athenaResults.arnForObjects('*')],

@@ -29,8 +29,6 @@ export interface LakeFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** Key that encrypts the function's log group (default: CloudWatch Logs' own encryption). */
   readonly logKey?: kms.IKey;
-  /** Copy parquet-wasm's `.wasm` next to the bundle (functions that read or write Parquet). */
-  readonly parquet?: boolean;
   readonly description?: string;
   readonly environment?: Readonly<Record<string, string>>;
   /** Cap on concurrent executions (protects downstream quotas); unset = account pool. */
@@ -65,11 +63,11 @@ export class LakeFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    const wasmCopy = props.parquet
-      ? (inputDir: string, outputDir: string) => [
-          `cp ${inputDir}/node_modules/parquet-wasm/node/parquet_wasm_bg.wasm ${outputDir}/`,
-        ]
-      : () => [];
+    // parquet-wasm loads its .wasm from next to the bundle at import time; ship it with every
+    // bundle that references it (the workflow composition root imports compaction everywhere).
+    const wasmCopy = (inputDir: string, outputDir: string) => [
+      `if grep -q parquet_wasm_bg.wasm ${outputDir}/index.mjs; then cp ${inputDir}/node_modules/parquet-wasm/node/parquet_wasm_bg.wasm ${outputDir}/; fi`,
+    ];
     this.fn = new nodejs.NodejsFunction(this, 'Fn', {
       functionName: props.functionName,
       description: props.description,

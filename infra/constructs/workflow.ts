@@ -33,7 +33,6 @@ export function kebabCase(pascal: string): string {
 export interface FunctionProfile {
   readonly memorySize: number;
   readonly timeout: Duration;
-  readonly parquet?: boolean;
   readonly lake?: LakeAccess;
   readonly glue?: 'read' | 'write';
   /** Runs Athena statements itself (CTAS creates and drops its own temporary tables). */
@@ -62,25 +61,24 @@ export const FUNCTION_PROFILES: Readonly<Record<string, FunctionProfile>> = {
   'plan-window': {
     memorySize: 1024,
     timeout: Duration.minutes(5),
-    lake: { read: [raw, control, curated], write: [control] },
+    lake: { read: [raw, control], write: [control] },
   },
+  // Stage and merge are sized as ADR 0003 assumes: one full vCPU (1,769 MB), the 15-minute Task limit.
   'stage-objects': {
-    memorySize: 2048,
+    memorySize: 1769,
     timeout: Duration.minutes(15),
-    parquet: true,
     lake: { read: [raw, control], write: [control, quarantine] },
   },
   'plan-merge': {
-    memorySize: 1024,
+    memorySize: 512,
     timeout: Duration.minutes(5),
-    lake: { read: [control, curated], write: [control] },
+    lake: { read: [control], write: [control] },
   },
   'merge-partition': {
-    // Compaction streams objects; 2 GiB buys CPU (Lambda scales CPU with memory) more than headroom.
-    memorySize: 2048,
+    memorySize: 1769,
     timeout: Duration.minutes(15),
-    parquet: true,
-    lake: { read: [raw, control, curated], write: [curated, control, quarantine] },
+    lake: { read: [control, curated], write: [curated, control, quarantine] },
+    glue: 'read',
   },
   'publish-partitions': {
     memorySize: 512,
@@ -111,7 +109,6 @@ export const FUNCTION_PROFILES: Readonly<Record<string, FunctionProfile>> = {
 export const DEFAULT_PROFILE: FunctionProfile = {
   memorySize: 1024,
   timeout: Duration.minutes(5),
-  parquet: true,
   lake: { read: [raw, control, curated], write: [control, curated, quarantine] },
   glue: 'read',
 };
@@ -232,7 +229,6 @@ export class Workflow extends Construct {
       description: `compaction workflow Task ${id}`,
       memorySize: (profile ?? DEFAULT_PROFILE).memorySize,
       timeout: (profile ?? DEFAULT_PROFILE).timeout,
-      parquet: (profile ?? DEFAULT_PROFILE).parquet,
       logRetention: props.logRetention,
       logKey: props.storage.key,
     });
@@ -250,8 +246,11 @@ export class Workflow extends Construct {
       setting(ENV.LEASE_TTL_SECONDS, String(props.settings.leaseTtlSeconds)),
       setting(ENV.GC_GRACE_HOURS, String(props.settings.gcGraceHours)),
     ];
-    if (profile.lake) grants.push(lakeAccess(props.storage, profile.lake));
-    if (profile.glue) grants.push(glueAccess(props.databaseName, profile.glue));
+    // Every Task's composition root reads LAKE_BUCKET and GLUE_DATABASE; grants follow the profile.
+    grants.push(lakeAccess(props.storage, profile.lake ?? {}));
+    grants.push(
+      profile.glue ? glueAccess(props.databaseName, profile.glue) : setting(ENV.GLUE_DATABASE, props.databaseName),
+    );
     if (profile.athena) grants.push(athenaAccess(props.workGroupName, props.storage));
     bind(fn, ...grants);
     if (profile.athena) this.allowCtasTables(fn, props.databaseName);

@@ -40,9 +40,18 @@ describe('Lambda bundles', () => {
     }
   });
 
-  it("ships parquet-wasm's .wasm next to the bundles that write Parquet, and only there", () => {
+  it("ships parquet-wasm's .wasm next to every bundle that loads it, and only there", () => {
+    for (const [name, dir] of Object.entries(assets)) {
+      const loadsWasm = readFileSync(join(dir, 'index.mjs'), 'utf8').includes('parquet_wasm_bg.wasm');
+      expect(readdirSync(dir).includes('parquet_wasm_bg.wasm'), name).toBe(loadsWasm);
+    }
     expect(readdirSync(assets['eks-log-lake-merge-partition']!)).toContain('parquet_wasm_bg.wasm');
     expect(readdirSync(assets['eks-log-lake-transform']!)).not.toContain('parquet_wasm_bg.wasm');
+  });
+
+  it('loads parquet-wasm inside an ESM bundle through the __dirname banner', async () => {
+    const mod = await import(pathToFileURL(join(assets['eks-log-lake-merge-partition']!, 'index.mjs')).href);
+    expect(await mod.handler()).toEqual({ zstd: expect.any(Number) });
   });
 
   it('runs the bundled transform on a real subscription message and partitions it by log_type', async () => {

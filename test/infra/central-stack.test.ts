@@ -1,13 +1,29 @@
-import type { App } from 'aws-cdk-lib';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LAKE_PREFIXES } from '../../infra/constructs/storage.ts';
+import { REPO_ROOT } from '../../infra/constructs/lake-function.ts';
+import { LAKE_PREFIXES, Storage } from '../../infra/constructs/storage.ts';
+import {
+  aslPlaceholders,
+  DEFAULT_DEFINITION_PATH,
+  FUNCTION_PROFILES,
+  kebabCase,
+  Workflow,
+} from '../../infra/constructs/workflow.ts';
 import { TABLES } from '../../src/core/schema.ts';
 import { namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
 import { RAW_COLUMNS, RAW_TABLE } from '../../src/core/sql/ddl.ts';
 import { RAW_DESTINATION } from '../../src/core/transform/destination.ts';
 import { LOG_TYPES } from '../../src/core/types.ts';
-import { asArray, CONFIG, flat, iamStatements, roleStatements, synthAll } from './support.ts';
+import { asArray, CONFIG, flat, iamStatements, roleStatements, synthAll, testApp } from './support.ts';
+
+const PLACEHOLDERS = aslPlaceholders(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8'));
+const TASK_ENTRIES = PLACEHOLDERS.filter((p) => p.endsWith('FunctionArn')).map((p) =>
+  kebabCase(p.slice(0, -'FunctionArn'.length)),
+);
 
 let app: App;
 let t: Template;
@@ -209,7 +225,7 @@ describe('Lambdas', () => {
   it('gives every function explicit memory, timeout, arm64, Node 24 and its own log group with retention', () => {
     const logGroups = t.findResources('AWS::Logs::LogGroup');
     const fns = resources('AWS::Lambda::Function');
-    expect(fns.length).toBe(4); // transform + the fixture's three Tasks
+    expect(fns.length).toBe(1 + TASK_ENTRIES.length); // the transform and one per workflow Task
     for (const [id, fn] of fns) {
       const p = fn.Properties;
       expect(p.MemorySize, id).toBeGreaterThanOrEqual(128);
@@ -265,6 +281,8 @@ describe('IAM', () => {
     expect(puts.map(flat).sort()).toEqual(
       ['control', 'curated', 'quarantine'].map((p) => `<${lakeId}.Arn>/${p}/*`).sort(),
     );
+    const gets = merge.filter((s) => asArray(s.Action).includes('s3:GetObject')).flatMap((s) => asArray(s.Resource));
+    expect(gets.map(flat)).not.toContain(`<${lakeId}.Arn>/raw/*`);
     expect(merge.some((s) => asArray(s.Action).includes('s3:DeleteObject'))).toBe(false);
     const validate = roleStatements(t, 'WorkflowValidateInputRole');
     expect(validate.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('s3:'))).toEqual([]);
@@ -283,22 +301,61 @@ describe('IAM', () => {
 });
 
 describe('workflow', () => {
-  it('creates one Lambda per XxxFunctionArn placeholder and substitutes every placeholder', () => {
+  it('creates one Lambda per XxxFunctionArn placeholder of the ASL and substitutes every placeholder', () => {
     const [, sm] = resources('AWS::StepFunctions::StateMachine')[0]!;
     const subs = sm.Properties.DefinitionSubstitutions;
-    expect(Object.keys(subs).sort()).toEqual(
-      [
-        'AthenaWorkGroupName',
-        'GlueDatabaseName',
-        'LakeBucket',
-        'MergePartitionFunctionArn',
-        'RunAthenaStepsFunctionArn',
-        'ValidateInputFunctionArn',
-      ].sort(),
-    );
+    expect(Object.keys(subs).sort()).toEqual([...PLACEHOLDERS].sort());
+    const names = resources('AWS::Lambda::Function').map(([, f]) => f.Properties.FunctionName);
+    for (const entry of TASK_ENTRIES) {
+      expect(names).toContain(`eks-log-lake-${entry}`);
+      expect(existsSync(join(REPO_ROOT, 'functions', `${entry}.ts`)), entry).toBe(true);
+    }
     const mergeId = logicalId('AWS::Lambda::Function', { FunctionName: 'eks-log-lake-merge-partition' });
     expect(flat(subs.MergePartitionFunctionArn)).toBe(`<${mergeId}.Arn>`);
-    expect(subs.GlueDatabaseName).toBe('eks_log_lake');
+  });
+
+  it('has a reviewed least-privilege profile for every Task Lambda', () => {
+    for (const entry of TASK_ENTRIES) expect(Object.keys(FUNCTION_PROFILES), entry).toContain(entry);
+  });
+
+  it('gives every Task the bucket and database names its composition root requires', () => {
+    const lakeId = logicalId('AWS::S3::Bucket', { BucketName: Match.stringLikeRegexp('-lake-lake-') });
+    for (const entry of TASK_ENTRIES) {
+      const fn = t.findResources('AWS::Lambda::Function', { Properties: { FunctionName: `eks-log-lake-${entry}` } });
+      const env = (Object.values(fn)[0] as any).Properties.Environment.Variables;
+      expect(flat(env.LAKE_BUCKET), entry).toBe(`<${lakeId}>`);
+      expect(env.GLUE_DATABASE, entry).toBe('eks_log_lake');
+    }
+  });
+
+  it('refuses a placeholder it has no value for', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asl-'));
+    const file = join(dir, 'bad.asl.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ StartAt: 'P', States: { P: { Type: 'Pass', Result: '$' + '{MysteryName}', End: true } } }),
+    );
+    const stack = new Stack(testApp(), 'Bad', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const storage = new Storage(stack, 'S', {
+      prefix: 'x',
+      rawRetentionDays: 90,
+      rawTransitionDays: 30,
+      curatedRetentionDays: 0,
+      athenaResultsRetentionDays: 7,
+    });
+    expect(
+      () =>
+        new Workflow(stack, 'W', {
+          prefix: 'x',
+          storage,
+          databaseName: 'x',
+          workGroupName: 'x',
+          schedule: 'rate(15 minutes)',
+          settings: CONFIG.workflow,
+          logRetention: 30,
+          definitionPath: file,
+        }),
+    ).toThrow(/placeholder \$\{MysteryName\} has no value/);
   });
 
   it('logs every state without execution data and traces with X-Ray', () => {

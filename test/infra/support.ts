@@ -41,8 +41,8 @@ export function testApp(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 }
 
-/** Builds the whole app (central + members, nag plugin registered) and returns the templates. */
-export function synthAll(config: EksLogLakeConfig = CONFIG, overrides: CentralOverrides = FIXTURE_WORKFLOW) {
+/** Builds the whole app (central + members, nag plugin registered; the real workflow by default). */
+export function synthAll(config: EksLogLakeConfig = CONFIG, overrides: CentralOverrides = {}) {
   const app = testApp();
   const { central, members } = buildApp(app, config, overrides);
   return {
