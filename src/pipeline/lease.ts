@@ -69,7 +69,7 @@ export async function acquireLease(deps: LeaseDeps, holder: string): Promise<Lea
 }
 
 /**
- * Proves `grant` still holds the lease and extends it; call right before anything others
+ * Proves `grant` still holds the lease and extends it once half of it has run out; call right before anything others
  * must not see twice (publishing, catalog switches, ledger). Throws LeaseLostError when
  * another holder took over (token changed) or the lease was released. An expired lease that
  * nobody took over is still ours: no one else can have published in between.
@@ -83,7 +83,11 @@ export async function fenceLease(deps: LeaseDeps, grant: LeaseGrant): Promise<vo
         `lease of ${grant.holder} (token ${grant.token}) was lost: now ${c ? `${c.holder} token ${c.token}${c.released ? ' released' : ''}` : 'absent'}`,
       );
     }
-    const expiresAt = new Date(deps.clock.now().getTime() + deps.ttlMs).toISOString();
+    const nowMs = deps.clock.now().getTime();
+    // Renew only in the second half of the grant: dozens of Map items fence at once, and most of
+    // them then only read, instead of racing each other with conditional writes.
+    if (Date.parse(c.expiresAt) - nowMs > deps.ttlMs / 2) return;
+    const expiresAt = new Date(nowMs + deps.ttlMs).toISOString();
     try {
       await write(deps.store, { ...c, expiresAt }, { ifMatch: current.etag });
       return;

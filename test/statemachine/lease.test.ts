@@ -93,3 +93,17 @@ describe('compaction lease', () => {
     expect((await readLeaseRecord(lake.store))?.token).toBe(1);
   });
 });
+
+describe('lease renewal', () => {
+  it('only reads while more than half of the grant is left, and extends it after that', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await acquireLease(deps(), 'exec-a');
+    const etag = (await lake.store.head('control/leases/compaction.json'))?.etag;
+    lake.clock.advance(TTL_MS / 2 - 1000);
+    await fenceLease(deps(), a);
+    expect((await lake.store.head('control/leases/compaction.json'))?.etag).toBe(etag);
+    lake.clock.advance(2000);
+    await Promise.all(Array.from({ length: 40 }, () => fenceLease(deps(), a)));
+    expect((await readLeaseRecord(lake.store))?.expiresAt).toBe('2025-01-03T10:42:31.000Z');
+  });
+});
