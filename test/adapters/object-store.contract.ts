@@ -99,6 +99,15 @@ export function describeObjectStoreContract(name: string, open: () => Promise<Ob
       expect(joined.equals(bytes)).toBe(true);
     });
 
+    it('keeps streaming the version it opened when the object is replaced meanwhile', async () => {
+      const v1 = Buffer.alloc(2 * 1024 * 1024 + 5, 1);
+      await store.put('pinned/obj.bin', v1);
+      const stream = await store.getStream('pinned/obj.bin');
+      await store.put('pinned/obj.bin', 'version 2');
+      expect(Buffer.concat(await collect(stream!)).equals(v1)).toBe(true);
+      expect(text((await store.get('pinned/obj.bin'))!.body)).toBe('version 2');
+    });
+
     it('lists keys in byte order across nested folders, filtered by any prefix', async () => {
       const keys = [
         'order/a/b',

@@ -1,13 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
-/** The part of s3rver's (untyped) filesystem store the proxy reads. */
+/** The part of s3rver's (untyped) filesystem store the helper uses. */
 interface S3rverStore {
+  getResourcePath(bucket: string, key: string, resource: 'object'): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<unknown>;
+  putObject(object: {
+    bucket: string;
+    key: string;
+    content: Buffer | NodeJS.ReadableStream;
+    metadata: Record<string, string>;
+  }): Promise<{ size: number; md5: string }>;
   listObjects(
     bucket: string,
     options: { prefix?: string },
@@ -97,6 +109,7 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
   const directory = mkdtempSync(join(tmpdir(), 's3rver-'));
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
   const upstream = (await s3rver.run()) as AddressInfo;
+  makePutObjectAtomic((s3rver as unknown as { store: S3rverStore }).store);
   const upstreamAgent = new Agent({ keepAlive: true, maxSockets: 32 });
   const faults = new FaultState();
   const keyLocks = new Map<string, Promise<void>>();
@@ -118,21 +131,34 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
       sendError(res, status, fault.kind, `injected ${fault.kind}`, req.method === 'HEAD');
       return;
     }
-    if (target.op === 'PutObject' && target.key !== undefined) {
-      await withLock(keyLocks, target.key, async () => {
-        const verdict = await checkPutPreconditions(req, target.path);
-        if (verdict) {
-          await drain(req);
-          sendError(res, verdict.status, verdict.code, verdict.message, false);
-          return;
-        }
-        await forward(req, res, undefined);
-      });
-      return;
-    }
     if (target.op === 'ListObjectsV2' && !target.query.has('encoding-type')) {
       await drain(req);
       await serveList(res, target.path, target.query);
+      return;
+    }
+    // s3rver reads an object's metadata and content separately: one request per key at a time
+    // keeps a read from pairing one version's ETag with another's bytes.
+    if (target.key !== undefined && target.op !== 'Other') {
+      await withLock(keyLocks, target.key, () => handleObject(req, res, target, fault));
+      return;
+    }
+    await forward(req, res, undefined);
+  }
+
+  async function handleObject(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: { op: S3Operation; path: string },
+    fault: S3FaultRule | undefined,
+  ): Promise<void> {
+    if (target.op === 'PutObject') {
+      const verdict = await checkPutPreconditions(req, target.path);
+      if (verdict) {
+        await drain(req);
+        sendError(res, verdict.status, verdict.code, verdict.message, false);
+        return;
+      }
+      await forward(req, res, undefined);
       return;
     }
     if (target.op === 'GetObject' && typeof req.headers['if-match'] === 'string') {
@@ -275,6 +301,9 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
         },
         (response) => {
           res.writeHead(response.statusCode ?? 502, response.headers);
+          // The first body byte means s3rver has opened the (renamed-into-place) file: the key
+          // lock can go, so a slow reader never blocks writers of the same key.
+          response.once('data', () => resolve());
           if (truncateAfter === undefined || (response.statusCode ?? 0) >= 300) {
             response.pipe(res);
             response.on('end', () => resolve());
@@ -466,4 +495,40 @@ const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&
 
 function xmlEscape(s: string): string {
   return s.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
+}
+
+/**
+ * s3rver 3.7.1 writes an object's file in place and answers before the write stream has
+ * flushed, so a read right after a PUT can see a short file. Write to a temp file, wait for
+ * the flush, rename into place, then write the metadata.
+ */
+function makePutObjectAtomic(store: S3rverStore): void {
+  store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const partial = `${objectPath}.${randomUUID()}.partial`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    try {
+      await pipeline(
+        source,
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            md5.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        }),
+        createWriteStream(partial),
+      );
+      await rename(partial, objectPath);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+    const hex = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, hex);
+    return { size, md5: hex };
+  };
 }

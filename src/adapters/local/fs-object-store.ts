@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { BigIntStats, Dirent } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidInputError, PreconditionFailedError, RetryableError } from '../../core/errors.ts';
 import type { ObjectInfo, ObjectStore, PutOptions } from '../../ports.ts';
@@ -47,7 +47,7 @@ export class FsObjectStore implements ObjectStore {
         const wanted = quoteEtag(options.ifMatch);
         await withKeyMutex(path, () =>
           this.withFileLock(key, async () => {
-            const current = await this.headPath(path);
+            const current = await this.headPath(path, true);
             if (current === undefined) {
               throw new PreconditionFailedError(`put ${key}: If-Match ${wanted} but the object is absent`, key);
             }
@@ -71,10 +71,12 @@ export class FsObjectStore implements ObjectStore {
     const handle = await open(this.pathOf(key), 'r').catch(absentAsUndefined);
     if (handle === undefined) return undefined;
     try {
-      const info = await handle.stat();
+      const info = await handle.stat({ bigint: true });
       if (!info.isFile()) return undefined;
       const body = await handle.readFile();
-      return { body, etag: md5Etag(body) };
+      const etag = md5Etag(body);
+      this.rememberEtag(this.pathOf(key), stampOf(info), etag);
+      return { body, etag };
     } catch (error) {
       if (isCode(error, 'EISDIR')) return undefined;
       throw error;
@@ -134,6 +136,10 @@ export class FsObjectStore implements ObjectStore {
     }
     const tmp = join(dir, `${process.pid}-${randomUUID()}`);
     await writeFile(tmp, bytes, { flag: 'wx' });
+    // File times tick coarsely and inodes are reused: a random sub-millisecond mtime keeps two
+    // quick same-size writes from sharing an ETag-cache stamp.
+    const mtime = (Date.now() + Math.random()) / 1000;
+    await utimes(tmp, mtime, mtime);
     return tmp;
   }
 
@@ -213,30 +219,35 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  private async headPath(path: string): Promise<Omit<ObjectInfo, 'key'> | undefined> {
+  /**
+   * Size, ETag and mtime of a file. The ETag comes from the cache when the file's stamp
+   * (inode, size, mtime) is unchanged; `fresh` always hashes (conditional writes decide on it).
+   */
+  private async headPath(path: string, fresh = false): Promise<Omit<ObjectInfo, 'key'> | undefined> {
     const info = await stat(path, { bigint: true }).catch(absentAsUndefined);
     if (info === undefined || !info.isFile()) return undefined;
-    return {
-      size: Number(info.size),
-      etag: await this.etagOf(path, stampOf(info)),
-      lastModified: new Date(Number(info.mtimeMs)),
-    };
+    const cached = this.etagCache.get(path);
+    if (!fresh && cached?.stamp === stampOf(info)) {
+      return { size: Number(info.size), etag: cached.etag, lastModified: new Date(Number(info.mtimeMs)) };
+    }
+    // Stat and hash through one descriptor so both describe the same version.
+    const handle = await open(path, 'r').catch(absentAsUndefined);
+    if (handle === undefined) return undefined;
+    try {
+      const current = await handle.stat({ bigint: true });
+      if (!current.isFile()) return undefined;
+      const etag = md5Etag(await handle.readFile());
+      this.rememberEtag(path, stampOf(current), etag);
+      return { size: Number(current.size), etag, lastModified: new Date(Number(current.mtimeMs)) };
+    } finally {
+      await handle.close();
+    }
   }
 
-  /** Seeds the ETag cache after a write so listings need not hash what this instance wrote. */
+  /** Remembers a file's ETag under its stamp, so listings need not hash unchanged files. */
   private rememberEtag(path: string, stamp: string, etag: string): void {
     if (this.etagCache.size >= ETAG_CACHE_LIMIT) this.etagCache.clear();
     this.etagCache.set(path, { stamp, etag });
-  }
-
-  /** MD5 of the file, cached by inode/size/mtime (every write is a new inode through rename). */
-  private async etagOf(path: string, stamp: string): Promise<string> {
-    const cached = this.etagCache.get(path);
-    if (cached?.stamp === stamp) return cached.etag;
-    const etag = md5Etag(await readFile(path));
-    if (this.etagCache.size >= ETAG_CACHE_LIMIT) this.etagCache.clear();
-    this.etagCache.set(path, { stamp, etag });
-    return etag;
   }
 
   private async *walk(dirKey: string, prefix: string, startAfter: string | undefined): AsyncGenerator<ObjectInfo> {
