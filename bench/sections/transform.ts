@@ -6,6 +6,7 @@ import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
 import { makeHandler } from '../../functions/transform.ts';
 import { RecordingReingester } from '../../src/adapters/local/recording-reingester.ts';
 import { generateTraffic } from '../../src/core/generate/traffic.ts';
+import { classifyLogStream } from '../../src/core/parse/index.ts';
 import { RECORD_GZIP_LEVEL } from '../../src/core/transform/index.ts';
 import type { SubscriptionMessage } from '../../src/core/types.ts';
 import type { BenchSection } from '../section.ts';
@@ -23,9 +24,10 @@ interface InputRecord {
   readonly textChars: number;
 }
 
-/** Generated traffic as Firehose records (base64 of gzip), and batches at a processor buffer size. */
-function generateRecords(sizeMb: number): InputRecord[] {
+/** Generated traffic as Firehose records (base64 of gzip), plus the first message seen of each stream. */
+function generateRecords(sizeMb: number): { records: InputRecord[]; firstOfStream: Map<string, SubscriptionMessage> } {
   const records: InputRecord[] = [];
+  const firstOfStream = new Map<string, SubscriptionMessage>();
   const traffic = generateTraffic({
     seed: 20261127,
     start: new Date(Date.UTC(2026, 10, 27, 0, 0, 0)),
@@ -37,6 +39,10 @@ function generateRecords(sizeMb: number): InputRecord[] {
     targetBytes: sizeMb * 1e6,
   });
   for (const d of traffic) {
+    const kind = classifyLogStream(d.message.logStream);
+    if (d.message.messageType === 'DATA_MESSAGE' && kind !== 'unknown' && !firstOfStream.has(kind)) {
+      firstOfStream.set(kind, d.message);
+    }
     const gz = gzipSync(JSON.stringify(d.message), { level: 6 });
     let textChars = 0;
     for (const e of d.message.logEvents) textChars += e.message.length;
@@ -48,7 +54,42 @@ function generateRecords(sizeMb: number): InputRecord[] {
       textChars,
     });
   }
-  return records;
+  return { records, firstOfStream };
+}
+
+/**
+ * Pathological compressibility: 1 MiB batches of 256 KB messages repeating one real line of a
+ * stream (40–70× expansion). Returns the largest response of the transform over them.
+ */
+async function stressMaxResponse(
+  firstOfStream: Map<string, SubscriptionMessage>,
+  handler: (e: FirehoseTransformationEvent) => Promise<FirehoseTransformationResult>,
+): Promise<number> {
+  let max = 0;
+  let seq = 0;
+  for (const sample of firstOfStream.values()) {
+    const line = sample.logEvents[0]!;
+    const batch: InputRecord[] = [];
+    let bytes = 0;
+    for (;;) {
+      const logEvents = [];
+      for (let chars = 0; chars < 256 * 1024; chars += line.message.length) {
+        logEvents.push({ ...line, id: `${line.id.slice(0, 20)}${String(seq++).padStart(36, '0')}` });
+      }
+      const gz = gzipSync(JSON.stringify({ ...sample, logEvents }), { level: 6 });
+      if (bytes + gz.byteLength > MIB) break;
+      bytes += gz.byteLength;
+      batch.push({
+        recordId: String(batch.length),
+        bytes: gz.byteLength,
+        data: gz.toString('base64'),
+        events: 0,
+        textChars: 0,
+      });
+    }
+    max = Math.max(max, Buffer.byteLength(JSON.stringify(await handler(toEvent(batch)))));
+  }
+  return max;
 }
 
 /** Groups records in order while their decoded size stays within the buffer (Firehose's processor buffer). */
@@ -105,7 +146,7 @@ export const section: BenchSection = {
   name: 'transform',
   async run({ sizeMb, log }) {
     let t = performance.now();
-    const records = generateRecords(sizeMb);
+    const { records, firstOfStream } = generateRecords(sizeMb);
     const textChars = records.reduce((a, r) => a + r.textChars, 0);
     const events = records.reduce((a, r) => a + r.events, 0);
     const inputBytes = records.reduce((a, r) => a + r.bytes, 0);
@@ -180,6 +221,7 @@ export const section: BenchSection = {
         n: batches.length,
       };
     };
+    const stressMax = await stressMaxResponse(firstOfStream, handler);
     const plain1 = plainAt(MIB);
     const plain02 = plainAt(0.2 * MIB);
     const ok = (n: number) => round(n / 1e6 / (transformMs / 1000));
@@ -204,6 +246,7 @@ export const section: BenchSection = {
       batches_0_2mb: plain02.n,
       raw_mb_per_record_gzip: round(rawPerRecordGzip / 1e6, 1),
       raw_mb_whole_gzip: round(rawWholeGzip / 1e6, 1),
+      stress_max_response_bytes: stressMax,
     };
     log(
       `transform ${result.mb_per_s} MB/s (${result.events_per_s} events/s); floor ${result.floor_mb_per_s} MB/s; ` +
