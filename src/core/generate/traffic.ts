@@ -584,9 +584,20 @@ function planFacts(
     plants.push({
       minute: minuteAt(0.5),
       cluster: st,
-      apply: (at, streamOf) =>
+      apply: (at, streamOf) => {
+        const t0 = at();
+        // kubectl authenticates first: the authenticator maps the person's role to a username.
+        const auth = streamOf(st.spec.apiServers[0]!.authenticator.name, 'authenticator');
+        auth.push({ t: t0 - 40, render: (t) => stsResponseLine(rng, t, who, st.spec.account, st.spec.region) });
+        auth.push({
+          t: t0 - 30,
+          render: (t) => {
+            tally.granted(st.ref, who.roleArn, who.username);
+            return accessGrantedLine(rng, t, who, st.spec.account, who.username);
+          },
+        });
         audit0(st, streamOf).push({
-          t: at(),
+          t: t0,
           render: (t) => {
             const l = podExecLine(rng, st.spec, t, who, w.namespace, pod);
             planted.podExecs.push({
@@ -598,7 +609,8 @@ function planFacts(
             });
             return tally.audit(st.ref, l);
           },
-        }),
+        });
+      },
     });
   }
   {

@@ -194,6 +194,7 @@ describe('generateTraffic', () => {
       name: ex.pod,
     });
     expect(exec.requestReceivedTimestamp).toBe(ex.time);
+    expect(p.iamMappings.some((m) => m.username === ex.username && m.logGroup === ex.logGroup)).toBe(true);
 
     const b = p.clusterAdminBindings[0]!;
     const binding = JSON.parse(find((m) => m.includes(`"name":"${b.binding}"`))!.e.message);
