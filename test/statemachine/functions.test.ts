@@ -1,0 +1,85 @@
+import { readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readWorkflowConfig, WORKFLOW_ENV } from '../../functions/shared/workflow-config.ts';
+import { LAMBDA_TASKS } from '../../src/adapters/local/local-workflow-runner.ts';
+import { ConfigError, InvalidInputError } from '../../src/core/errors.ts';
+import { functionFileOf, REQUIRED_SUBSTITUTIONS } from '../../src/core/workflow/load-definition.ts';
+import { DEFAULT_WORKFLOW_CONFIG } from '../../src/pipeline/workflow-tasks.ts';
+import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
+
+let lake: TestLake;
+afterEach(() => lake?.cleanup());
+
+const ROOT = resolve(__dirname, '../..');
+
+describe('workflow Lambda entries', () => {
+  it('has one functions/<kebab>.ts per Task, each exporting makeHandler and handler', async () => {
+    const files = readdirSync(resolve(ROOT, 'functions')).filter((f) => f.endsWith('.ts') && f !== 'transform.ts');
+    expect(files.map((f) => `functions/${f}`).sort()).toEqual(REQUIRED_SUBSTITUTIONS.map(functionFileOf).sort());
+    for (const f of files) {
+      const mod = await import(resolve(ROOT, 'functions', f));
+      expect(typeof mod.makeHandler, f).toBe('function');
+      expect(typeof mod.handler, f).toBe('function');
+    }
+    expect(Object.keys(LAMBDA_TASKS)).toHaveLength(REQUIRED_SUBSTITUTIONS.length);
+  });
+
+  it('answers a Task payload through makeHandler with local deps (validate-input)', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const { makeHandler } = await import('../../functions/validate-input.ts');
+    const handle = makeHandler(lake.deps);
+    await expect(handle({ input: { scheduledTime: '2025-01-03T10:15:00Z' } })).resolves.toMatchObject({
+      mode: 'scheduled',
+      end: '2025-01-03T10:15:00.000Z',
+    });
+    await expect(handle({ input: { from: 'yesterday', to: 'today' } })).rejects.toThrow(InvalidInputError);
+  });
+
+  it('fails at cold start with a ConfigError naming the variable when AWS settings are missing', async () => {
+    const { createAwsWorkflowDeps } = await import('../../functions/shared/workflow-aws.ts');
+    expect(() => createAwsWorkflowDeps({ AWS_REGION: 'eu-west-1' }, 'plan-window')).toThrow(/LAKE_BUCKET is required/);
+  });
+});
+
+describe('readWorkflowConfig', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    expect(readWorkflowConfig({})).toEqual(DEFAULT_WORKFLOW_CONFIG);
+  });
+
+  it('reads every setting from its variable', () => {
+    const c = readWorkflowConfig({
+      LATE_HORIZON_HOURS: '24',
+      MAX_BACKFILL_DAYS: '30',
+      LEASE_TTL_SECONDS: '600',
+      GC_GRACE_HOURS: '6',
+      [WORKFLOW_ENV.CHILD_RANGE_HOURS]: '12',
+      [WORKFLOW_ENV.MAX_CHUNK_BYTES]: '1048576',
+      [WORKFLOW_ENV.MAX_CHUNK_OBJECTS]: '50',
+      [WORKFLOW_ENV.MERGE_GROUP_SIZE]: '10',
+      [WORKFLOW_ENV.ATHENA_STATEMENTS_PER_INVOCATION]: '100',
+      [WORKFLOW_ENV.ATHENA_CONCURRENCY]: '4',
+    });
+    expect(c).toEqual({
+      lateHorizonHours: 24,
+      maxBackfillDays: 30,
+      leaseTtlSeconds: 600,
+      gcGraceHours: 6,
+      childRangeHours: 12,
+      maxChunkBytes: 1048576,
+      maxChunkObjects: 50,
+      mergeGroupSize: 10,
+      athenaStatementsPerInvocation: 100,
+      athenaConcurrency: 4,
+    });
+  });
+
+  it.each([
+    ['MAX_BACKFILL_DAYS', '-1'],
+    ['LEASE_TTL_SECONDS', 'ten'],
+    [WORKFLOW_ENV.MERGE_GROUP_SIZE, '0'],
+  ])('rejects %s=%s with a ConfigError', (name, value) => {
+    expect(() => readWorkflowConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => readWorkflowConfig({ [name]: value })).toThrow(name);
+  });
+});
