@@ -12,8 +12,8 @@ import { TRANSFORM_METRICS } from '../../src/core/transform/metrics.ts';
 import type { LakeFunction } from './lake-function.ts';
 
 /**
- * Custom metric of the ledger step: seconds between now and the freshness watermark. Absent data
- * means no ledger write, which the alarm treats as stale too.
+ * Custom metric the ledger step is to emit: seconds between its run and the freshness watermark.
+ * Until a deployment emits it, NoSuccessfulRun (no execution succeeded in an hour) is the backstop.
  */
 export const LEDGER_FRESHNESS = { metricName: 'watermark_lag_seconds', service: 'write-ledger' } as const;
 
@@ -125,15 +125,21 @@ export class Monitoring extends Construct {
       statistic: 'Maximum',
       period: Duration.minutes(15),
     });
+    this.alarm('LedgerFreshness', ledgerLag, {
+      threshold: props.ledgerMaxLag.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'The curated freshness watermark is older than allowed: curated/ is behind raw/.',
+      evaluationPeriods: 2,
+    });
     this.alarm(
-      'LedgerFreshness',
-      ledgerLag,
+      'NoSuccessfulRun',
+      sm.metricSucceeded({ period: props.ledgerMaxLag, statistic: 'Sum' }),
       {
-        threshold: props.ledgerMaxLag.toSeconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        description: 'The curated freshness watermark is too old, or no ledger was written at all.',
-        evaluationPeriods: 2,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        description: 'No compaction execution succeeded within the allowed lag: curated/ is not being refreshed.',
       },
+      // No data means no success at all, which is exactly what this alarm is for.
       cloudwatch.TreatMissingData.BREACHING,
     );
     const dlqDepth = props.deadLetterQueues.map((q) =>

@@ -505,14 +505,16 @@ describe('monitoring', () => {
     expect(alarmOn('Throttles')).toHaveLength(resources('AWS::Lambda::Function').length);
   });
 
-  it('alarms on state machine failures, a stale ledger (missing data included) and dead-letter depth', () => {
+  it('alarms on state machine failures, a stale ledger, no successful run and dead-letter depth', () => {
     const sm = resources('AWS::CloudWatch::Alarm').filter(([, a]) =>
       (a.Properties.Metrics ?? []).some((m: any) => m.Expression === 'failed + timedOut + aborted'),
     );
     expect(sm).toHaveLength(1);
-    const ledger = alarmOn('watermark_lag_seconds');
-    expect(ledger).toHaveLength(1);
-    expect(ledger[0]![1].Properties.TreatMissingData).toBe('breaching');
+    expect(alarmOn('watermark_lag_seconds')).toHaveLength(1);
+    const noRun = alarmOn('ExecutionsSucceeded');
+    expect(noRun).toHaveLength(1);
+    expect(noRun[0]![1].Properties.TreatMissingData).toBe('breaching');
+    expect(noRun[0]![1].Properties.Period).toBe(3600);
     expect(alarmOn('ApproximateNumberOfMessagesVisible')).toHaveLength(splunkTypes().length);
   });
 
