@@ -5,7 +5,7 @@ import { section } from '../../../bench/sections/transform.ts';
 describe('transform bench section', () => {
   it('reports the agreed keys on a small generated mix, every response within the limit', async () => {
     const lines: string[] = [];
-    const result = await section.run({ sizeMb: 3, log: (s) => lines.push(s) });
+    const result = await section.run({ sizeMb: 1, log: (s) => lines.push(s) });
     for (const key of ['mb_per_s', 'floor_mb_per_s', 'max_response_bytes', 'reingested_fraction', 'events_per_s']) {
       expect(result[key], key).toBeTypeOf('number');
       expect(Number.isFinite(result[key]), key).toBe(true);
@@ -13,7 +13,7 @@ describe('transform bench section', () => {
     expect(result.max_response_bytes).toBeGreaterThan(0);
     expect(result.max_response_bytes).toBeLessThanOrEqual(6_000_000);
     expect(result.reingested_fraction).toBe(0);
-    expect(result.log_text_mb).toBeGreaterThan(2);
+    expect(result.log_text_mb).toBeGreaterThan(0.5);
     expect(lines.some((l) => l.startsWith('transform '))).toBe(true);
   });
 
