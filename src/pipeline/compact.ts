@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { buildTable, type CuratedRow } from '../core/arrow/build.ts';
+import type { CuratedRow } from '../core/arrow/build.ts';
 import { tableToRows } from '../core/arrow/rows.ts';
 import {
   COMPACTED_TABLES,
@@ -18,7 +18,7 @@ import {
   QUARANTINE_OBJECTS_PREFIX,
   QUARANTINE_RECORDS_PREFIX,
   type QuarantineReason,
-  rowComparator,
+  SortedBatch,
   serializeManifest,
   sha256Hex,
   stagingPrefix,
@@ -137,8 +137,7 @@ function pad(n: number): string {
 interface StagedBuffer {
   readonly table: CompactedTable;
   readonly values: readonly [string, string, string, string];
-  rows: CuratedRow[];
-  textBytes: number;
+  batch: SortedBatch;
   readonly keys: Set<string>;
   readonly sources: Set<string>;
   seq: number;
@@ -152,17 +151,15 @@ interface Mapped {
 }
 
 async function writeStaged(deps: CompactionDeps, planId: string, chunkId: string, buf: StagedBuffer): Promise<number> {
-  if (buf.rows.length === 0) return 0;
-  const def = tableDef(buf.table);
-  buf.rows.sort(rowComparator(def));
-  const bytes = encodeParquet(buildTable(def, buf.rows));
+  if (buf.batch.length === 0) return 0;
+  const bytes = encodeParquet(buf.batch.sortedTable());
   const base = `${stagingPrefix(planId, buf.table, buf.values)}${chunkId}-${pad(buf.seq)}`;
-  const side = { rows: buf.rows.length, textBytes: buf.textBytes, sources: [...buf.sources].sort() };
+  const side = { rows: buf.batch.length, textBytes: buf.batch.textBytes, sources: [...buf.sources].sort() };
   await deps.store.put(`${base}.parquet`, bytes, { contentType: 'application/vnd.apache.parquet' });
   await deps.store.put(`${base}.json`, JSON.stringify(side), { contentType: 'application/json' });
   buf.seq++;
-  buf.rows = [];
-  buf.textBytes = 0;
+  buf.batch = new SortedBatch(buf.batch.def);
+  buf.sources.clear();
   return bytes.byteLength;
 }
 
@@ -224,10 +221,12 @@ export async function stageObjects(
 
   // Writes the biggest partitions until the buffered text is back under half the budget.
   const spill = async (force: boolean) => {
-    const all = [...buffers.values()].sort((a, b) => b.textBytes - a.textBytes || keyOf(a).localeCompare(keyOf(b)));
+    const all = [...buffers.values()].sort(
+      (a, b) => b.batch.textBytes - a.batch.textBytes || keyOf(a).localeCompare(keyOf(b)),
+    );
     for (const b of all) {
       if (!force && buffered <= budget / 2) break;
-      buffered -= b.textBytes;
+      buffered -= b.batch.textBytes;
       res.bytesOut += await writeStaged(deps, input.planId, input.chunkId, b);
     }
     if (force || quarantineBytes > budget / 4) await flushQuarantine();
@@ -238,7 +237,8 @@ export async function stageObjects(
       const k = `${m.table}|${m.values.join('|')}`;
       let b = buffers.get(k);
       if (!b) {
-        b = { table: m.table, values: m.values, rows: [], textBytes: 0, keys: new Set(), sources: new Set(), seq: 0 };
+        const batch = new SortedBatch(tableDef(m.table));
+        b = { table: m.table, values: m.values, batch, keys: new Set(), sources: new Set(), seq: 0 };
         buffers.set(k, b);
         res.partitions.push({ table: m.table, values: [...m.values] });
       }
@@ -248,8 +248,7 @@ export async function stageObjects(
         continue;
       }
       b.keys.add(key);
-      b.rows.push(m.row);
-      b.textBytes += m.bytes;
+      b.batch.add(m.row, key, m.bytes);
       b.sources.add(source);
       buffered += m.bytes;
       res.rows[m.table]++;
@@ -478,7 +477,16 @@ export async function mergePartition(
   const keep = new Map<string, boolean[] | null>(); // null: keep every row
   let duplicates = 0;
   let addedRows = 0;
+  // A single chunk's files were deduped against each other while staging; with nothing
+  // published yet there is nothing else to compare them with.
+  const chunks = new Set(staged.map((f) => f.key.slice(f.key.lastIndexOf('/') + 1).replace(/-\d+\.parquet$/, '')));
+  const skipKeys = base.inputs.length === 0 && chunks.size <= 1;
   for (const f of [...base.inputs, ...staged]) {
+    if (skipKeys) {
+      keep.set(f.key, null);
+      addedRows += f.rows;
+      continue;
+    }
     const bytes = await mustGet(deps.store, f.key);
     const keyRows = tableToRows(def, decodeParquet(bytes, keyColumns(table)), keyColumns(table));
     let mask: boolean[] | null = null;
@@ -517,9 +525,7 @@ export async function mergePartition(
   // Pass 2: big clean files are carried over byte for byte; small or filtered ones are merged.
   const budget = budgetOf(deps);
   const files: ManifestFile[] = [];
-  let pending: CuratedRow[] = [];
-  let pendingText = 0;
-  const cmp = rowComparator(def);
+  let pending = new SortedBatch(def);
   const put = async (body: Uint8Array, rows: number, textBytes: number) => {
     const key = `${location}part-${pad(files.length)}.parquet`;
     await deps.store.put(key, body, { contentType: 'application/vnd.apache.parquet' });
@@ -527,15 +533,17 @@ export async function mergePartition(
   };
   const flush = async () => {
     if (pending.length === 0) return;
-    pending.sort(cmp);
-    await put(encodeParquet(buildTable(def, pending)), pending.length, pendingText);
-    pending = [];
-    pendingText = 0;
+    await put(encodeParquet(pending.sortedTable()), pending.length, Math.round(pending.textBytes));
+    pending = new SortedBatch(def);
   };
-  for (const f of [...base.inputs, ...staged]) {
+  const inputs = [...base.inputs, ...staged];
+  // Small or filtered files are merged; a lone small clean file is as good copied.
+  const rewrite = inputs.filter((f) => keep.get(f.key) != null || f.rows < SMALL_FILE_ROWS);
+  const mergeSmall = rewrite.length > 1 || rewrite.some((f) => keep.get(f.key) != null);
+  for (const f of inputs) {
     const mask = keep.get(f.key) ?? null;
     const bytes = await mustGet(deps.store, f.key);
-    if (mask === null && f.rows >= SMALL_FILE_ROWS) {
+    if (mask === null && (f.rows >= SMALL_FILE_ROWS || !mergeSmall)) {
       await put(bytes, f.rows, f.textBytes);
       continue;
     }
@@ -543,9 +551,8 @@ export async function mergePartition(
     const perRow = rows.length ? f.textBytes / rows.length : 0;
     for (let i = 0; i < rows.length; i++) {
       if (mask && !mask[i]) continue;
-      pending.push(rows[i]!);
-      pendingText += perRow;
-      if (pendingText >= budget) await flush();
+      pending.add(rows[i]!, dedupeKey(rows[i]!), perRow);
+      if (pending.textBytes >= budget) await flush();
     }
   }
   await flush();

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { Table } from 'apache-arrow';
 import type { Cell, CuratedRow } from '../arrow/build.ts';
+import { TableBuilder } from '../arrow/table-builder.ts';
 import type { TableDef } from '../schema.ts';
 
 /** Columns the dedupe key reads; unparsed rows may lack an event id and fall back to content. */
@@ -38,4 +40,48 @@ export function rowComparator(def: TableDef): (a: CuratedRow, b: CuratedRow) => 
     }
     return compareCells(dedupeKey(a), dedupeKey(b));
   };
+}
+
+/**
+ * Rows of one partition gathered for one file: appended into typed column buffers, then
+ * written in sortBy order. Only the sort columns and dedupe keys stay as JS values.
+ */
+export class SortedBatch {
+  readonly builder: TableBuilder;
+  private readonly sortCols: Cell[][];
+  private readonly keys: string[] = [];
+  textBytes = 0;
+
+  constructor(readonly def: TableDef) {
+    this.builder = new TableBuilder(def);
+    this.sortCols = def.sortBy.map(() => []);
+  }
+
+  get length(): number {
+    return this.builder.length;
+  }
+
+  add(row: CuratedRow, key: string, textBytes: number): void {
+    this.builder.append(row);
+    const by = this.def.sortBy;
+    for (let c = 0; c < by.length; c++) this.sortCols[c]!.push(row[by[c]!] ?? null);
+    this.keys.push(key);
+    this.textBytes += textBytes;
+  }
+
+  /** The rows as an Arrow table in sortBy order, ties broken by the dedupe key. */
+  sortedTable(): Table {
+    const n = this.length;
+    const idx = Array.from({ length: n }, (_, i) => i);
+    const cols = this.sortCols;
+    const keys = this.keys;
+    idx.sort((a, b) => {
+      for (let c = 0; c < cols.length; c++) {
+        const d = compareCells(cols[c]![a]!, cols[c]![b]!);
+        if (d !== 0) return d;
+      }
+      return keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0;
+    });
+    return this.builder.take(Int32Array.from(idx));
+  }
 }

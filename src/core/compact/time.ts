@@ -1,8 +1,45 @@
 const RFC3339_RE = /^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|z|[+-]\d\d:\d\d)$/;
+const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
 
 /** Microseconds since the epoch of an RFC 3339 time (fraction beyond µs truncated), or null. */
 export function parseTimeMicros(s: unknown): number | null {
   if (typeof s !== 'string') return null;
+  // Fast path for what every EKS stream carries: YYYY-MM-DDTHH:MM:SS[.ffffff]Z.
+  const n = s.length;
+  if (n >= 20 && n <= 30 && s.charCodeAt(4) === 45 && s.charCodeAt(10) === 84 && s.charCodeAt(n - 1) === 90) {
+    const y = digits(s, 0, 4);
+    const mo = digits(s, 5, 2);
+    const d = digits(s, 8, 2);
+    const h = digits(s, 11, 2);
+    const mi = digits(s, 14, 2);
+    const se = digits(s, 17, 2);
+    const sep = s.charCodeAt(7) === 45 && s.charCodeAt(13) === 58 && s.charCodeAt(16) === 58;
+    let frac = 0;
+    let ok = sep && y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= DAYS[mo - 1]! && h >= 0 && h <= 23;
+    ok = ok && mi >= 0 && mi <= 59 && se >= 0 && se <= 59;
+    if (ok && n > 20) {
+      const f = n - 21; // digits between '.' and 'Z'
+      ok = s.charCodeAt(19) === 46 && f >= 1 && f <= 9;
+      if (ok) {
+        frac = digits(s, 20, Math.min(f, 6));
+        ok = frac >= 0 && (f <= 6 || digits(s, 26, f - 6) >= 0);
+        for (let k = f; k < 6; k++) frac *= 10;
+      }
+    }
+    if (ok && (mo !== 2 || d < 29 || (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)))) {
+      return Date.UTC(y, mo - 1, d, h, mi, se) * 1000 + frac;
+    }
+  }
   const m = RFC3339_RE.exec(s);
   if (!m) return null;
   const [y, mo, d, h, mi, se] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [

@@ -1,0 +1,291 @@
+import {
+  type Data,
+  type DataType,
+  type List,
+  type Map_,
+  makeData,
+  makeTable,
+  makeVector,
+  type Struct,
+  type Table,
+  Utf8,
+} from 'apache-arrow';
+import type { ColumnType, TableDef } from '../schema.ts';
+import type { Cell, CuratedRow, MapCell } from './build.ts';
+import { arrowTypeOf } from './schema.ts';
+
+const ENCODER = new TextEncoder();
+
+function grow<T extends Uint8Array | Int32Array | Float64Array>(a: T, need: number): T {
+  if (need <= a.length) return a;
+  const next = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
+  next.set(a);
+  return next;
+}
+
+/** A validity bitmap that grows with the column. */
+class Validity {
+  bits = new Uint8Array(64);
+  nulls = 0;
+  set(i: number, valid: boolean): void {
+    this.bits = grow(this.bits, (i >> 3) + 1);
+    if (valid) this.bits[i >> 3]! |= 1 << (i & 7);
+    else this.nulls++;
+  }
+  isValid(i: number): boolean {
+    return ((this.bits[i >> 3]! >> (i & 7)) & 1) === 1;
+  }
+  /** Bitmap of the rows in `perm` order (null when no nulls). */
+  take(perm: Int32Array): Uint8Array | null {
+    if (this.nulls === 0) return null;
+    const out = new Uint8Array((perm.length + 7) >> 3);
+    for (let i = 0; i < perm.length; i++) if (this.isValid(perm[i]!)) out[i >> 3]! |= 1 << (i & 7);
+    return out;
+  }
+  nullsIn(perm: Int32Array): number {
+    if (this.nulls === 0) return 0;
+    let n = 0;
+    for (let i = 0; i < perm.length; i++) if (!this.isValid(perm[i]!)) n++;
+    return n;
+  }
+}
+
+/** UTF-8 strings appended straight into one byte buffer: the JS strings can die young. */
+class Utf8Column {
+  offsets = new Int32Array(1024);
+  data = new Uint8Array(64 * 1024);
+  length = 0;
+  readonly valid = new Validity();
+
+  push(s: string | null): void {
+    const i = this.length++;
+    this.offsets = grow(this.offsets, i + 2);
+    let pos = this.offsets[i]!;
+    if (s !== null) {
+      const n = s.length;
+      this.data = grow(this.data, pos + n * 3);
+      const data = this.data;
+      // ASCII is copied by hand: cheaper than a subarray view plus encodeInto per short string.
+      let k = 0;
+      if (n < 256) {
+        for (; k < n; k++) {
+          const c = s.charCodeAt(k);
+          if (c >= 0x80) break;
+          data[pos++] = c;
+        }
+      }
+      if (k < n) pos += ENCODER.encodeInto(k === 0 ? s : s.slice(k), data.subarray(pos)).written;
+      if (pos > 0x7fffffff) throw new RangeError('utf8 column exceeds 2 GiB; write smaller batches');
+    }
+    this.offsets[i + 1] = pos;
+    this.valid.set(i, s !== null);
+  }
+
+  get bytes(): number {
+    return this.offsets[this.length]! + this.length * 5;
+  }
+
+  /** Arrow data of the rows in `perm` order (a permutation or a subset). */
+  take(perm: Int32Array): Data<Utf8> {
+    const offs = this.offsets;
+    let total = 0;
+    for (let i = 0; i < perm.length; i++) total += offs[perm[i]! + 1]! - offs[perm[i]!]!;
+    const out = new Uint8Array(total);
+    const outOffs = new Int32Array(perm.length + 1);
+    let pos = 0;
+    for (let i = 0; i < perm.length; i++) {
+      const j = perm[i]!;
+      const a = offs[j]!;
+      const b = offs[j + 1]!;
+      if (b - a < 32) for (let k = a; k < b; k++) out[pos++] = this.data[k]!;
+      else {
+        out.set(this.data.subarray(a, b), pos);
+        pos += b - a;
+      }
+      outOffs[i + 1] = pos;
+    }
+    const nullCount = this.valid.nullsIn(perm);
+    return makeData({
+      type: new Utf8(),
+      length: perm.length,
+      nullCount,
+      nullBitmap: nullCount ? this.valid.take(perm) : null,
+      valueOffsets: outOffs,
+      data: out,
+    });
+  }
+}
+
+/** Numbers (int, bigint, double, timestamp µs) kept as float64 until the Arrow type is built. */
+class NumberColumn {
+  values = new Float64Array(1024);
+  length = 0;
+  readonly valid = new Validity();
+  constructor(private readonly t: 'int' | 'bigint' | 'double' | 'timestamp' | 'boolean') {}
+
+  push(v: Cell): void {
+    const i = this.length++;
+    this.values = grow(this.values, i + 1);
+    let ok: boolean;
+    if (this.t === 'boolean') {
+      ok = typeof v === 'boolean';
+      this.values[i] = v === true ? 1 : 0;
+    } else {
+      ok = typeof v === 'number' && (this.t === 'double' || !Number.isNaN(v));
+      if (ok) this.values[i] = v as number;
+    }
+    this.valid.set(i, ok);
+  }
+
+  take(type: DataType, perm: Int32Array): Data {
+    const n = perm.length;
+    const nullCount = this.valid.nullsIn(perm);
+    const nullBitmap = nullCount ? this.valid.take(perm) : null;
+    const v = this.values;
+    if (this.t === 'boolean') {
+      const bits = new Uint8Array((n + 7) >> 3);
+      for (let i = 0; i < n; i++) if (v[perm[i]!] === 1) bits[i >> 3]! |= 1 << (i & 7);
+      return makeData({ type, length: n, nullCount, nullBitmap, data: bits } as never);
+    }
+    let data: Int32Array | Float64Array | BigInt64Array;
+    if (this.t === 'int') {
+      data = new Int32Array(n);
+      for (let i = 0; i < n; i++) data[i] = v[perm[i]!]!;
+    } else if (this.t === 'double') {
+      data = new Float64Array(n);
+      for (let i = 0; i < n; i++) data[i] = v[perm[i]!]!;
+    } else {
+      data = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) if (this.valid.isValid(perm[i]!)) data[i] = BigInt(v[perm[i]!]!);
+    }
+    return makeData({ type, length: n, nullCount, nullBitmap, data } as never);
+  }
+}
+
+/** list<utf8> and map<utf8,utf8>: row offsets into one or two child string columns. */
+class NestedColumn {
+  offsets = new Int32Array(1024);
+  length = 0;
+  readonly valid = new Validity();
+  readonly keys = new Utf8Column();
+  readonly values: Utf8Column | null;
+  constructor(readonly isMap: boolean) {
+    this.values = isMap ? new Utf8Column() : null;
+  }
+
+  push(v: Cell): void {
+    const i = this.length++;
+    this.offsets = grow(this.offsets, i + 2);
+    const ok = Array.isArray(v);
+    if (ok) {
+      if (this.isMap) {
+        for (const [k, x] of v as MapCell) {
+          this.keys.push(k);
+          this.values!.push(x);
+        }
+      } else for (const x of v as readonly string[]) this.keys.push(typeof x === 'string' ? x : String(x));
+    }
+    this.offsets[i + 1] = this.keys.length;
+    this.valid.set(i, ok);
+  }
+
+  get bytes(): number {
+    return this.keys.bytes + (this.values?.bytes ?? 0) + this.length * 5;
+  }
+
+  take(type: DataType, perm: Int32Array): Data {
+    const offs = this.offsets;
+    let total = 0;
+    for (let i = 0; i < perm.length; i++) total += offs[perm[i]! + 1]! - offs[perm[i]!]!;
+    const childPerm = new Int32Array(total);
+    const outOffs = new Int32Array(perm.length + 1);
+    let pos = 0;
+    for (let i = 0; i < perm.length; i++) {
+      const j = perm[i]!;
+      for (let k = offs[j]!; k < offs[j + 1]!; k++) childPerm[pos++] = k;
+      outOffs[i + 1] = pos;
+    }
+    const nullCount = this.valid.nullsIn(perm);
+    const nullBitmap = nullCount ? this.valid.take(perm) : null;
+    if (!this.isMap) {
+      return makeData({
+        type: type as List,
+        length: perm.length,
+        nullCount,
+        nullBitmap,
+        valueOffsets: outOffs,
+        child: this.keys.take(childPerm),
+      });
+    }
+    const structType = (type as Map_).children[0]!.type as Struct;
+    const entries = makeData({
+      type: structType,
+      length: total,
+      nullCount: 0,
+      children: [this.keys.take(childPerm), this.values!.take(childPerm)],
+    });
+    return makeData({
+      type: type as Map_,
+      length: perm.length,
+      nullCount,
+      nullBitmap,
+      valueOffsets: outOffs,
+      child: entries,
+    });
+  }
+}
+
+type Column = Utf8Column | NumberColumn | NestedColumn;
+
+function columnFor(t: ColumnType): Column {
+  if (t === 'string') return new Utf8Column();
+  if (typeof t === 'string') return new NumberColumn(t);
+  return new NestedColumn('map' in t);
+}
+
+/**
+ * Rows of one curated table appended column by column into typed buffers (no row objects
+ * retained), then taken in any order as an Arrow table. Memory is about the rows' UTF-8 size.
+ */
+export class TableBuilder {
+  private readonly cols: Column[];
+  private readonly types: DataType[];
+  length = 0;
+
+  constructor(readonly def: TableDef) {
+    this.cols = def.columns.map((c) => columnFor(c.type));
+    this.types = def.columns.map((c) => arrowTypeOf(c.type));
+  }
+
+  append(row: CuratedRow): void {
+    const cols = this.cols;
+    const defs = this.def.columns;
+    for (let c = 0; c < cols.length; c++) {
+      const v = row[defs[c]!.name] ?? null;
+      const col = cols[c]!;
+      if (col instanceof Utf8Column) col.push(typeof v === 'string' ? v : v === null ? null : String(v));
+      else col.push(v);
+    }
+    this.length++;
+  }
+
+  /** Approximate bytes held. */
+  get bytes(): number {
+    let n = 0;
+    for (const c of this.cols) n += c instanceof NumberColumn ? c.length * 8 : c.bytes;
+    return n;
+  }
+
+  /** Arrow table of the rows at `perm` (default: all, in append order). */
+  take(perm?: Int32Array): Table {
+    const order = perm ?? Int32Array.from({ length: this.length }, (_, i) => i);
+    const vectors: Record<string, ReturnType<typeof makeVector>> = {};
+    this.def.columns.forEach((c, i) => {
+      const col = this.cols[i]!;
+      const type = this.types[i]!;
+      const data = col instanceof Utf8Column ? col.take(order) : col.take(type, order);
+      vectors[c.name] = makeVector(data);
+    });
+    return makeTable(vectors as never) as unknown as Table;
+  }
+}
