@@ -40,7 +40,7 @@ export interface CompactionDeps {
   now: () => Date;
   /** How far before its arrival hour an event may be and still be curated (default 48 h). */
   lateHorizonHours?: number;
-  /** NDJSON text held in memory before rows are written out (default 48 MiB); bounds peak RSS. */
+  /** NDJSON text held in memory before rows are written out (default 32 MiB); bounds peak RSS. */
   memoryBudgetBytes?: number;
 }
 
@@ -111,7 +111,7 @@ export interface CompactionSummary {
 }
 
 const DEFAULT_HORIZON_HOURS = 48;
-const DEFAULT_BUDGET = 48 * 1024 * 1024;
+const DEFAULT_BUDGET = 32 * 1024 * 1024;
 const FUTURE_SLACK_MS = 2 * 3600_000;
 const MAX_OBJECT_BYTES = 8 * 1024 * 1024 * 1024;
 /** Files below this many rows are rewritten into the next generation instead of carried over. */
