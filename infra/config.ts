@@ -40,7 +40,7 @@ export interface EksLogLakeConfig {
   /** AWS Organizations id; when set the Destination policy trusts the whole organization. */
   readonly organizationId?: string;
   readonly members: readonly MemberConfig[];
-  /** Accounts whose logs may reach the lake; the transform rejects any other owner. */
+  /** Accounts whose logs may reach the lake; the transform rejects any other owner. Empty (organization mode only) admits every account the Destination policy admits. */
   readonly allowedSourceAccounts: readonly string[];
   /** Days raw objects are kept (Splunk reads them within minutes; compaction within hours). */
   readonly rawRetentionDays: number;
@@ -213,18 +213,22 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     seen.add(m.account);
   }
   const explicitAllowed = strList(raw, 'allowedSourceAccounts', path, p, ACCOUNT_RE, '12 digits');
-  // Default: exactly the accounts we deploy member stacks to (and the central account itself).
+  // Default: an organization admits its accounts (empty = every owner the Destination lets in);
+  // otherwise exactly the accounts we deploy member stacks to, plus the central account.
   const allowedSourceAccounts =
-    raw.allowedSourceAccounts === undefined
-      ? [...new Set([central.account, ...members.map((m) => m.account)])].filter(Boolean)
-      : explicitAllowed;
-  for (const m of members) {
-    if (!allowedSourceAccounts.includes(m.account)) {
-      p.add(`${path}.allowedSourceAccounts`, `member account ${m.account} is missing; its logs would be rejected`);
+    raw.allowedSourceAccounts !== undefined
+      ? explicitAllowed
+      : organizationId
+        ? []
+        : [...new Set([central.account, ...members.map((m) => m.account)])].filter(Boolean);
+  if (allowedSourceAccounts.length > 0) {
+    for (const m of members) {
+      if (!allowedSourceAccounts.includes(m.account)) {
+        p.add(`${path}.allowedSourceAccounts`, `member account ${m.account} is missing; its logs would be rejected`);
+      }
     }
-  }
-  if (!organizationId && allowedSourceAccounts.length === 0) {
-    p.add(path, 'set organizationId or at least one member / allowedSourceAccounts entry');
+  } else if (!organizationId) {
+    p.add(path, 'set organizationId, or list members or allowedSourceAccounts: an empty allow-list admits anyone');
   }
   const rawRetentionDays = num(raw, 'rawRetentionDays', path, p, 90, 1, 3650);
   const rawTransitionDays = num(raw, 'rawTransitionDays', path, p, 30, 30, 3650);

@@ -70,9 +70,16 @@ describe('parseConfig', () => {
     }
   });
 
-  it('accepts an organization id without member accounts', () => {
-    const c = parseConfig({ central: RAW_CONFIG.central, organizationId: 'o-abcdef1234', allowedSourceAccounts: [] });
+  it('admits the whole organization by default when an organization id is set', () => {
+    const c = parseConfig({ central: RAW_CONFIG.central, organizationId: 'o-abcdef1234' });
     expect(c.organizationId).toBe('o-abcdef1234');
     expect(c.members).toEqual([]);
+    expect(c.allowedSourceAccounts).toEqual([]);
+  });
+
+  it('refuses an empty allow-list without an organization', () => {
+    expect(() => parseConfig({ central: RAW_CONFIG.central, allowedSourceAccounts: [] })).toThrow(
+      /an empty allow-list admits anyone/,
+    );
   });
 });
