@@ -47,7 +47,13 @@ export async function* gunzipLines(source: AsyncIterable<Uint8Array>, limits: Li
   };
   const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   const input = Readable.from(rest(), { objectMode: false });
-  input.on('error', (err) => gunzip.destroy(err));
+  // A failed read (network, throttling, KMS) is the store's error, not a corrupt object: it must
+  // fail the unit so it is retried, never quarantine a good object.
+  let readError: unknown;
+  input.on('error', (err) => {
+    readError = err;
+    gunzip.destroy(err);
+  });
   input.pipe(gunzip);
   let first = true;
 
@@ -101,7 +107,7 @@ export async function* gunzipLines(source: AsyncIterable<Uint8Array>, limits: Li
       if (out) yield out;
     }
   } catch (err) {
-    if (err instanceof RawObjectError) throw err;
+    if (err instanceof RawObjectError || (readError !== undefined && err === readError)) throw err;
     const code = (err as { code?: string }).code;
     throw new RawObjectError('corrupt_gzip', `${code ?? 'gzip error'}: ${(err as Error).message}`);
   } finally {
