@@ -11,9 +11,12 @@ import type { WorkflowWindow } from '../core/workflow/window.ts';
 import type { Log, ObjectStore } from '../ports.ts';
 import { readProcessed } from './ledger.ts';
 
-/** Where a run keeps its intermediate results (claim checks), so state payloads stay small. */
-export function runPrefix(planId: string): string {
-  return `control/runs/${planId}/`;
+/** Root of every execution's intermediate results (claim checks), so state payloads stay small. */
+export const RUNS_PREFIX = 'control/runs/';
+
+/** Where one run (`<execution name>/<planId>`) keeps its intermediate results. */
+export function runPrefix(run: string): string {
+  return `${RUNS_PREFIX}${run}/`;
 }
 
 /** The stored plan of one run. */
@@ -39,7 +42,7 @@ const RAW_LOG_TYPES = [...LOG_TYPES, 'unknown'];
  * keys that arrived before `arrivedBefore`, drops those the ledger records as processed with
  * the same ETag, chunks the rest and stores the plan under control/runs/<planId>/plan.json.
  */
-export async function planWindow(deps: PlanDeps, window: WorkflowWindow): Promise<StoredPlan> {
+export async function planWindow(deps: PlanDeps, window: WorkflowWindow, holder: string): Promise<StoredPlan> {
   const planned: PlannedObject[] = [];
   const ignoredKeys: string[] = [];
   const before = window.arrivedBefore ? Date.parse(window.arrivedBefore) : Number.POSITIVE_INFINITY;
@@ -61,23 +64,23 @@ export async function planWindow(deps: PlanDeps, window: WorkflowWindow): Promis
     deps.log?.warn('unexpected keys under raw/ were not planned', { count: ignoredKeys.length });
   const planId = planIdOf(planned);
   const plan: StoredPlan = { planId, window, chunks: chunkObjects(planned, deps.limits), ignoredKeys };
-  await deps.store.put(`${runPrefix(planId)}plan.json`, JSON.stringify(plan), { contentType: 'application/json' });
+  await writeRunFile(deps.store, `${holder}/${planId}`, 'plan.json', plan);
   return plan;
 }
 
 /** Reads a stored run file as JSON; throws when absent (a claim check that must exist). */
-export async function readRunFile<T>(store: ObjectStore, planId: string, name: string): Promise<T> {
-  const got = await store.get(`${runPrefix(planId)}${name}`);
-  if (!got) throw new Error(`run file ${runPrefix(planId)}${name} is missing`);
+export async function readRunFile<T>(store: ObjectStore, run: string, name: string): Promise<T> {
+  const got = await store.get(`${runPrefix(run)}${name}`);
+  if (!got) throw new Error(`run file ${runPrefix(run)}${name} is missing`);
   return JSON.parse(Buffer.from(got.body).toString('utf8')) as T;
 }
 
 /** Reads a stored run file, or undefined when it was never written. */
-export async function maybeReadRunFile<T>(store: ObjectStore, planId: string, name: string): Promise<T | undefined> {
-  const got = await store.get(`${runPrefix(planId)}${name}`);
+export async function maybeReadRunFile<T>(store: ObjectStore, run: string, name: string): Promise<T | undefined> {
+  const got = await store.get(`${runPrefix(run)}${name}`);
   return got ? (JSON.parse(Buffer.from(got.body).toString('utf8')) as T) : undefined;
 }
 
-export async function writeRunFile(store: ObjectStore, planId: string, name: string, value: unknown): Promise<void> {
-  await store.put(`${runPrefix(planId)}${name}`, JSON.stringify(value), { contentType: 'application/json' });
+export async function writeRunFile(store: ObjectStore, run: string, name: string, value: unknown): Promise<void> {
+  await store.put(`${runPrefix(run)}${name}`, JSON.stringify(value), { contentType: 'application/json' });
 }

@@ -15,7 +15,7 @@ import {
 import { collectGarbage } from './gc.ts';
 import { acquireLease, fenceLease, type LeaseDeps, type LeaseGrant, releaseLease } from './lease.ts';
 import { advanceWatermark, type PartitionRunCounts, recordPartitions, recordProcessed } from './ledger.ts';
-import { maybeReadRunFile, planWindow, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
+import { maybeReadRunFile, planWindow, RUNS_PREFIX, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
 
 /** Settings of the workflow Tasks (read once at the edge; see functions/shared/workflow-config.ts). */
 export interface WorkflowConfig extends WindowLimits, ChunkLimits {
@@ -146,6 +146,13 @@ const leaseDeps = (deps: WorkflowDeps): LeaseDeps => ({
   ttlMs: deps.config.leaseTtlSeconds * 1000,
 });
 
+/**
+ * Where one execution keeps a plan's run files: per holder (execution name, which a redrive
+ * keeps), so another execution that happens to plan the same objects never reuses results
+ * computed against an older catalog state.
+ */
+const runKey = (lease: LeaseGrant, planId: string) => `${lease.holder}/${planId}`;
+
 /** Chunk ids travel as numbers in the state; compaction names its staged files by this string. */
 const chunkName = (chunkId: number) => `c${String(chunkId).padStart(5, '0')}`;
 const partitionId = (p: PartitionRef) => `${p.table}/${p.values.join('/')}`;
@@ -169,7 +176,11 @@ export async function planWindowTask(
   payload: { window: WorkflowWindow; lease: LeaseGrant },
 ): Promise<{ planId: string; chunks: number[]; objects: number; bytes: number }> {
   await fenceLease(leaseDeps(deps), payload.lease);
-  const plan = await planWindow({ store: deps.store, limits: deps.config, log: deps.log }, payload.window);
+  const plan = await planWindow(
+    { store: deps.store, limits: deps.config, log: deps.log },
+    payload.window,
+    payload.lease.holder,
+  );
   const objects = plan.chunks.reduce((n, c) => n + c.objects.length, 0);
   const bytes = plan.chunks.reduce((n, c) => n + c.bytes, 0);
   deps.log?.info('planned', { planId: plan.planId, objects, bytes, chunks: plan.chunks.length });
@@ -182,10 +193,11 @@ export async function stageObjectsTask(
   payload: { planId: string; chunkId: number; lease: LeaseGrant },
 ): Promise<{ chunkId: number; partitions: number }> {
   const { planId, chunkId } = payload;
-  const done = await maybeReadRunFile<StageResult>(deps.store, planId, `staged/${chunkId}.json`);
+  const run = runKey(payload.lease, planId);
+  const done = await maybeReadRunFile<StageResult>(deps.store, run, `staged/${chunkId}.json`);
   if (done) return { chunkId, partitions: done.partitions.length };
   await fenceLease(leaseDeps(deps), payload.lease);
-  const plan = await readRunFile<StoredPlan>(deps.store, planId, 'plan.json');
+  const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
   const chunk = plan.chunks.find((c) => c.chunkId === chunkId);
   if (!chunk) throw new Error(`plan ${planId} has no chunk ${chunkId}`);
   const staged = await deps.compaction.stageObjects({
@@ -193,26 +205,26 @@ export async function stageObjectsTask(
     chunkId: chunkName(chunkId),
     keys: chunk.objects.map((o) => o.key),
   });
-  await writeRunFile(deps.store, planId, `staged/${chunkId}.json`, staged);
+  await writeRunFile(deps.store, run, `staged/${chunkId}.json`, staged);
   return { chunkId, partitions: staged.partitions.length };
 }
 
 /** PlanMerge: unions the touched partitions of the staged chunks into merge groups. */
 export async function planMergeTask(
   deps: WorkflowDeps,
-  payload: { planId: string; staged: readonly StageRecord[] },
+  payload: { planId: string; lease: LeaseGrant; staged: readonly StageRecord[] },
 ): Promise<{ groups: number[]; partitions: number; failedChunks: number }> {
-  const { planId } = payload;
+  const run = runKey(payload.lease, payload.planId);
   const touched = new Map<string, PartitionRef>();
   for (const s of payload.staged) {
     if (s.failed) continue;
-    const staged = await readRunFile<StageResult>(deps.store, planId, `staged/${s.chunkId}.json`);
+    const staged = await readRunFile<StageResult>(deps.store, run, `staged/${s.chunkId}.json`);
     for (const p of staged.partitions) touched.set(partitionId(p), { table: p.table, values: p.values });
   }
   const partitions = [...touched.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => p);
   const groups = groupsOf(partitions, deps.config.mergeGroupSize).map((g, groupId) => ({ groupId, partitions: g }));
   const failedChunks = payload.staged.filter((s) => s.failed);
-  await writeRunFile(deps.store, planId, 'merge.json', { groups, failedChunks } satisfies MergePlanFile);
+  await writeRunFile(deps.store, run, 'merge.json', { groups, failedChunks } satisfies MergePlanFile);
   return { groups: groups.map((g) => g.groupId), partitions: partitions.length, failedChunks: failedChunks.length };
 }
 
@@ -222,10 +234,11 @@ export async function mergePartitionTask(
   payload: { planId: string; groupId: number; lease: LeaseGrant },
 ): Promise<{ groupId: number; merged: number; failedPartitions: number }> {
   const { planId, groupId } = payload;
-  const done = await maybeReadRunFile<MergedGroupFile>(deps.store, planId, `merged/${groupId}.json`);
-  if (done) return { groupId, merged: done.merged.length, failedPartitions: done.failed.length };
+  const run = runKey(payload.lease, planId);
+  // No skip on a stored result here: the merge reads the partition's current generation, so
+  // compaction's mergePartition decides whether its earlier output is still valid (a no-op if so).
   await fenceLease(leaseDeps(deps), payload.lease);
-  const plan = await readRunFile<MergePlanFile>(deps.store, planId, 'merge.json');
+  const plan = await readRunFile<MergePlanFile>(deps.store, run, 'merge.json');
   const group = plan.groups.find((g) => g.groupId === groupId);
   if (!group) throw new Error(`merge plan ${planId} has no group ${groupId}`);
   const merged: MergeResult[] = [];
@@ -241,11 +254,11 @@ export async function mergePartitionTask(
       failed.push({ ...p, error: e.name, cause: e.message });
     }
   }
-  await writeRunFile(deps.store, planId, `merged/${groupId}.json`, { merged, failed } satisfies MergedGroupFile);
+  await writeRunFile(deps.store, run, `merged/${groupId}.json`, { merged, failed } satisfies MergedGroupFile);
   return { groupId, merged: merged.length, failedPartitions: failed.length };
 }
 
-async function readMerged(deps: WorkflowDeps, planId: string, groups: readonly MergeGroupRecord[]) {
+async function readMerged(deps: WorkflowDeps, run: string, groups: readonly MergeGroupRecord[]) {
   const merged: MergeResult[] = [];
   const failed: { id: string; error: string; cause: string }[] = [];
   for (const g of groups) {
@@ -253,7 +266,7 @@ async function readMerged(deps: WorkflowDeps, planId: string, groups: readonly M
       failed.push({ id: `merge group ${g.groupId}`, error: g.error ?? 'States.TaskFailed', cause: g.cause ?? '' });
       continue;
     }
-    const file = await readRunFile<MergedGroupFile>(deps.store, planId, `merged/${g.groupId}.json`);
+    const file = await readRunFile<MergedGroupFile>(deps.store, run, `merged/${g.groupId}.json`);
     merged.push(...file.merged);
     for (const f of file.failed) failed.push({ id: partitionId(f), error: f.error, cause: f.cause });
   }
@@ -266,11 +279,12 @@ export async function publishPartitionsTask(
   payload: { planId: string; lease: LeaseGrant; merged: readonly MergeGroupRecord[] },
 ): Promise<{ partitions: number }> {
   const { planId } = payload;
-  const { merged } = await readMerged(deps, planId, payload.merged);
+  const run = runKey(payload.lease, planId);
+  const { merged } = await readMerged(deps, run, payload.merged);
   const fence = () => fenceLease(leaseDeps(deps), payload.lease);
   await fence();
   await deps.compaction.publishPartitions({ planId, merged, fence });
-  await writeRunFile(deps.store, planId, 'published.json', {
+  await writeRunFile(deps.store, run, 'published.json', {
     groups: payload.merged,
     partitions: merged.map((m) => ({ table: m.table, values: m.values, location: m.location, changed: m.changed })),
   });
@@ -309,21 +323,22 @@ export async function runAthenaStepsTask(
   payload: { planId: string; lease: LeaseGrant },
 ): Promise<{ done: boolean; rawPartitions: number; rollupPartitions: number; statements: number }> {
   const { planId } = payload;
+  const run = runKey(payload.lease, planId);
   const finished = await maybeReadRunFile<{ rawPartitions: number; rollupPartitions: number; statements: number }>(
     deps.store,
-    planId,
+    run,
     'athena.json',
   );
   if (finished) return { done: true, ...finished };
   const fence = () => fenceLease(leaseDeps(deps), payload.lease);
   await fence();
-  const plan = await readRunFile<StoredPlan>(deps.store, planId, 'plan.json');
+  const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
   const published = await readRunFile<{ partitions: (PartitionRef & { changed: boolean })[] }>(
     deps.store,
-    planId,
+    run,
     'published.json',
   );
-  const progress = (await maybeReadRunFile<AthenaProgress>(deps.store, planId, 'athena-progress.json')) ?? {
+  const progress = (await maybeReadRunFile<AthenaProgress>(deps.store, run, 'athena-progress.json')) ?? {
     rawRegistered: false,
     built: [],
     statements: 0,
@@ -339,7 +354,7 @@ export async function runAthenaStepsTask(
   if (!progress.rawRegistered) {
     progress.statements += await deps.athena.registerRawPartitions(arrivalHours);
     progress.rawRegistered = true;
-    await writeRunFile(deps.store, planId, 'athena-progress.json', progress);
+    await writeRunFile(deps.store, run, 'athena-progress.json', progress);
   }
   // The rollups summarise audit events, so only hours whose audit_events changed are rebuilt.
   const hours = new Map<string, readonly string[]>();
@@ -360,7 +375,7 @@ export async function runAthenaStepsTask(
   );
   progress.built.push(...results);
   progress.statements += results.length;
-  await writeRunFile(deps.store, planId, 'athena-progress.json', progress);
+  await writeRunFile(deps.store, run, 'athena-progress.json', progress);
   const counts = {
     rawPartitions: arrivalHours.length,
     rollupPartitions: progress.built.length,
@@ -371,7 +386,7 @@ export async function runAthenaStepsTask(
     await fence();
     await deps.athena.switchRollups(progress.built.slice(i, i + 100));
   }
-  await writeRunFile(deps.store, planId, 'athena.json', counts);
+  await writeRunFile(deps.store, run, 'athena.json', counts);
   return { done: true, ...counts };
 }
 
@@ -385,12 +400,13 @@ export async function writeLedgerTask(
   payload: { planId: string; window: WorkflowWindow; lease: LeaseGrant; executionName: string },
 ): Promise<RunSummary> {
   const { planId, window } = payload;
+  const run = runKey(payload.lease, planId);
   await fenceLease(leaseDeps(deps), payload.lease);
-  const plan = await readRunFile<StoredPlan>(deps.store, planId, 'plan.json');
-  const published = await maybeReadRunFile<{ groups: MergeGroupRecord[] }>(deps.store, planId, 'published.json');
-  const mergePlan = await maybeReadRunFile<MergePlanFile>(deps.store, planId, 'merge.json');
+  const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
+  const published = await maybeReadRunFile<{ groups: MergeGroupRecord[] }>(deps.store, run, 'published.json');
+  const mergePlan = await maybeReadRunFile<MergePlanFile>(deps.store, run, 'merge.json');
   const { merged, failed } = published
-    ? await readMerged(deps, planId, published.groups)
+    ? await readMerged(deps, run, published.groups)
     : { merged: [] as MergeResult[], failed: [] as { id: string; error: string; cause: string }[] };
 
   const failures = [
@@ -424,7 +440,7 @@ export async function writeLedgerTask(
   let quarantined = 0;
   let duplicatesRemoved = 0;
   for (const chunk of plan.chunks) {
-    const staged = await maybeReadRunFile<StageResult>(deps.store, planId, `staged/${chunk.chunkId}.json`);
+    const staged = await maybeReadRunFile<StageResult>(deps.store, run, `staged/${chunk.chunkId}.json`);
     if (!staged) continue;
     eventsIn += staged.events;
     quarantined += staged.quarantined + staged.quarantinedObjects;
@@ -489,13 +505,34 @@ function describeFailures(failures: readonly { id: string; error: string; cause:
   return `${failures.length} of ${total} items failed; what succeeded was published. ${shown}${more}`;
 }
 
-/** CollectGarbage: drops unreferenced generations older than the grace period. */
+/** Run files stay as long as Step Functions allows a redrive (14 days), plus a day. */
+export const RUN_FILES_RETENTION_MS = 15 * 24 * 3_600_000;
+
+/**
+ * CollectGarbage: drops unreferenced generations and staging older than the grace period
+ * (compaction's gc), and run files of executions older than {@link RUN_FILES_RETENTION_MS}.
+ */
 export async function collectGarbageTask(
   deps: WorkflowDeps,
-  _payload: { planId: string },
+  payload: { planId: string; lease: LeaseGrant },
 ): Promise<{ deleted: number }> {
   const r = await deps.compaction.collectGarbage({ graceHours: deps.config.gcGraceHours });
-  return { deleted: r.objects };
+  const cutoff = deps.clock.now().getTime() - RUN_FILES_RETENTION_MS;
+  const byExecution = new Map<string, { keys: string[]; newest: number }>();
+  for await (const o of deps.store.list(RUNS_PREFIX)) {
+    const execution = o.key.slice(RUNS_PREFIX.length).split('/')[0]!;
+    const e = byExecution.get(execution) ?? { keys: [], newest: 0 };
+    e.keys.push(o.key);
+    e.newest = Math.max(e.newest, o.lastModified.getTime());
+    byExecution.set(execution, e);
+  }
+  let deleted = r.objects;
+  for (const [execution, e] of byExecution) {
+    if (execution === payload.lease.holder || e.newest >= cutoff) continue;
+    await deps.store.delete(e.keys);
+    deleted += e.keys.length;
+  }
+  return { deleted };
 }
 
 /** ReleaseLease: gives the lease back so the next run need not wait for it to expire. */

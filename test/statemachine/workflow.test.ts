@@ -1,3 +1,5 @@
+import { utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type LocalExecution,
@@ -271,6 +273,61 @@ describe('compaction workflow under the local runner', () => {
     expect(rollups.map((p) => p.values[3])).toEqual(['09', '10']);
     // Each invocation wrote its own generation, so a retried UNLOAD never meets a non-empty target.
     expect(new Set(rollups.map((p) => p.location.split('gen=')[1])).size).toBe(2);
+  });
+
+  it('never publishes a merge computed against an older catalog state when a later run plans the same objects', async () => {
+    lake = makeTestLake(NOW);
+    await putRawObject(lake, '2025-01-03T09:58:00Z', [{ id: '20', time: '2025-01-03T09:57:00Z' }]);
+    const failPublish: LocalRunOptions['wrapTask'] = (state, h) =>
+      state === 'PublishPartitions'
+        ? async () => {
+            const e = new Error('glue unavailable');
+            e.name = 'AccessDeniedException';
+            throw e;
+          }
+        : h;
+    const a = await runLocalWorkflow(SCHEDULED, { deps: lake.deps, wrapTask: failPublish });
+    expect(a.failedState).toBe('PublishPartitions');
+
+    // A late event for the same hour arrives and a backfill of its arrival hour publishes it.
+    await putRawObject(lake, '2025-01-03T10:25:00Z', [{ id: '21', time: '2025-01-03T09:57:30Z' }]);
+    lake.clock.advance(60 * 60 * 1000);
+    const c = await runLocalWorkflow({ from: '2025-01-03T10:00:00Z', to: '2025-01-03T11:00:00Z' }, { deps: lake.deps });
+    expect(summaryOf(c)).toMatchObject({ objects: 1, rowsOut: 1 });
+
+    // The same scheduled window again plans exactly what the failed run planned (same planId).
+    const b = await runLocalWorkflow(SCHEDULED, { deps: lake.deps });
+    expect(await ids(lake)).toEqual(['20', '21'].map(cwlId));
+    const planOfA: string[] = [];
+    for await (const o of lake.store.list(`control/runs/${a.executionName}/`)) planOfA.push(o.key.split('/')[3]!);
+    expect(summaryOf(b)).toMatchObject({ planId: planOfA[0], objects: 1 });
+  });
+
+  it('deletes run files of executions older than the redrive window, keeping recent ones', async () => {
+    lake = makeTestLake(NOW);
+    await seedWindow(lake);
+    const old = await runLocalWorkflow(SCHEDULED, { deps: lake.deps, executionName: 'old-run' });
+    expect(old.status).toBe('SUCCEEDED');
+    const runFiles = async (execution: string) => {
+      const keys: string[] = [];
+      for await (const o of lake.store.list(`control/runs/${execution}/`)) keys.push(o.key);
+      return keys;
+    };
+    // The folder store dates objects by file time; put the run's files at the test clock's time.
+    for (const key of await runFiles('old-run')) utimesSync(join(lake.dir, key), new Date(NOW), new Date(NOW));
+    lake.clock.advance(14 * 24 * 3600_000);
+    await runLocalWorkflow(
+      { scheduledTime: '2025-01-17T10:15:00Z' },
+      { deps: lake.deps, executionName: 'two-weeks-later' },
+    );
+    expect((await runFiles('old-run')).length).toBeGreaterThan(0);
+    lake.clock.advance(2 * 24 * 3600_000);
+    await runLocalWorkflow(
+      { scheduledTime: '2025-01-19T10:15:00Z' },
+      { deps: lake.deps, executionName: 'sixteen-days-later' },
+    );
+    expect(await runFiles('old-run')).toEqual([]);
+    expect((await runFiles('sixteen-days-later')).length).toBeGreaterThan(0);
   });
 
   // F26: a redrive resumes at the failed state; finished steps are not run again.
