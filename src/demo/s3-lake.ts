@@ -8,8 +8,8 @@ import { getStatement } from '../core/sql/catalogue.ts';
 import type { Catalog, ObjectStore, QueryEngine, QueryRow } from '../ports.ts';
 import type { DemoLake } from './demo.ts';
 
-/** Prefixes DuckDB reads: raw NDJSON and curated Parquet (the catalog itself is read from S3). */
-const MIRRORED = ['raw/', 'curated/'];
+/** Prefixes copied for DuckDB: raw NDJSON, curated Parquet and the catalog (so the copy is a queryable lake). */
+const MIRRORED = ['raw/', 'curated/', 'control/catalog/'];
 
 export interface S3LakeOptions {
   readonly endpoint: string;

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbQueryEngine } from '../../src/adapters/local/duckdb-query-engine.ts';
 import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
+import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
 import { defaultDemoStart } from '../../src/cli/commands/demo.ts';
 import { type DemoLake, type DemoReport, folderLake, runDemo } from '../../src/demo/demo.ts';
 import { s3Lake } from '../../src/demo/s3-lake.ts';
@@ -83,11 +85,12 @@ describe('demo, end to end', () => {
     });
 
     it('curates every generated event exactly once and answers the planted questions', async () => {
+      const mirrorDir = tmp('demo-mirror-');
       const lake: DemoLake = s3Lake({
         endpoint: server.endpoint,
         bucket: server.bucket,
         client: server.client,
-        mirrorDir: tmp('demo-mirror-'),
+        mirrorDir,
       });
       const report = await runDemo({ ...SMALL, seed: 7, lake, start: defaultDemoStart(new Date()) });
       expectEndToEnd(report);
@@ -96,6 +99,15 @@ describe('demo, end to end', () => {
       );
       expect(listed.KeyCount).toBeGreaterThan(0);
       expect(listed.Contents!.some((o) => o.Key!.endsWith('.parquet'))).toBe(true);
+      // The local copy DuckDB read is itself a lake `eks-log-lake query --lake` can open.
+      const mirror = new FsObjectStore(mirrorDir);
+      const engine = new DuckDbQueryEngine({ lakeDir: mirrorDir, catalog: new LocalCatalog(mirror) });
+      try {
+        const [row] = await engine.runSql('SELECT count(*) AS n FROM audit_events');
+        expect(Number(row!.n)).toBe(report.tables.audit_events!.rows);
+      } finally {
+        await engine.close();
+      }
     });
   });
 });
