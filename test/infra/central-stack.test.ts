@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type App, Stack } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/constructs/lake-function.ts';
 import { LAKE_PREFIXES, Storage } from '../../infra/constructs/storage.ts';
@@ -18,7 +18,7 @@ import { namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
 import { RAW_COLUMNS, RAW_TABLE } from '../../src/core/sql/ddl.ts';
 import { RAW_DESTINATION } from '../../src/core/transform/destination.ts';
 import { LOG_TYPES } from '../../src/core/types.ts';
-import { asArray, CONFIG, flat, iamStatements, roleStatements, synthAll, testApp } from './support.ts';
+import { asArray, CONFIG, FIXTURES, flat, iamStatements, roleStatements, synthAll, testApp } from './support.ts';
 
 const PLACEHOLDERS = aslPlaceholders(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8'));
 const TASK_ENTRIES = PLACEHOLDERS.filter((p) => p.endsWith('FunctionArn')).map((p) =>
@@ -326,6 +326,41 @@ describe('workflow', () => {
       expect(flat(env.LAKE_BUCKET), entry).toBe(`<${lakeId}>`);
       expect(env.GLUE_DATABASE, entry).toBe('eks_log_lake');
     }
+  });
+
+  it('gives a Task the table does not know the default profile and a synth warning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asl-'));
+    const file = join(dir, 'new.asl.json');
+    const task = { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', End: true };
+    const arn = '$' + '{BrandNewStepFunctionArn}';
+    writeFileSync(
+      file,
+      JSON.stringify({ StartAt: 'N', States: { N: { ...task, Parameters: { FunctionName: arn } } } }),
+    );
+    const stack = new Stack(testApp(), 'New', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const storage = new Storage(stack, 'S', {
+      prefix: 'x',
+      rawRetentionDays: 90,
+      rawTransitionDays: 30,
+      curatedRetentionDays: 0,
+      athenaResultsRetentionDays: 7,
+    });
+    const wf = new Workflow(stack, 'W', {
+      prefix: 'x',
+      storage,
+      databaseName: 'x',
+      workGroupName: 'x',
+      schedule: 'rate(1 hour)',
+      settings: CONFIG.workflow,
+      logRetention: 30,
+      definitionPath: file,
+      functionsDir: join(FIXTURES, 'functions'),
+    });
+    expect(Object.keys(wf.functions)).toEqual(['brand-new-step']);
+    Annotations.fromStack(stack).hasWarning(
+      '/New/W/BrandNewStep',
+      Match.stringLikeRegexp('no entry in FUNCTION_PROFILES'),
+    );
   });
 
   it('refuses a placeholder it has no value for', () => {
