@@ -1,4 +1,5 @@
-import { COMPACTED_TABLES, parseCuratedKey } from '../core/compact/index.ts';
+import { parseCuratedKey } from '../core/compact/index.ts';
+import { TABLES } from '../core/schema.ts';
 import type { Catalog, Log, ObjectStore } from '../ports.ts';
 
 export interface GcDeps {
@@ -33,7 +34,9 @@ export async function collectGarbage(deps: GcDeps, input: { graceHours: number }
     await deps.store.delete(doomed.splice(0));
   };
 
-  for (const table of COMPACTED_TABLES) {
+  // Every curated table lives in generations, the Athena rollups included (a failed UNLOAD
+  // leaves part files in a generation the catalog never points at).
+  for (const { name: table } of TABLES) {
     const current = new Set((await deps.catalog.listPartitions(table)).map((p) => p.location));
     const groups = new Map<string, { keys: string[]; newest: number; partition: string }>();
     const currentNewest = new Map<string, number>(); // partition prefix → newest object of its current generation
