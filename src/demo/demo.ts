@@ -28,6 +28,7 @@ export interface DemoLake {
   openEngine(catalog: Catalog): Promise<QueryEngine & { close(): Promise<void> }>;
 }
 
+/** What the demo generates and where it runs. */
 export interface DemoOptions {
   readonly lake: DemoLake;
   readonly seed: number;
@@ -37,16 +38,20 @@ export interface DemoOptions {
   readonly accounts: readonly string[];
   readonly clustersPerAccount: number;
   readonly eventsPerMinute: number;
+  /** Approximate log text to generate, in bytes; when set it decides the rate instead of eventsPerMinute. */
+  readonly targetBytes?: number;
   readonly region?: string;
   /** Progress lines as each stage finishes. */
   readonly print?: (line: string) => void;
 }
 
+/** Wall-clock time of one demo stage, in milliseconds. */
 export interface StageTiming {
   readonly stage: string;
   readonly ms: number;
 }
 
+/** One execution of the compaction state machine and its summary. */
 export interface DemoRun {
   readonly name: string;
   readonly input: Record<string, string>;
@@ -132,7 +137,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
       durationMinutes: opts.durationMinutes,
       accounts: opts.accounts,
       clustersPerAccount: opts.clustersPerAccount,
-      eventsPerMinute: opts.eventsPerMinute,
+      eventsPerMinute: opts.targetBytes === undefined ? opts.eventsPerMinute : undefined,
+      targetBytes: opts.targetBytes,
       region,
     }),
   );
@@ -175,7 +181,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
     const trafficEnd = opts.start.getTime() + opts.durationMinutes * MINUTE;
     const scheduledTime = Math.ceil(trafficEnd / (15 * MINUTE)) * 15 * MINUTE;
     const lastArrival = truth.arrivalRange.last;
-    const clock = simulatedClock(Math.max(scheduledTime, lastArrival) + MINUTE);
+    const clockBase = Math.max(scheduledTime, lastArrival) + MINUTE;
+    const clock = simulatedClock(clockBase);
+    print(
+      `clock       the state machine runs on a simulated clock from ${new Date(clockBase).toISOString()}, after the last arrival`,
+    );
     const deps: WorkflowDeps = {
       store,
       clock,

@@ -17,6 +17,7 @@ interface DemoCliOptions {
   lake: string;
   minutes: number;
   eventsPerMinute: number;
+  sizeMib?: number;
   accounts: number;
   clusters: number;
   seed: number;
@@ -64,6 +65,11 @@ export function demoCommand(write: (text: string) => void = (t) => process.stdou
       int('events-per-minute', 10, 1_000_000),
       600,
     )
+    .option(
+      '--size-mib <n>',
+      'approximate MiB of log text to generate (sets the rate instead)',
+      int('size-mib', 1, 10_000),
+    )
     .option('--accounts <n>', 'source AWS accounts', int('accounts', 1, DEMO_ACCOUNTS.length), 3)
     .option('--clusters <n>', 'clusters per account', int('clusters', 1, 20), 2)
     .option('--seed <n>', 'seed of the generator (same seed, same traffic)', int('seed', 0, 2 ** 31 - 1), 42)
@@ -106,6 +112,7 @@ export function demoCommand(write: (text: string) => void = (t) => process.stdou
         accounts: DEMO_ACCOUNTS.slice(0, opts.accounts),
         clustersPerAccount: opts.clusters,
         eventsPerMinute: opts.eventsPerMinute,
+        targetBytes: opts.sizeMib === undefined ? undefined : opts.sizeMib * 1_048_576,
         print: log,
       });
       if (opts.json) write(`${JSON.stringify(report, null, 2)}\n`);

@@ -13,6 +13,7 @@ export interface AuditMeta {
   readonly time: string;
 }
 
+/** One rendered audit event (the CloudWatch message) and what the ground truth needs of it. */
 export interface AuditLine {
   readonly message: string;
   readonly meta: AuditMeta;

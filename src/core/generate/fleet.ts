@@ -24,6 +24,7 @@ export interface StreamSpec {
   readonly name: string;
 }
 
+/** One EKS cluster: its log group and streams, and the nodes, workloads and people its logs mention. */
 export interface ClusterSpec {
   readonly account: string;
   readonly name: string;

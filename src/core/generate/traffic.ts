@@ -49,6 +49,7 @@ export interface TrafficOptions {
   readonly largeEventRate?: number;
 }
 
+/** `normal` first delivery, `duplicate` CloudWatch re-delivery, `late` hours after its events, `control` health check. */
 export type DeliveryKind = 'normal' | 'duplicate' | 'late' | 'control';
 
 /** One subscription message as CloudWatch Logs hands it to Firehose, at its arrival time. */
@@ -58,8 +59,10 @@ export interface Delivery {
   readonly kind: DeliveryKind;
 }
 
+/** The kinds of malformed line the generator sprinkles in. */
 export type MalformedKind = 'truncated_audit' | 'no_klog_header' | 'invalid_utf8' | 'unknown_stream';
 
+/** Which cluster (and log group) a fact belongs to. */
 export interface ClusterRef {
   readonly account: string;
   readonly cluster: string;
