@@ -8,10 +8,9 @@ import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
 import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.ts';
 import { RecordingReingester } from '../../src/adapters/local/recording-reingester.ts';
 import { type CompactionSummary, compactObjects } from '../../src/pipeline/compact.ts';
-import { planWindow } from '../../src/pipeline/plan.ts';
 import type { Log } from '../../src/ports.ts';
 import { ACCOUNT, encodeMessage, firehoseEvent, message, SAMPLE_LINES } from '../unit/transform/builders.ts';
-import { keysUnder, publishedRows } from './pipeline.ts';
+import { keysUnder, planWindowFor, publishedRows } from './pipeline.ts';
 
 // The bad-input rows of the reliability matrix that need the whole path to show their outcome:
 // each bad event goes through the real transform handler, into a raw object as Firehose writes
@@ -310,7 +309,7 @@ describe('bad raw objects and keys', () => {
     await s.put(good, gzipSync(`${goodLine('5'.repeat(56))}\n`));
     for (const k of strays) await s.put(k, '{"errorCode":"Lambda.FunctionError","rawData":"e30="}');
     const logs: string[] = [];
-    const plan = await planWindow(
+    const plan = await planWindowFor(
       { store: s, limits: { maxChunkObjects: 10, maxChunkBytes: 1e9 }, log: capture(logs) },
       {
         mode: 'backfill',

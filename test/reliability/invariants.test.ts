@@ -6,7 +6,6 @@ import { resolveWindow } from '../../src/core/workflow/input.ts';
 import { SCHEDULE_PERIOD_MS } from '../../src/core/workflow/window.ts';
 import { compactObjects } from '../../src/pipeline/compact.ts';
 import { recordProcessed } from '../../src/pipeline/ledger.ts';
-import { planWindow } from '../../src/pipeline/plan.ts';
 import type { ObjectStore } from '../../src/ports.ts';
 import { FaultyObjectStore } from '../helpers/faults.ts';
 import {
@@ -15,6 +14,7 @@ import {
   identityOf,
   keysUnder,
   planIdOf,
+  planWindowFor,
   publishedRows,
   smallTraffic,
 } from './pipeline.ts';
@@ -150,7 +150,7 @@ describe('window boundaries', () => {
         // Consecutive scheduled runs, each after its window closed; each records what it compacted.
         for (let end = DAY0 + 3600_000; end <= DAY0 + 4 * 3600_000; end += SCHEDULE_PERIOD_MS) {
           const window = resolveWindow({ scheduledTime: new Date(end).toISOString() }, new Date(end + 60_000), LIMITS);
-          const plan = await planWindow({ store, limits: { maxChunkObjects: 100, maxChunkBytes: 1e9 } }, window);
+          const plan = await planWindowFor({ store, limits: { maxChunkObjects: 100, maxChunkBytes: 1e9 } }, window);
           const planned = plan.chunks.flatMap((c) => c.objects);
           for (const o of planned) plannedBy.set(o.key, [...(plannedBy.get(o.key) ?? []), window.end]);
           await recordProcessed(store, planned);

@@ -12,6 +12,7 @@ import { collectTraffic, type Delivery, type GroundTruth } from '../../src/core/
 import { decodeParquet } from '../../src/core/parquet.ts';
 import { tableDef } from '../../src/core/schema.ts';
 import type { CompactionDeps } from '../../src/pipeline/compact.ts';
+import { planWindow, type StoredPlan } from '../../src/pipeline/plan.ts';
 import type { Catalog, Log, ObjectStore } from '../../src/ports.ts';
 
 export const ACCOUNTS = ['111122223333', '444455556666'] as const;
@@ -118,4 +119,13 @@ export async function publishedRows(store: ObjectStore, catalog: Catalog): Promi
 export function identityOf(line: string): string {
   const [, values, row] = JSON.parse(line) as [string, string[], Record<string, unknown>];
   return `${values[0]}|${row.log_group}|${row.event_id}`;
+}
+
+/** The planner, called with a run holder whether or not its signature takes one yet (it is gaining a run-scoped claim-check prefix). */
+export function planWindowFor(
+  deps: Parameters<typeof planWindow>[0],
+  window: Parameters<typeof planWindow>[1],
+  holder = 'reliability-test',
+): Promise<StoredPlan> {
+  return (planWindow as (...args: unknown[]) => Promise<StoredPlan>)(deps, window, holder);
 }

@@ -1,0 +1,297 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
+import { type LocalRunOptions, runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
+import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.ts';
+import { MANIFEST_NAME } from '../../src/core/compact/index.ts';
+import { RetryableError } from '../../src/core/errors.ts';
+import type { KnownLogType } from '../../src/core/types.ts';
+import { compactObjects } from '../../src/pipeline/compact.ts';
+import { collectGarbage } from '../../src/pipeline/gc.ts';
+import { readProcessed } from '../../src/pipeline/ledger.ts';
+import { athenaStepsOver } from '../../src/pipeline/workflow-athena.ts';
+import { compactionStepsOver, type RunSummary } from '../../src/pipeline/workflow-tasks.ts';
+import { awsError, enospcError, FaultyObjectStore } from '../helpers/faults.ts';
+import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
+import { ALL_TYPES, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
+import { keysUnder, planIdOf, QUIET, publishedRows as readPublished } from './pipeline.ts';
+
+// Faults F1–F29 of the reliability matrix that no other suite injects: each run asserts no loss,
+// no duplicate and a clear error. The rest are mapped to their tests in docs/reliability.md.
+
+const HOUR = 3600_000;
+const T0 = Date.UTC(2026, 10, 27, 1, 0, 0);
+const NOW = T0 + 3 * HOUR;
+
+function linesOf(types: readonly KnownLogType[], startMs: number, n: number, seq0 = 0): string[] {
+  return types.flatMap((t) => rawLines(message(t, sampleEvents(t, startMs, n, seq0))));
+}
+
+/** A lake with three raw objects (120 events over every stream type), one published run as reference. */
+async function seeded() {
+  const store = new MemoryObjectStore(() => new Date(T0 + HOUR));
+  const keys: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const key = rawKey('kube-apiserver-audit', T0 + HOUR, `eks-log-lake-raw-1-obj${i}`);
+    await store.put(key, gzipObject(linesOf(ALL_TYPES, T0 + i * 600_000, 5, i * 100), 2));
+    keys.push(key);
+  }
+  return { store, catalog: new LocalCatalog(store), keys };
+}
+
+let reference: string[] | undefined;
+async function referenceRows(): Promise<string[]> {
+  if (!reference) {
+    const s = await seeded();
+    await compactObjects(deps(s.store, s.catalog), { planId: await planIdOf(s.store, s.keys), keys: s.keys });
+    reference = await readPublished(s.store, s.catalog);
+    expect(reference).toHaveLength(3 * 5 * ALL_TYPES.length);
+  }
+  return reference;
+}
+
+function deps(store: MemoryObjectStore | FaultyObjectStore, catalog: LocalCatalog, nowMs = NOW) {
+  return { store, catalog, log: QUIET, now: () => new Date(nowMs), lateHorizonHours: 48 };
+}
+
+describe('faults injected into compaction', () => {
+  it('F9: a GetObject stream cut mid-object fails the unit with a retryable error, publishes nothing, and the retry loses nothing', async () => {
+    const s = await seeded();
+    const faulty = new FaultyObjectStore(s.store);
+    const cut = faulty.failOn({
+      op: 'getStream',
+      match: s.keys[1],
+      cutAfterBytes: 100,
+      error: () => new RetryableError('GetObject body ended early after every attempt'),
+    });
+    const catalog = new LocalCatalog(faulty);
+    const planId = await planIdOf(s.store, s.keys);
+    await expect(compactObjects(deps(faulty, catalog), { planId, keys: s.keys })).rejects.toThrow(RetryableError);
+    expect(cut.fired).toBe(1);
+    expect(await s.catalog.listPartitions('audit_events')).toEqual([]);
+    await compactObjects(deps(faulty, catalog), { planId, keys: s.keys });
+    expect(await readPublished(s.store, s.catalog)).toEqual(await referenceRows());
+  });
+
+  it('F11: two writers of the same plan write byte-identical files and manifests; the rows are published once', async () => {
+    const s = await seeded();
+    const planId = await planIdOf(s.store, s.keys);
+    const [a, b] = await Promise.all([
+      compactObjects(deps(s.store, s.catalog), { planId, keys: s.keys }),
+      compactObjects(deps(s.store, new LocalCatalog(s.store)), { planId, keys: s.keys }),
+    ]);
+    expect(a.rows).toEqual(b.rows);
+    expect(await readPublished(s.store, s.catalog)).toEqual(await referenceRows());
+
+    // The same plan in another lake yields the same bytes, so a second writer's put of a
+    // generation file or manifest can only ever write what is already there.
+    const other = await seeded();
+    await compactObjects(deps(other.store, other.catalog), { planId, keys: other.keys });
+    const generation = await keysUnder(s.store, 'curated/');
+    expect(generation.some((k) => k.endsWith(MANIFEST_NAME))).toBe(true);
+    expect(await keysUnder(other.store, 'curated/')).toEqual(generation);
+    for (const k of generation) expect((await other.store.head(k))!.etag, k).toBe((await s.store.head(k))!.etag);
+  });
+
+  it.each([
+    ['behind', -2 * HOUR],
+    ['ahead', 2 * HOUR],
+  ])('F25: a worker clock 2 h %s puts every event in the same partitions', async (_, skew) => {
+    const s = await seeded();
+    await compactObjects(deps(s.store, s.catalog, NOW + skew), {
+      planId: await planIdOf(s.store, s.keys),
+      keys: s.keys,
+    });
+    expect(await readPublished(s.store, s.catalog)).toEqual(await referenceRows());
+  });
+
+  it('F27: KMS AccessDenied on decrypt fails the unit loudly with the AWS error, publishes nothing, and is not swallowed', async () => {
+    const s = await seeded();
+    const faulty = new FaultyObjectStore(s.store);
+    faulty.failOn({
+      op: 'getStream',
+      match: s.keys[2],
+      times: Number.POSITIVE_INFINITY,
+      error: () =>
+        awsError('AccessDenied', 403, 'User is not authorized to perform kms:Decrypt on the key of this object'),
+    });
+    const catalog = new LocalCatalog(faulty);
+    const run = compactObjects(deps(faulty, catalog), { planId: await planIdOf(s.store, s.keys), keys: s.keys });
+    await expect(run).rejects.toMatchObject({ name: 'AccessDenied', message: expect.stringMatching(/kms:Decrypt/) });
+    expect(await s.catalog.listPartitions('audit_events')).toEqual([]);
+    expect(await keysUnder(s.store, 'curated/')).toEqual([]);
+  });
+
+  it('F28: ENOSPC while staging fails the unit cleanly; the retry publishes every row once and GC removes the staging', async () => {
+    const s = await seeded();
+    const faulty = new FaultyObjectStore(s.store);
+    faulty.failOn({ op: 'put', match: /^control\/staging\//, nth: 3, error: () => enospcError('/tmp/stage.parquet') });
+    const catalog = new LocalCatalog(faulty);
+    const planId = await planIdOf(s.store, s.keys);
+    await expect(compactObjects(deps(faulty, catalog), { planId, keys: s.keys })).rejects.toMatchObject({
+      code: 'ENOSPC',
+    });
+    expect(await s.catalog.listPartitions('component_logs')).toEqual([]);
+    expect(await keysUnder(s.store, 'curated/')).toEqual([]);
+    await compactObjects(deps(faulty, catalog), { planId, keys: s.keys });
+    expect(await readPublished(s.store, s.catalog)).toEqual(await referenceRows());
+    expect((await keysUnder(s.store, 'control/staging/')).length).toBeGreaterThan(0);
+    const gc = await collectGarbage(
+      { ...deps(s.store, s.catalog), now: () => new Date(Date.now() + 25 * HOUR) },
+      {
+        graceHours: 24,
+      },
+    );
+    expect(gc.stagingPlans).toBe(1);
+    expect(await keysUnder(s.store, 'control/staging/')).toEqual([]);
+    expect(await readPublished(s.store, s.catalog)).toEqual(await referenceRows());
+  });
+});
+
+// The workflow under the local runner (the real ASL): Retry/Catch decide what a fault does.
+describe('faults injected into the compaction workflow', () => {
+  const WF_NOW = '2025-01-03T10:20:00Z';
+  const SCHEDULED = { scheduledTime: '2025-01-03T10:15:00Z' };
+  let lake: TestLake | undefined;
+  afterEach(() => lake?.cleanup());
+
+  async function seedWindow(l: TestLake): Promise<string[]> {
+    return [
+      await putRawObject(l, '2025-01-03T09:58:00Z', [
+        { id: '1', time: '2025-01-03T09:57:00Z' },
+        { id: '2', time: '2025-01-03T09:57:01Z' },
+      ]),
+      await putRawObject(l, '2025-01-03T10:05:00Z', [{ id: '3', time: '2025-01-03T10:01:00Z' }]),
+      await putRawObject(l, '2025-01-03T10:06:00Z', [{ id: '4', time: '2025-01-03T10:02:00Z' }]),
+    ];
+  }
+  const ids = async (l: TestLake) => (await publishedRows(l, 'audit_events')).map((r) => r.event_id);
+  const snapshot = async (l: TestLake) => {
+    const out: Record<string, string> = {};
+    for await (const o of l.store.list('control/catalog/')) out[o.key] = o.etag;
+    return out;
+  };
+
+  it('F4: a crash after the catalog switch, before the ledger, is repaired by the next run without a second publish', async () => {
+    lake = makeTestLake(WF_NOW, { maxChunkObjects: 1 });
+    const keys = await seedWindow(lake);
+    const crash: LocalRunOptions['wrapTask'] = (state, h) =>
+      state === 'WriteLedger'
+        ? async () => {
+            const e = new Error('worker died after publishing');
+            e.name = 'SimulatedCrash';
+            throw e;
+          }
+        : h;
+    const first = await runLocalWorkflow(SCHEDULED, { deps: lake.deps, wrapTask: crash });
+    expect(first).toMatchObject({ status: 'FAILED', error: 'SimulatedCrash' });
+    expect(await ids(lake)).toEqual(['1', '2', '3', '4'].map(cwlId));
+    expect(await readProcessed(lake.store, 'dt=2025-01-03/hour=10')).toEqual({});
+    const catalog = await snapshot(lake);
+
+    lake.clock.advance((lake.deps.config.leaseTtlSeconds + 1) * 1000);
+    const second = await runLocalWorkflow(SCHEDULED, { deps: lake.deps });
+    expect(second.status).toBe('SUCCEEDED');
+    expect(second.output as RunSummary).toMatchObject({ objects: 3, failedItems: 0 });
+    expect(await snapshot(lake)).toEqual(catalog);
+    expect(await ids(lake)).toEqual(['1', '2', '3', '4'].map(cwlId));
+    expect(Object.keys(await readProcessed(lake.store, 'dt=2025-01-03/hour=10')).sort()).toEqual(keys.slice(1).sort());
+  });
+
+  it.each([
+    ['F21: a Lambda timeout', 'States.Timeout'],
+    ['F22: an out-of-memory kill', 'Lambda.Unknown'],
+  ])(
+    '%s is retried twice, then the unit fails alone: the rest publishes, nothing partial, the next run finishes',
+    async (_, error) => {
+      lake = makeTestLake(WF_NOW, { maxChunkObjects: 1 });
+      await seedWindow(lake);
+      let attempts = 0;
+      const dying: LocalRunOptions['wrapTask'] = (state, h) =>
+        state === 'StageObjects'
+          ? async (i) => {
+              if (i.Payload.chunkId !== 1) return h(i);
+              attempts++;
+              const e = new Error(`Task timed out / Runtime exited (${error})`);
+              e.name = error;
+              throw e;
+            }
+          : h;
+      const first = await runLocalWorkflow(SCHEDULED, { deps: lake.deps, wrapTask: dying });
+      expect(attempts).toBe(3);
+      expect(first).toMatchObject({ status: 'FAILED', error: 'ItemsFailedError' });
+      expect(first.cause).toContain(`chunk 1: ${error}`);
+      const afterFailure = await ids(lake);
+      expect(afterFailure).toHaveLength(3);
+      expect(new Set(afterFailure).size).toBe(3);
+
+      const second = await runLocalWorkflow(SCHEDULED, { deps: lake.deps });
+      expect(second.status).toBe('SUCCEEDED');
+      expect(await ids(lake)).toEqual(['1', '2', '3', '4'].map(cwlId));
+    },
+  );
+
+  it('F27: AccessDenied from KMS fails the execution loudly, naming the error; nothing of that unit is published', async () => {
+    lake = makeTestLake(WF_NOW, { maxChunkObjects: 1 });
+    const keys = await seedWindow(lake);
+    const faulty = new FaultyObjectStore(lake.store);
+    faulty.failOn({
+      op: 'getStream',
+      match: keys[1],
+      times: Number.POSITIVE_INFINITY,
+      error: () => awsError('AccessDenied', 403, 'not authorized to perform kms:Decrypt'),
+    });
+    const deps = {
+      ...lake.deps,
+      compaction: compactionStepsOver({
+        store: faulty,
+        catalog: lake.catalog,
+        log: QUIET,
+        now: () => lake!.clock.now(),
+        lateHorizonHours: 48,
+      }),
+    };
+    const run = await runLocalWorkflow(SCHEDULED, { deps });
+    expect(run).toMatchObject({ status: 'FAILED', error: 'ItemsFailedError' });
+    expect(run.cause).toMatch(/AccessDenied \(not authorized to perform kms:Decrypt\)/);
+    expect(await ids(lake)).toEqual(['1', '2', '4'].map(cwlId));
+  });
+
+  it('F18: a rollup that fails after writing part files is rebuilt in a new generation; the orphan is never published and GC removes it', async () => {
+    lake = makeTestLake(WF_NOW);
+    await seedWindow(lake);
+    const l = lake;
+    const inner = athenaStepsOver({ engine: l.engine, catalog: l.catalog, registerRawPartitions: false });
+    const orphans: string[] = [];
+    const deps = {
+      ...l.deps,
+      athena: {
+        ...inner,
+        async buildRollup(input: Parameters<typeof inner.buildRollup>[0]) {
+          const built = await inner.buildRollup(input);
+          if (orphans.length === 0) {
+            // Athena wrote a part file into the target, then the query failed.
+            const key = `${built.location}part-00000.parquet`;
+            await l.store.put(key, 'half an UNLOAD');
+            orphans.push(key);
+            l.clock.advance(1000);
+            throw new RetryableError('HIVE_CURSOR_ERROR after writing part files');
+          }
+          return built;
+        },
+      },
+    };
+    const run = await runLocalWorkflow(SCHEDULED, { deps });
+    expect(run.status).toBe('SUCCEEDED');
+    const rollups = await l.catalog.listPartitions('audit_hourly_summary');
+    expect(rollups).toHaveLength(2);
+    for (const p of rollups) expect(orphans[0]!.startsWith(p.location)).toBe(false);
+
+    const gc = await collectGarbage(
+      { store: l.store, catalog: l.catalog, log: QUIET, now: () => new Date(Date.now() + 25 * HOUR) },
+      { graceHours: 24 },
+    );
+    expect(gc.generations).toBeGreaterThanOrEqual(1);
+    expect(await l.store.head(orphans[0]!)).toBeUndefined();
+    expect(await l.catalog.listPartitions('audit_hourly_summary')).toEqual(rollups);
+  });
+});
