@@ -1,7 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { createMemoryLog } from '../../functions/shared/logger.ts';
 import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
-import { DEFAULT_WORKFLOW_CONFIG } from '../../functions/shared/workflow-config.ts';
 import { makeHandler } from '../../functions/transform.ts';
 import { DuckDbQueryEngine } from '../adapters/local/duckdb-query-engine.ts';
 import { deliverTraffic, type FirehoseDeliveryStats, LocalFirehose } from '../adapters/local/firehose-delivery.ts';
@@ -10,7 +9,12 @@ import { type LocalExecution, runLocalWorkflow } from '../adapters/local/local-w
 import { collectTraffic, type GroundTruth } from '../core/generate/traffic.ts';
 import { type CuratedTableName, TABLES } from '../core/schema.ts';
 import { athenaStepsOver } from '../pipeline/workflow-athena.ts';
-import { compactionStepsOver, type RunSummary, type WorkflowDeps } from '../pipeline/workflow-tasks.ts';
+import {
+  compactionStepsOver,
+  DEFAULT_WORKFLOW_CONFIG,
+  type RunSummary,
+  type WorkflowDeps,
+} from '../pipeline/workflow-tasks.ts';
 import type { Catalog, Clock, Log, ObjectStore, QueryEngine } from '../ports.ts';
 import { checkPlantedAnswers, type PlantedCheck } from './expectations.ts';
 
@@ -186,6 +190,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
     print(
       `clock       the state machine runs on a simulated clock from ${new Date(clockBase).toISOString()}, after the last arrival`,
     );
+    // createLocalWorkflowDeps composes the same for a folder; the demo also runs over S3.
     const deps: WorkflowDeps = {
       store,
       clock,
@@ -197,7 +202,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
         now: () => clock.now(),
         lateHorizonHours: DEFAULT_WORKFLOW_CONFIG.lateHorizonHours,
       }),
-      athena: athenaStepsOver({ engine, catalog, clock, registerRawPartitions: false }),
+      athena: athenaStepsOver({ engine, catalog, registerRawPartitions: false }),
       log: QUIET,
     };
     const runs: DemoRun[] = [];
