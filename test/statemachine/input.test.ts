@@ -103,6 +103,27 @@ describe('resolveWindow', () => {
   });
 });
 
+describe('scheduled windows', () => {
+  it('tile time: every instant is in exactly one window, [start, end), whatever second the trigger fires', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 365 * 24 * 3600 }), fc.integer({ min: 0, max: 899 }), (offsetS, lateS) => {
+        const t = Date.UTC(2024, 0, 1) + offsetS * 1000;
+        const now = new Date(t + 3600_000);
+        // The trigger for the window that contains t fires at its end, possibly a little late.
+        const end = Math.floor(t / 900_000) * 900_000 + 900_000;
+        const w = resolveWindow({ scheduledTime: new Date(end + lateS * 1000).toISOString() }, now, LIMITS);
+        expect(Date.parse(w.start)).toBeLessThanOrEqual(t);
+        expect(Date.parse(w.end)).toBeGreaterThan(t);
+        const next = resolveWindow({ scheduledTime: new Date(end + 900_000).toISOString() }, now, LIMITS);
+        expect(next.start).toBe(w.end);
+        expect(w.arrivalHours.at(-1)).toBe(
+          `dt=${new Date(end - 1).toISOString().slice(0, 10)}/hour=${new Date(end - 1).toISOString().slice(11, 13)}`,
+        );
+      }),
+    );
+  });
+});
+
 describe('splitRange', () => {
   it('covers the range exactly, without gaps or overlaps, in pieces of at most the step', () => {
     fc.assert(
