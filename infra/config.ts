@@ -73,7 +73,8 @@ export interface EksLogLakeConfig {
 const ACCOUNT_RE = /^\d{12}$/;
 const REGION_RE = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const ORG_RE = /^o-[a-z0-9]{10,32}$/;
-const PREFIX_RE = /^[a-z][a-z0-9-]{1,20}$/;
+// 20 at most: `<prefix>-athena-results-<account>-<region>` must stay within S3's 63 characters.
+const PREFIX_RE = /^[a-z][a-z0-9-]{1,19}$/;
 // EKS cluster names: letters, digits, hyphens, underscores; start alphanumeric; up to 100.
 const CLUSTER_RE = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 const SCHEDULE_RE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
@@ -188,7 +189,9 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
   const path = 'eksLogLake';
   if (!isObj(raw)) throw new ConfigError(`${path}: context object is missing; add it to cdk.json "context"`);
   const prefix =
-    raw.prefix === undefined ? 'eks-log-lake' : str(raw, 'prefix', path, p, PREFIX_RE, '2-21 of a-z 0-9 -');
+    raw.prefix === undefined
+      ? 'eks-log-lake'
+      : str(raw, 'prefix', path, p, PREFIX_RE, '2-20 of a-z 0-9 -, starting with a letter');
   const centralRaw = raw.central;
   let central = { account: '', region: '' };
   if (!isObj(centralRaw)) p.add(`${path}.central`, 'must be an object with account and region');

@@ -101,7 +101,8 @@ export class Ingestion extends Construct {
         resources: [storage.key.keyArn],
         conditions: {
           StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` },
-          StringLike: { 'kms:EncryptionContext:aws:s3:arn': objectArns },
+          // With S3 Bucket Keys the context names the bucket, not the object.
+          StringLike: { 'kms:EncryptionContext:aws:s3:arn': [storage.lake.bucketArn, ...objectArns] },
         },
       }),
     );

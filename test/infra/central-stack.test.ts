@@ -180,6 +180,9 @@ describe('Firehose', () => {
       `<${lakeId}.Arn>/errors/*`,
       `<${lakeId}.Arn>/raw/*`,
     ]);
+    // Bucket keys put the bucket ARN in the encryption context: the condition must admit it.
+    const kms = statements.find((x) => asArray(x.Action).includes('kms:GenerateDataKey') && x.Condition?.StringLike)!;
+    expect(kms.Condition.StringLike['kms:EncryptionContext:aws:s3:arn'].map(flat)).toContain(`<${lakeId}.Arn>`);
   });
 
   it('gives the transform its allow-list and the stream name with PutRecordBatch on that stream only', () => {

@@ -24,6 +24,11 @@ describe('parseConfig', () => {
       { ...base, central: { account: '1234', region: 'eu-west-1' } },
       /central\.account: "1234" is not valid/,
     ],
+    [
+      'a prefix too long for bucket names',
+      { ...base, prefix: 'a-very-long-prefix-xyz' },
+      /prefix: "a-very-long-prefix-xyz" is not valid/,
+    ],
     ['a bad region', { ...base, central: { account: '111111111111', region: 'Europe' } }, /central\.region/],
     ['a bad organization id', { ...base, organizationId: 'org-1' }, /organizationId: "org-1" is not valid/],
     [
