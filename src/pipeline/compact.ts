@@ -40,7 +40,7 @@ export interface CompactionDeps {
   now: () => Date;
   /** How far before its arrival hour an event may be and still be curated (default 48 h). */
   lateHorizonHours?: number;
-  /** NDJSON text held in memory before rows are written out (default 32 MiB); bounds peak RSS. */
+  /** NDJSON text held in memory before rows are written out (default 24 MiB); bounds peak RSS. */
   memoryBudgetBytes?: number;
 }
 
@@ -111,7 +111,7 @@ export interface CompactionSummary {
 }
 
 const DEFAULT_HORIZON_HOURS = 48;
-const DEFAULT_BUDGET = 32 * 1024 * 1024;
+const DEFAULT_BUDGET = 24 * 1024 * 1024;
 const FUTURE_SLACK_MS = 2 * 3600_000;
 const MAX_OBJECT_BYTES = 8 * 1024 * 1024 * 1024;
 /** Files below this many rows are rewritten into the next generation instead of carried over. */
@@ -314,7 +314,7 @@ export async function stageObjects(
         if (m.timeFallback) res.timeFallbacks++;
         pending.push({ table: m.table, values: m.values, row: m.row, bytes: line.bytes });
         pendingBytes += line.bytes;
-        if (pendingBytes + buffered > budget) {
+        if (pendingBytes > budget / 8 || pendingBytes + buffered > budget) {
           res.events += events;
           events = 0;
           commit(pending, key);
@@ -539,7 +539,8 @@ export async function mergePartition(
   const inputs = [...base.inputs, ...staged];
   // Small or filtered files are merged; a lone small clean file is as good copied.
   const rewrite = inputs.filter((f) => keep.get(f.key) != null || f.rows < SMALL_FILE_ROWS);
-  const mergeSmall = rewrite.length > 1 || rewrite.some((f) => keep.get(f.key) != null);
+  // One chunk's files (no base) are already deduped and sorted: carried over as they are.
+  const mergeSmall = !skipKeys && (rewrite.length > 1 || rewrite.some((f) => keep.get(f.key) != null));
   for (const f of inputs) {
     const mask = keep.get(f.key) ?? null;
     const bytes = await mustGet(deps.store, f.key);

@@ -25,7 +25,7 @@ function grow<T extends Uint8Array | Int32Array | Float64Array>(a: T, need: numb
 
 /** A validity bitmap that grows with the column. */
 class Validity {
-  bits = new Uint8Array(64);
+  bits = new Uint8Array(16);
   nulls = 0;
   set(i: number, valid: boolean): void {
     this.bits = grow(this.bits, (i >> 3) + 1);
@@ -52,8 +52,8 @@ class Validity {
 
 /** UTF-8 strings appended straight into one byte buffer: the JS strings can die young. */
 class Utf8Column {
-  offsets = new Int32Array(1024);
-  data = new Uint8Array(64 * 1024);
+  offsets = new Int32Array(128);
+  data = new Uint8Array(4096);
   length = 0;
   readonly valid = new Validity();
 
@@ -118,7 +118,7 @@ class Utf8Column {
 
 /** Numbers (int, bigint, double, timestamp µs) kept as float64 until the Arrow type is built. */
 class NumberColumn {
-  values = new Float64Array(1024);
+  values = new Float64Array(128);
   length = 0;
   readonly valid = new Validity();
   constructor(private readonly t: 'int' | 'bigint' | 'double' | 'timestamp' | 'boolean') {}
@@ -164,7 +164,7 @@ class NumberColumn {
 
 /** list<utf8> and map<utf8,utf8>: row offsets into one or two child string columns. */
 class NestedColumn {
-  offsets = new Int32Array(1024);
+  offsets = new Int32Array(128);
   length = 0;
   readonly valid = new Validity();
   readonly keys = new Utf8Column();
