@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { Command } from 'commander';
 import { FsObjectStore } from '../../adapters/local/fs-object-store.ts';
 import { InvalidInputError } from '../../core/errors.ts';
@@ -87,16 +87,15 @@ export function demoCommand(write: (text: string) => void = (t) => process.stdou
       const start = opts.start === undefined ? defaultDemoStart(new Date()) : new Date(opts.start);
       if (Number.isNaN(start.getTime())) throw new InvalidInputError(`--start must be an ISO time, got ${opts.start}`);
       const lakeDir = resolve(opts.lake);
-      const shownDir = relative(process.cwd(), lakeDir) || '.';
+      const rel = relative(process.cwd(), lakeDir);
+      // ./.lake inside the working directory, the absolute path elsewhere.
+      const shownDir = rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? lakeDir : `./${rel}`;
       checkFolder(lakeDir);
       let lake: ReturnType<typeof folderLake>;
       if (opts.s3Endpoint !== undefined) {
         lake = s3Lake({ endpoint: opts.s3Endpoint, bucket: opts.bucket!, mirrorDir: lakeDir });
       } else {
-        lake = folderLake(
-          new FsObjectStore(lakeDir),
-          `folder ${shownDir.startsWith('.') ? shownDir : `./${shownDir}`}`,
-        );
+        lake = folderLake(new FsObjectStore(lakeDir), `folder ${shownDir}`);
       }
       const log = (line: string) => {
         if (!opts.json) write(`${line}\n`);
@@ -104,6 +103,10 @@ export function demoCommand(write: (text: string) => void = (t) => process.stdou
       log(
         `eks-log-lake demo: lake ${lake.description}, seed ${opts.seed}, ${opts.minutes} min from ${start.toISOString()}`,
       );
+      if (start.getTime() <= Date.now())
+        log(
+          'note        --start is in the past: objects are written after its scheduled window closed, so the backfill curates them',
+        );
       const report = await runDemo({
         lake,
         seed: opts.seed,
