@@ -6,6 +6,7 @@ import { DuckDbQueryEngine } from '../adapters/local/duckdb-query-engine.ts';
 import { deliverTraffic, type FirehoseDeliveryStats, LocalFirehose } from '../adapters/local/firehose-delivery.ts';
 import { LocalCatalog } from '../adapters/local/local-catalog.ts';
 import { type LocalExecution, runLocalWorkflow } from '../adapters/local/local-workflow-runner.ts';
+import { InvalidInputError } from '../core/errors.ts';
 import { collectTraffic, type GroundTruth } from '../core/generate/traffic.ts';
 import { type CuratedTableName, TABLES } from '../core/schema.ts';
 import { athenaStepsOver } from '../pipeline/workflow-athena.ts';
@@ -105,10 +106,22 @@ export function simulatedClock(base: number): Clock {
 
 const QUIET: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** Deletes every object in the lake (the demo always starts from an empty lake). */
+/** Top-level prefixes of a lake; the demo only ever empties a store holding nothing else. */
+export const LAKE_PREFIXES = ['raw/', 'curated/', 'errors/', 'quarantine/', 'control/', 'athena-results/'];
+
+/**
+ * Deletes every object in the lake (the demo always starts from an empty lake). Refuses, before
+ * deleting anything, when the store holds a key outside the lake's prefixes: not a lake to empty.
+ */
 export async function emptyLake(store: ObjectStore): Promise<number> {
   const keys: string[] = [];
-  for await (const o of store.list('')) keys.push(o.key);
+  for await (const o of store.list('')) {
+    if (!LAKE_PREFIXES.some((p) => o.key.startsWith(p)))
+      throw new InvalidInputError(
+        `the lake holds ${o.key}, which is not lake data: give the demo an empty folder or bucket`,
+      );
+    keys.push(o.key);
+  }
   for (let i = 0; i < keys.length; i += 1000) await store.delete(keys.slice(i, i + 1000));
   return keys.length;
 }

@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
 import { DEFAULT_DEMO_LAKE, defaultDemoStart, demoCommand } from '../../src/cli/commands/demo.ts';
+import { emptyLake } from '../../src/demo/demo.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -67,5 +69,18 @@ describe('eks-log-lake demo (CLI)', () => {
     writeFileSync(join(dir, 'thesis.tex'), 'precious');
     const { error } = await runCli(['--lake', dir, '--minutes', '1']);
     expect(error).toMatch(/holds thesis\.tex/);
+  });
+
+  it('refuses to empty a store that holds keys outside the lake prefixes, deleting nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'demo-cli-'));
+    dirs.push(dir);
+    const store = new FsObjectStore(dir);
+    await store.put('raw/log_type=authenticator/dt=2026-11-27/hour=04/x.gz', 'a');
+    await store.put('backups/db.dump', 'precious');
+    await expect(emptyLake(store)).rejects.toThrow(/holds backups\/db\.dump/);
+    expect(await store.head('raw/log_type=authenticator/dt=2026-11-27/hour=04/x.gz')).toBeDefined();
+    await store.delete(['backups/db.dump']);
+    expect(await emptyLake(store)).toBe(1);
+    expect(await store.head('raw/log_type=authenticator/dt=2026-11-27/hour=04/x.gz')).toBeUndefined();
   });
 });

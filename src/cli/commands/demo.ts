@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { Command } from 'commander';
 import { FsObjectStore } from '../../adapters/local/fs-object-store.ts';
 import { InvalidInputError } from '../../core/errors.ts';
-import { folderLake, runDemo } from '../../demo/demo.ts';
+import { folderLake, LAKE_PREFIXES, runDemo } from '../../demo/demo.ts';
 import { formatDemoReport } from '../../demo/report.ts';
 import { s3Lake } from '../../demo/s3-lake.ts';
 
@@ -43,7 +43,7 @@ export function defaultDemoStart(now: Date): Date {
 function checkFolder(dir: string): void {
   if (!existsSync(dir)) return;
   const entries = readdirSync(dir).filter((e) => !e.startsWith('.'));
-  const lakeLike = new Set(['raw', 'curated', 'errors', 'quarantine', 'control', 'athena-results']);
+  const lakeLike = new Set(LAKE_PREFIXES.map((p) => p.slice(0, -1)));
   const strange = entries.filter((e) => !lakeLike.has(e));
   if (strange.length > 0)
     throw new InvalidInputError(
@@ -75,7 +75,7 @@ export function demoCommand(write: (text: string) => void = (t) => process.stdou
     .option('--seed <n>', 'seed of the generator (same seed, same traffic)', int('seed', 0, 2 ** 31 - 1), 42)
     .option('--start <iso>', 'time of the first event (default: the next whole hour)')
     .option('--s3-endpoint <url>', 'use this S3-compatible endpoint instead of a folder (needs --bucket)')
-    .option('--bucket <name>', 'bucket of the lake on --s3-endpoint (emptied first)')
+    .option('--bucket <name>', 'bucket of the lake on --s3-endpoint (emptied first; refused if it holds other data)')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
