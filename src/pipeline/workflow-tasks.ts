@@ -1,5 +1,5 @@
 import type { CuratedTableName } from '../core/schema.ts';
-import { resolveWindow } from '../core/workflow/input.ts';
+import { leaseHolderOf, resolveWindow } from '../core/workflow/input.ts';
 import type { ChunkLimits } from '../core/workflow/plan.ts';
 import { groupsOf } from '../core/workflow/plan.ts';
 import type { WindowLimits, WorkflowWindow } from '../core/workflow/window.ts';
@@ -158,9 +158,15 @@ const chunkName = (chunkId: number) => `c${String(chunkId).padStart(5, '0')}`;
 const partitionId = (p: PartitionRef) => `${p.table}/${p.values.join('/')}`;
 const hourCount = (w: WorkflowWindow) => (Date.parse(w.end) - Date.parse(w.start)) / 3_600_000;
 
-/** ValidateInput: the execution input → its window, or InvalidInputError before any work. */
-export async function validateInputTask(deps: WorkflowDeps, payload: { input: unknown }): Promise<WorkflowWindow> {
-  return resolveWindow(payload.input, deps.clock.now(), deps.config);
+/** ValidateInput: the execution input → its window and lease holder, or InvalidInputError before any work. */
+export async function validateInputTask(
+  deps: WorkflowDeps,
+  payload: { input: unknown; executionName: string },
+): Promise<{ window: WorkflowWindow; holder: string }> {
+  return {
+    window: resolveWindow(payload.input, deps.clock.now(), deps.config),
+    holder: leaseHolderOf(payload.input, payload.executionName),
+  };
 }
 
 /** AcquireLease: takes the compaction lease for this execution. */

@@ -29,11 +29,15 @@ describe('workflow Lambda entries', () => {
     lake = makeTestLake('2025-01-03T10:20:00Z');
     const { makeHandler } = await import('../../functions/validate-input.ts');
     const handle = makeHandler(lake.deps);
-    await expect(handle({ input: { scheduledTime: '2025-01-03T10:15:00Z' } })).resolves.toMatchObject({
-      mode: 'scheduled',
-      end: '2025-01-03T10:15:00.000Z',
+    await expect(
+      handle({ input: { scheduledTime: '2025-01-03T10:15:00Z' }, executionName: 'e-1' }),
+    ).resolves.toMatchObject({
+      window: { mode: 'scheduled', end: '2025-01-03T10:15:00.000Z' },
+      holder: 'e-1',
     });
-    await expect(handle({ input: { from: 'yesterday', to: 'today' } })).rejects.toThrow(InvalidInputError);
+    await expect(handle({ input: { from: 'yesterday', to: 'today' }, executionName: 'e-2' })).rejects.toThrow(
+      InvalidInputError,
+    );
   });
 
   it('fails at cold start with a ConfigError naming the variable when AWS settings are missing', async () => {

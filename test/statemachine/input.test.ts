@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors.ts';
-import { resolveWindow } from '../../src/core/workflow/input.ts';
+import { leaseHolderOf, resolveWindow } from '../../src/core/workflow/input.ts';
 import { HOUR_MS, splitRange } from '../../src/core/workflow/window.ts';
 
 const NOW = new Date('2025-01-03T10:20:00Z');
@@ -60,7 +60,12 @@ describe('resolveWindow', () => {
 
   it('ignores the parent execution id Step Functions adds to a child input', () => {
     const w = resolveWindow(
-      { from: '2025-01-02T00:00:00Z', to: '2025-01-02T01:00:00Z', AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: 'arn:x' },
+      {
+        from: '2025-01-02T00:00:00Z',
+        to: '2025-01-02T01:00:00Z',
+        leaseHolder: 'backfill-parent',
+        AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: 'arn:x',
+      },
       NOW,
       LIMITS,
     );
@@ -121,6 +126,14 @@ describe('scheduled windows', () => {
         );
       }),
     );
+  });
+});
+
+describe('leaseHolderOf', () => {
+  it('is the parent name for a backfill child and the execution name otherwise', () => {
+    expect(leaseHolderOf({ from: 'a', to: 'b', leaseHolder: 'parent-1' }, 'child-7')).toBe('parent-1');
+    expect(leaseHolderOf({ scheduledTime: 'x' }, 'sched-1')).toBe('sched-1');
+    expect(() => leaseHolderOf({ leaseHolder: '../control' }, 'e')).toThrow(InvalidInputError);
   });
 });
 

@@ -245,6 +245,41 @@ describe('compaction workflow under the local runner', () => {
     expect(await readWatermark(lake.store)).toBeUndefined();
   });
 
+  it('finishes the other children of a backfill when one fails, then fails the parent naming the range', async () => {
+    lake = makeTestLake(NOW, { childRangeHours: 1 });
+    const bad = await putRawObject(lake, '2025-01-03T07:10:00Z', [{ id: '30', time: '2025-01-03T07:09:00Z' }]);
+    await putRawObject(lake, '2025-01-03T08:10:00Z', [{ id: '31', time: '2025-01-03T08:09:00Z' }]);
+    let childAttempts = 0;
+    const run = await runLocalWorkflow(
+      { from: '2025-01-03T07:00:00Z', to: '2025-01-03T09:00:00Z' },
+      {
+        deps: lake.deps,
+        wrapTask: (state, h) => {
+          if (state === 'StartChildExecution') {
+            return async (i) => {
+              if (i.Input.from === '2025-01-03T07:00:00.000Z') childAttempts++;
+              return h(i);
+            };
+          }
+          if (state !== 'PlanWindow') return h;
+          return async (i) => {
+            const out = (await h(i)) as { Payload: { objects: number } };
+            const hours = i.Payload.window.arrivalHours as string[];
+            if (hours.includes('dt=2025-01-03/hour=07')) throw new RetryableError(`S3 keeps failing for ${bad}`);
+            return out;
+          };
+        },
+      },
+    );
+    expect(run).toMatchObject({ status: 'FAILED', error: 'ItemsFailedError' });
+    expect(run.cause).toMatch(
+      /^1 of 2 items failed; what succeeded was published\. range 2025-01-03T07:00:00.000Z\.\.2025-01-03T08:00:00.000Z: States\.TaskFailed/,
+    );
+    // The failed child was retried once (Retry on States.TaskFailed), then recorded.
+    expect(childAttempts).toBe(2);
+    expect(await ids(lake)).toEqual([cwlId('31')]);
+  });
+
   // F5: the same window three times; nothing changes after the first.
   it('changes nothing when the same window runs again and again', async () => {
     lake = makeTestLake(NOW);

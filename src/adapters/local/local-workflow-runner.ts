@@ -154,7 +154,7 @@ async function execute(
     handlers[state] = wrap(state, async (i: { Payload: unknown }) => {
       const payload = await fn(options.deps, JSON.parse(JSON.stringify(i.Payload)));
       if (state === 'ValidateInput') {
-        const w = payload as { start: string; end: string };
+        const w = (payload as { window: { start: string; end: string } }).window;
         hoursTotal = (Date.parse(w.end) - Date.parse(w.start)) / 3_600_000;
       }
       if (state === 'WriteLedger' && run.depth === 0) {

@@ -10,8 +10,8 @@ import {
   type WorkflowWindow,
 } from './window.ts';
 
-/** Keys Step Functions or our own parent execution may add to an input; ignored by validation. */
-const IGNORED_KEYS = new Set(['AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID', 'parentExecution']);
+/** Keys Step Functions or our own parent execution add to a child's input; not part of the window. */
+const IGNORED_KEYS = new Set(['AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID', 'leaseHolder']);
 
 /**
  * Validates an execution input and returns the window it covers, or throws InvalidInputError
@@ -80,4 +80,20 @@ export function resolveWindow(input: unknown, now: Date, limits: WindowLimits): 
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+const HOLDER = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * Who holds the lease for this execution: the parent's name for a backfill child (children run
+ * one at a time and share it), else the execution's own name.
+ */
+export function leaseHolderOf(input: unknown, executionName: string): string {
+  const given =
+    typeof input === 'object' && input !== null ? (input as Record<string, unknown>).leaseHolder : undefined;
+  const holder = given ?? executionName;
+  if (typeof holder !== 'string' || !HOLDER.test(holder)) {
+    throw new InvalidInputError(`lease holder must be an execution name, got ${JSON.stringify(holder)}`);
+  }
+  return holder;
 }
