@@ -84,11 +84,17 @@ export async function checkPlantedAnswers(truth: GroundTruth, runNamed: RunNamed
       'list-denied-requests',
       { limit: '5' },
       `most 403s: ${top.username} from ${top.sourceIp} (${top.count}) in ${top.cluster}`,
+      // Ties at the top may come back in either order; any tied (user, address) is right.
       (rows) =>
         rows.length > 0 &&
-        rows[0]!.username === top.username &&
-        rows[0]!.source_ip === top.sourceIp &&
-        num(rows[0]!.requests) === top.count,
+        num(rows[0]!.requests) === top.count &&
+        p.forbidden.some(
+          (f) =>
+            f.count === top.count &&
+            f.username === rows[0]!.username &&
+            f.sourceIp === rows[0]!.source_ip &&
+            f.cluster === rows[0]!.cluster,
+        ),
     );
 
   // The exec'ing person is a human with an IAM role mapping; the query should name that role.
