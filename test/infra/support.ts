@@ -30,12 +30,6 @@ export const CONFIG: EksLogLakeConfig = parseConfig(RAW_CONFIG);
 
 export const FIXTURES = join(__dirname, 'fixtures');
 
-/** The fixture workflow: three Lambda Tasks, a Map and a child execution. */
-export const FIXTURE_WORKFLOW: CentralOverrides = {
-  definitionPath: join(FIXTURES, 'compaction.asl.json'),
-  functionsDir: join(FIXTURES, 'functions'),
-};
-
 /** An app that skips esbuild bundling (all tests but the one that bundles for real). */
 export function testApp(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
