@@ -159,6 +159,9 @@ function auditTime(v: unknown): string | null {
 function klogLine(id: string, ts: number, message: string, shared: string): string {
   const k = parseKlogLine(message, ts);
   const prefix = head(k.time ?? formatEpochMs(ts), ts, id, shared, k.status, k.error ?? undefined);
+  const messageJson = JSON.stringify(message);
+  // The header is plain ASCII, so the escaped tail is a slice of the escaped line: one escape pass, not two.
+  const msgJson = k.msgStart === null ? JSON.stringify(k.msg) : '"' + messageJson.slice(k.msgStart + 1);
   // Assembled by hand: cheaper than stringifying a fresh object per line, same JSON.
   return (
     prefix +
@@ -173,11 +176,11 @@ function klogLine(id: string, ts: number, message: string, shared: string): stri
         ',"source_line":' +
         k.sourceLine) +
     ',"msg":' +
-    JSON.stringify(k.msg) +
+    msgJson +
     ',"kv":' +
     JSON.stringify(k.kv) +
     ',"message":' +
-    JSON.stringify(message) +
+    messageJson +
     '}'
   );
 }

@@ -19,6 +19,11 @@ export interface KlogFields {
   /** The message: unquoted for structured lines, the text after the header otherwise. */
   readonly msg: string;
   readonly kv: KvMap;
+  /**
+   * Where `msg` starts in the line when it is the line's verbatim tail and everything before
+   * it needs no JSON escaping (so its JSON text is a slice of the line's); otherwise null.
+   */
+  readonly msgStart: number | null;
 }
 
 const SEVERITY: Readonly<Record<string, KlogSeverity>> = { I: 'INFO', W: 'WARNING', E: 'ERROR', F: 'FATAL' };
@@ -28,7 +33,7 @@ const MAX_SKEW_MS = 200 * 86_400_000;
 const HALF_YEAR_MS = 182 * 86_400_000;
 
 /** Header fields of the last line read by readHeader (shared to keep the hot path allocation-free). */
-const H = { threadId: 0, fileStart: 0, fileEnd: 0, line: 0, end: 0 };
+const H = { threadId: 0, fileStart: 0, fileEnd: 0, line: 0, end: 0, plainFile: true };
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
@@ -52,10 +57,12 @@ function readHeader(s: string): boolean {
   while (isDigit(s.charCodeAt(i))) tid = tid * 10 + s.charCodeAt(i++) - 0x30;
   if (i === tidStart || s.charCodeAt(i) !== 0x20) return false;
   const fileStart = ++i;
+  let plainFile = true;
   for (;;) {
     const c = s.charCodeAt(i);
     if (c === 0x3a) break; // ':'
     if (Number.isNaN(c) || c === 0x20 || c === 0x5d || c === 0x0a) return false;
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) plainFile = false;
     i++;
   }
   if (i === fileStart) return false;
@@ -73,6 +80,7 @@ function readHeader(s: string): boolean {
   H.fileEnd = fileEnd;
   H.line = line;
   H.end = i;
+  H.plainFile = plainFile;
   return true;
 }
 
@@ -93,6 +101,7 @@ export function parseKlogLine(line: string, cwlTimestampMs: number): KlogFields 
       sourceLine: null,
       msg: line,
       kv: newKv(),
+      msgStart: 0,
     };
   }
   const threadId = H.threadId;
@@ -111,6 +120,7 @@ export function parseKlogLine(line: string, cwlTimestampMs: number): KlogFields 
     sourceLine,
     msg: tail ? tail.msg : rest,
     kv: tail ? tail.kv : newKv(),
+    msgStart: tail || !H.plainFile ? null : H.end,
   };
 }
 

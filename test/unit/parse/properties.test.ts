@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toRawRecordLines } from '../../../src/core/parse/index.ts';
+import { parseKlogLine, toRawRecordLines } from '../../../src/core/parse/index.ts';
 import { CTX, dataMessage } from './helpers.ts';
 
 const STREAMS = [
@@ -64,6 +64,28 @@ describe('raw record invariants', () => {
           // Nothing is lost: text streams and unparsed events keep the message verbatim.
           if (r.parse_status !== 'ok' || stream !== 'kube-apiserver-audit-1') expect(r.message).toBe(msgs[i]);
           if (r.parse_status !== 'ok') expect(typeof r.parse_error).toBe('string');
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('writes the msg and kv that parseKlogLine reads, for any klog-shaped line', () => {
+    const fileName = fc.string({ unit: anyUnit, minLength: 1, maxLength: 6 }).filter((f) => !/[ :\]\n]/.test(f));
+    const line = fc
+      .tuple(klogLike, fileName, fc.boolean())
+      .map(([l, file, swap]) => (swap ? l.replace('file.go', file) : l));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(line, anyText), { minLength: 1, maxLength: 4 }), (msgs) => {
+        const ts = Date.UTC(2024, 4, 20, 4, 14, 54, 123);
+        const lines = toRawRecordLines(dataMessage('kube-apiserver-1', msgs, { timestamp: ts }), CTX);
+        for (const [i, l] of lines.entries()) {
+          const want = parseKlogLine(msgs[i]!, ts);
+          const r = JSON.parse(l);
+          expect(r.msg).toBe(want.msg);
+          expect(r.kv).toEqual({ ...want.kv });
+          expect(r.source_file).toBe(want.sourceFile);
+          expect(r.message).toBe(msgs[i]);
         }
       }),
       { numRuns: 400 },
