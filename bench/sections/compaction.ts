@@ -11,6 +11,7 @@ import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
 import { MANIFEST_NAME, parseManifest, planIdFor } from '../../src/core/compact/index.ts';
 import { generateTraffic } from '../../src/core/generate/traffic.ts';
 import { toRawRecordLines } from '../../src/core/parse/index.ts';
+import { RECORD_GZIP_LEVEL } from '../../src/core/transform/index.ts';
 import { compactObjects } from '../../src/pipeline/compact.ts';
 import type { Log } from '../../src/ports.ts';
 import type { BenchSection } from '../section.ts';
@@ -24,9 +25,9 @@ const QUIET: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
-/** Generated traffic as raw NDJSON lines (what the transform writes), grouped by log type. */
-function rawLinesByType(sizeMb: number): Map<string, string[]> {
-  const byType = new Map<string, string[]>();
+/** Generated traffic as raw NDJSON records (one per subscription message, as the transform writes), by log type. */
+function rawLinesByType(sizeMb: number): Map<string, string[][]> {
+  const byType = new Map<string, string[][]>();
   const traffic = generateTraffic({
     seed: 4242,
     start: new Date(START),
@@ -41,36 +42,39 @@ function rawLinesByType(sizeMb: number): Map<string, string[]> {
     if (lines.length === 0) continue;
     const t = (JSON.parse(lines[0]!) as { log_type: string }).log_type;
     const list = byType.get(t) ?? [];
-    for (const l of lines) list.push(l);
+    list.push(lines);
     byType.set(t, list);
   }
   return byType;
 }
 
-/** Writes the lines as gzip raw objects under raw/log_type=…/dt=…/hour=…/ and returns their keys and sizes. */
-async function writeRawObjects(store: FsObjectStore, byType: Map<string, string[]>, arrivalMs: number) {
+/**
+ * Writes raw objects as Firehose does with our transform: each record (one message's lines) its
+ * own gzip member at the transform's level, members concatenated up to the buffer size.
+ */
+async function writeRawObjects(store: FsObjectStore, byType: Map<string, string[][]>, arrivalMs: number) {
   const iso = new Date(arrivalMs).toISOString();
   const keys: string[] = [];
   let textBytes = 0;
   let gzipBytes = 0;
-  for (const [type, lines] of byType) {
-    let part: string[] = [];
+  for (const [type, records] of byType) {
+    let part: Buffer[] = [];
     let size = 0;
     const flush = async () => {
       if (part.length === 0) return;
-      const text = `${part.join('\n')}\n`;
-      const gz = gzipSync(text);
+      const gz = Buffer.concat(part);
       const key = `raw/log_type=${type}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/bench-${type}-${String(keys.length).padStart(4, '0')}.gz`;
       await store.put(key, gz);
       keys.push(key);
-      textBytes += Buffer.byteLength(text);
+      textBytes += size;
       gzipBytes += gz.byteLength;
       part = [];
       size = 0;
     };
-    for (const l of lines) {
-      part.push(l);
-      size += l.length + 1;
+    for (const lines of records) {
+      const text = `${lines.join('\n')}\n`;
+      part.push(gzipSync(text, { level: RECORD_GZIP_LEVEL }));
+      size += Buffer.byteLength(text);
       if (size >= OBJECT_TEXT_BYTES) await flush();
     }
     await flush();
@@ -101,8 +105,12 @@ const DUCK_COLUMNS = `{time: 'TIMESTAMPTZ', cwl_timestamp: 'BIGINT', event_id: '
   requestObject: 'JSON', responseObject: 'JSON', severity: 'VARCHAR', thread_id: 'BIGINT', source_file: 'VARCHAR',
   source_line: 'INTEGER', msg: 'VARCHAR', kv: 'MAP(VARCHAR, VARCHAR)', message: 'VARCHAR'}`;
 
-async function duckdbSeconds(lakeDir: string, outDir: string): Promise<{ seconds: number; bytes: number }> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+async function duckdbSeconds(
+  lakeDir: string,
+  outDir: string,
+  threads: number,
+): Promise<{ seconds: number; bytes: number }> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
   const con = await instance.connect();
   await con.run('SET autoinstall_known_extensions = false');
   const t = performance.now();
@@ -124,7 +132,9 @@ async function duckdbSeconds(lakeDir: string, outDir: string): Promise<{ seconds
  * cluster and hour of audit_events) until `mb` MB of NDJSON, streaming so the writer stays small.
  */
 async function prepareOnePartition(lakeDir: string, mb: number): Promise<void> {
-  const pool = (rawLinesByType(40).get('kube-apiserver-audit') ?? []).filter((l) => l.includes('"parse_status":"ok"'));
+  const pool = (rawLinesByType(40).get('kube-apiserver-audit') ?? [])
+    .flat()
+    .filter((l) => l.includes('"parse_status":"ok"'));
   if (pool.length === 0) throw new Error('generator produced no audit lines');
   const target = mb * MIB;
   const hour = START + 2 * 3600_000;
@@ -136,7 +146,7 @@ async function prepareOnePartition(lakeDir: string, mb: number): Promise<void> {
     const path = join(lakeDir, key);
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(path, '..'), { recursive: true });
-    const gz = createGzip();
+    const gz = createGzip({ level: RECORD_GZIP_LEVEL });
     const done = new Promise<void>((resolve, reject) =>
       gz
         .pipe(createWriteStream(path))
@@ -204,18 +214,23 @@ export const section: BenchSection = {
       log(`${raw.keys.length} raw objects, ${round(mb)} MB NDJSON, ${round(raw.gzipBytes / 1e6)} MB gzip`);
 
       const t = performance.now();
+      const cpu = process.cpuUsage();
       const sum = await compactObjects(
         { store, catalog, log: QUIET, now: () => new Date(START + 4 * 3600_000) },
         { planId: 'bench', keys: raw.keys },
       );
       const seconds = (performance.now() - t) / 1000;
+      const cpuSeconds = process.cpuUsage(cpu).user / 1e6;
       const parquet = await publishedParquetBytes(store, catalog);
       log(
         `compaction: ${round(seconds)} s, ${sum.events} events, ${sum.partitions} partitions, ${sum.duplicates} duplicates`,
       );
 
-      const duck = await duckdbSeconds(lakeDir, dir);
-      log(`duckdb read_json → COPY parquet zstd: ${round(duck.seconds)} s`);
+      const duck = await duckdbSeconds(lakeDir, dir, 2);
+      const duck1 = await duckdbSeconds(lakeDir, dir, 1);
+      log(
+        `duckdb read_json → COPY parquet zstd: ${round(duck.seconds)} s (2 threads), ${round(duck1.seconds)} s (1 thread)`,
+      );
 
       const oneMb = Number(process.env.BENCH_PARTITION_MB ?? 1024);
       const oneDir = join(dir, 'one');
@@ -229,6 +244,9 @@ export const section: BenchSection = {
       return {
         mb_per_s: round(mb / seconds),
         duckdb_mb_per_s: round(mb / duck.seconds),
+        duckdb_1thread_mb_per_s: round(mb / duck1.seconds),
+        cpu_mb_per_s: round(mb / cpuSeconds),
+        vs_duckdb: round(duck.seconds / seconds, 3),
         peak_rss_mib: round(Number(rss.maxRssMib)),
         parquet_to_gzip_ratio: round(parquet / raw.gzipBytes, 3),
         duckdb_parquet_to_gzip_ratio: round(duck.bytes / raw.gzipBytes, 3),
