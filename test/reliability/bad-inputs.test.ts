@@ -267,6 +267,18 @@ describe('bad raw objects and keys', () => {
     expect(note.text).toBeUndefined();
   });
 
+  it('quarantines a raw line of invalid UTF-8 as encoding_error with its original bytes in base64 (row 18)', async () => {
+    const s = store();
+    const key = rawKeyAt(T0 + 5 * 60_000, 'bad-utf8');
+    const bad = Buffer.concat([Buffer.from('{"message":"caf'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]);
+    await s.put(key, gzipSync(Buffer.concat([Buffer.from(`${goodLine('8'.repeat(56))}\n`), bad, Buffer.from('\n')])));
+    const sum = await compactObjects(deps(s), { planId: 'utf8', keys: [key] });
+    expect(sum).toMatchObject({ events: 2, quarantined: 1, quarantineReasons: { encoding_error: 1 } });
+    const [q] = await keysUnder(s, 'quarantine/records/');
+    const note = JSON.parse(gunzipSync((await s.get(q!))!.body).toString('utf8'));
+    expect(Buffer.from(note.line_b64, 'base64').equals(bad)).toBe(true);
+  });
+
   it('keeps one row for a CloudWatch id seen twice in one object and again in an object a day later (row 29)', async () => {
     let now = T0 + 10 * 60_000;
     const s = new MemoryObjectStore(() => new Date(now));
