@@ -59,8 +59,8 @@ async function planOf(l: Lake, keys: string[]): Promise<string> {
   return planIdFor(infos.map((o, i) => ({ key: keys[i]!, etag: o?.etag ?? '' })));
 }
 
-async function compact(l: Lake, keys: string[], extra: Parameters<Lake['deps']>[1] = {}) {
-  return compactObjects(l.deps(NOW, extra), { planId: await planOf(l, keys), keys });
+async function compact(l: Lake, keys: string[], extra: Parameters<Lake['deps']>[1] = {}, chunkSize?: number) {
+  return compactObjects(l.deps(NOW, extra), { planId: await planOf(l, keys), keys, chunkSize });
 }
 
 describe('compactObjects', () => {
@@ -188,6 +188,15 @@ describe('compactObjects', () => {
       ['time_out_of_range', 6, key],
     ]);
     expect(q[0]!.items[0]!.text).toBe('not json');
+  });
+
+  it('quarantines a gzip bomb (100 MiB of zeros, one endless line) by reference', async () => {
+    const l = lake();
+    const key = rawKey('kube-apiserver-audit', T0 + HOUR, 'bomb');
+    await l.store.put(key, gzipSync(Buffer.alloc(100 * 1024 * 1024), { level: 9 }));
+    expect((await l.store.head(key))!.size).toBeLessThan(200_000);
+    const sum = await compact(l, [key]);
+    expect(sum).toMatchObject({ events: 1, quarantined: 1, quarantineReasons: { line_too_long: 1 } });
   });
 
   it('keeps memory bounded on a line far over the limit by quarantining it by reference', async () => {
@@ -374,7 +383,8 @@ describe('properties', () => {
         const lines = buildLines(b);
         const keys: string[] = [];
         for (const [i, part] of split(lines, b.cuts, b.seed).entries()) keys.push(await putRaw(l, `o${i}`, part));
-        const sum = await compact(l, keys, { memoryBudgetBytes: 32 * 1024 });
+        // One object per chunk, so duplicates across objects meet only in the merge.
+        const sum = await compact(l, keys, { memoryBudgetBytes: 32 * 1024 }, 1);
         const rows = Object.values(sum.rows).reduce((n, x) => n + x, 0);
         expect(sum.events).toBe(lines.length);
         expect(rows + sum.duplicates + sum.quarantined).toBe(sum.events);
@@ -406,7 +416,7 @@ describe('properties', () => {
           // Every other object is compacted as it arrives (a later window), the rest together.
           if (i % 2 === 0) await compact(many, keys.slice(-1));
         }
-        await compact(many, keys);
+        await compact(many, keys, {}, 1 + (seed2 % 2));
         const got = await readPublished(many.store, many.catalog);
         expect(got).toEqual(want);
         await compact(many, keys);
