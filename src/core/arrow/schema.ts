@@ -14,9 +14,9 @@ import {
 } from 'apache-arrow';
 import type { ColumnType, TableDef } from '../schema.ts';
 
-/** Parquet-spec child names, so Athena's Hive reader and DuckDB both see standard LIST/MAP groups. */
+/** Child names of nested columns: LIST uses the Parquet spec's `element`; arrow-rs writes a MAP's group as `entries` whatever it is named. */
 export const LIST_ITEM_NAME = 'element';
-export const MAP_ENTRIES_NAME = 'key_value';
+export const MAP_ENTRIES_NAME = 'entries';
 
 /** Arrow type of a logical column type: timestamps are microseconds UTC, strings plain Utf8. */
 export function arrowTypeOf(t: ColumnType): DataType {
