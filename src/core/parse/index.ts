@@ -132,11 +132,24 @@ function auditLine(id: string, ts: number, message: string, shared: string): str
     });
   }
   const obj = body as Record<string, unknown>;
-  for (const name of ENVELOPE_FIELDS) {
-    if (Object.hasOwn(obj, name)) {
-      const why = `audit event uses the reserved field name "${name}"`;
-      return withFields(head(formatEpochMs(ts), ts, id, shared, 'unparsed', why), { message });
-    }
+  // JSON.parse never yields undefined values and the reserved names are not on Object.prototype,
+  // so plain loads (inline-cached) answer "own key?" faster than Object.hasOwn.
+  if (
+    obj.time !== undefined ||
+    obj.cwl_timestamp !== undefined ||
+    obj.event_id !== undefined ||
+    obj.account !== undefined ||
+    obj.region !== undefined ||
+    obj.cluster !== undefined ||
+    obj.log_group !== undefined ||
+    obj.log_stream !== undefined ||
+    obj.log_type !== undefined ||
+    obj.parse_status !== undefined ||
+    obj.parse_error !== undefined
+  ) {
+    const name = ENVELOPE_FIELDS.find((f) => Object.hasOwn(obj, f));
+    const why = `audit event uses the reserved field name "${name}"`;
+    return withFields(head(formatEpochMs(ts), ts, id, shared, 'unparsed', why), { message });
   }
   const time = auditTime(obj.requestReceivedTimestamp) ?? auditTime(obj.stageTimestamp) ?? formatEpochMs(ts);
   const prefix = head(time, ts, id, shared, 'ok');

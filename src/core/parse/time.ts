@@ -48,15 +48,17 @@ function normalizeSlow(s: string): string | null {
 // Most events of a batch share a date, so remember the last valid one instead of re-checking it.
 let lastValidDate = '';
 
+function twoDigits(s: string, i: number): number {
+  return (s.charCodeAt(i) - 0x30) * 10 + (s.charCodeAt(i + 1) - 0x30);
+}
+
+// `s` already matched CANONICAL_RE, so every position read here is a digit.
 function isValidCanonical(s: string): boolean {
-  const h = +s.slice(11, 13);
-  const mi = +s.slice(14, 16);
-  const sec = +s.slice(17, 19);
-  if (h > 23 || mi > 59 || sec > 59) return false;
-  const date = s.slice(0, 10);
-  if (date === lastValidDate) return true;
-  if (utcMs(+s.slice(0, 4), +s.slice(5, 7), +s.slice(8, 10), 0, 0, 0) === null) return false;
-  lastValidDate = date;
+  if (twoDigits(s, 11) > 23 || twoDigits(s, 14) > 59 || twoDigits(s, 17) > 59) return false;
+  if (s.startsWith(lastValidDate) && lastValidDate !== '') return true;
+  const year = twoDigits(s, 0) * 100 + twoDigits(s, 2);
+  if (utcMs(year, twoDigits(s, 5), twoDigits(s, 8), 0, 0, 0) === null) return false;
+  lastValidDate = s.slice(0, 10);
   return true;
 }
 
