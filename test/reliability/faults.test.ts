@@ -1,3 +1,5 @@
+import { utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
 import { type LocalRunOptions, runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
@@ -5,7 +7,7 @@ import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.
 import { MANIFEST_NAME } from '../../src/core/compact/index.ts';
 import { RetryableError } from '../../src/core/errors.ts';
 import type { KnownLogType } from '../../src/core/types.ts';
-import { compactObjects } from '../../src/pipeline/compact.ts';
+import { compactObjects, publishPartitions } from '../../src/pipeline/compact.ts';
 import { collectGarbage } from '../../src/pipeline/gc.ts';
 import { readProcessed } from '../../src/pipeline/ledger.ts';
 import { athenaStepsOver } from '../../src/pipeline/workflow-athena.ts';
@@ -147,6 +149,56 @@ describe('faults injected into compaction', () => {
   });
 });
 
+describe('catalog batches', () => {
+  it('F16, F19: publish hands the catalog at most 100 partitions per call and fences before each', async () => {
+    const store = new MemoryObjectStore();
+    const inner = new LocalCatalog(store);
+    const sizes: number[] = [];
+    const catalog = {
+      getPartition: inner.getPartition.bind(inner),
+      listPartitions: inner.listPartitions.bind(inner),
+      putPartitions: async (table: string, parts: Parameters<LocalCatalog['putPartitions']>[1]) => {
+        sizes.push(parts.length);
+        await inner.putPartitions(table, parts);
+      },
+    };
+    const merged = Array.from({ length: 250 }, (_, i) => {
+      const values = [
+        '111122223333',
+        'prod',
+        `2026-${String(1 + Math.floor(i / 24 / 28)).padStart(2, '0')}-${String(1 + (Math.floor(i / 24) % 28)).padStart(2, '0')}`,
+        String(i % 24).padStart(2, '0'),
+      ];
+      return {
+        table: 'audit_events' as const,
+        values,
+        location: `curated/audit_events/account=${values[0]}/cluster=${values[1]}/dt=${values[2]}/hour=${values[3]}/gen=p1/`,
+        changed: true,
+        rows: 1,
+        addedRows: 1,
+        duplicates: 0,
+        files: 1,
+        bytesOut: 1,
+      };
+    });
+    let fences = 0;
+    const res = await publishPartitions(
+      { catalog, log: QUIET },
+      {
+        planId: 'p1',
+        merged,
+        fence: async () => {
+          fences++;
+        },
+      },
+    );
+    expect(sizes).toEqual([100, 100, 50]);
+    expect(fences).toBe(3);
+    expect(res).toMatchObject({ published: 250, catalogCalls: 3 });
+    expect(await inner.listPartitions('audit_events')).toHaveLength(250);
+  });
+});
+
 // The workflow under the local runner (the real ASL): Retry/Catch decide what a fault does.
 describe('faults injected into the compaction workflow', () => {
   const WF_NOW = '2025-01-03T10:20:00Z';
@@ -170,6 +222,22 @@ describe('faults injected into the compaction workflow', () => {
     for await (const o of l.store.list('control/catalog/')) out[o.key] = o.etag;
     return out;
   };
+
+  it('row 31: a zero-byte raw object is counted, recorded as processed and never planned again, without an error', async () => {
+    lake = makeTestLake(WF_NOW);
+    const keys = await seedWindow(lake);
+    const empty = 'raw/log_type=kube-apiserver-audit/dt=2025-01-03/hour=10/eks-logs-1-20250103100700-empty.gz';
+    await lake.store.put(empty, new Uint8Array(0));
+    utimesSync(join(lake.dir, empty), new Date('2025-01-03T10:07:00Z'), new Date('2025-01-03T10:07:00Z'));
+    const run = await runLocalWorkflow(SCHEDULED, { deps: lake.deps });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output as RunSummary).toMatchObject({ objects: 4, failedItems: 0, quarantined: 0 });
+    expect(Object.keys(await readProcessed(lake.store, 'dt=2025-01-03/hour=10')).sort()).toEqual(
+      [...keys.slice(1), empty].sort(),
+    );
+    const again = await runLocalWorkflow(SCHEDULED, { deps: lake.deps });
+    expect(again.output as RunSummary).toMatchObject({ objects: 0 });
+  });
 
   it('F4: a crash after the catalog switch, before the ledger, is repaired by the next run without a second publish', async () => {
     lake = makeTestLake(WF_NOW, { maxChunkObjects: 1 });
