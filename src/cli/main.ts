@@ -24,11 +24,14 @@ export function buildProgram(): Command {
   return program;
 }
 
-if (require.main === module || process.argv[1]?.endsWith('eks-log-lake.cjs')) {
+/** Runs the CLI on argv; the bin script and `tsx src/cli/main.ts` both come here. */
+export function runCli(argv: readonly string[]): void {
   buildProgram()
-    .parseAsync(process.argv)
+    .parseAsync([...argv])
     .catch((err: unknown) => {
       console.error(`eks-log-lake: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
     });
 }
+
+if (require.main === module) runCli(process.argv);

@@ -47,12 +47,12 @@ export function formatDemoReport(r: DemoReport, next: { queryLake: string | unde
   lines.push('', 'Next:');
   if (next.queryLake) {
     const q = r.checks[0];
-    lines.push(`  npx tsx src/cli/main.ts query --list`);
+    lines.push(`  npx eks-log-lake query --list`);
     lines.push(
-      `  npx tsx src/cli/main.ts query --lake ${next.queryLake} list-top-callers --param dtFrom=${q?.params.dtFrom ?? 'YYYY-MM-DD'} --param dtTo=${q?.params.dtTo ?? 'YYYY-MM-DD'}`,
+      `  npx eks-log-lake query --lake ${next.queryLake} list-top-callers --param dtFrom=${q?.params.dtFrom ?? 'YYYY-MM-DD'} --param dtTo=${q?.params.dtTo ?? 'YYYY-MM-DD'}`,
     );
     lines.push(
-      `  npx tsx src/cli/main.ts query --lake ${next.queryLake} --sql "SELECT verb, count(*) n FROM audit_events GROUP BY verb ORDER BY n DESC"`,
+      `  npx eks-log-lake query --lake ${next.queryLake} --sql "SELECT verb, count(*) n FROM audit_events GROUP BY verb ORDER BY n DESC"`,
     );
   } else {
     lines.push(
