@@ -1,3 +1,4 @@
+import { WATERMARK_LAG_METRIC } from '../src/pipeline/ledger.ts';
 import { type WorkflowDeps, writeLedgerTask } from '../src/pipeline/workflow-tasks.ts';
 import { workflowLambda } from './shared/workflow-aws.ts';
 
@@ -7,4 +8,5 @@ export function makeHandler(deps: WorkflowDeps) {
 }
 
 /** Lambda entry (`${WriteLedgerFunctionArn}` in statemachine/compaction.asl.json). */
-export const handler = workflowLambda('write-ledger', makeHandler);
+// The service name is the EMF `service` dimension the LedgerFreshness alarm matches.
+export const handler = workflowLambda(WATERMARK_LAG_METRIC.service, makeHandler);

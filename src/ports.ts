@@ -69,10 +69,15 @@ export interface Log {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Counters (EMF in Lambda, an in-memory tally locally). */
+/** Counters and gauges (EMF in Lambda, an in-memory tally locally). */
 export interface Metrics {
   count(name: string, value: number, dimensions?: Readonly<Record<string, string>>): void;
+  /** A measured value (latest wins locally); the unit travels with it to CloudWatch. */
+  gauge(name: string, value: number, unit: MetricUnitName): void;
 }
+
+/** CloudWatch units the pipeline's gauges use. */
+export type MetricUnitName = 'Seconds' | 'Milliseconds' | 'Bytes' | 'Count';
 
 /** Sends Firehose records back into the delivery stream (the transform's overflow path). */
 export interface RecordReingester {

@@ -1,5 +1,5 @@
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
-import type { Metrics } from '../../src/ports.ts';
+import type { Metrics, MetricUnitName } from '../../src/ports.ts';
 
 /** Default CloudWatch namespace of the pipeline's EMF metrics. */
 export const METRICS_NAMESPACE = 'EksLogLake';
@@ -17,17 +17,33 @@ export function createEmfMetrics(serviceName: string, namespace = METRICS_NAMESP
       }
       emf.addMetric(name, MetricUnit.Count, value);
     },
+    gauge(name, value, unit) {
+      emf.addMetric(name, MetricUnit[unit], value);
+    },
     flush() {
-      emf.publishStoredMetrics();
+      // Most workflow Tasks emit nothing; Powertools would warn about an empty flush on each.
+      if (emf.hasStoredMetrics()) emf.publishStoredMetrics();
     },
   };
 }
 
-/** A Metrics port that sums counters in memory (local runs, tests); key `name` or `name|k=v,…`. */
-export function createMemoryMetrics(): Metrics & { readonly totals: Map<string, number>; get(name: string): number } {
+/**
+ * A Metrics port that sums counters in memory (local runs, tests); key `name` or `name|k=v,…`.
+ * Gauges keep their latest value in `gauges`.
+ */
+export function createMemoryMetrics(): Metrics & {
+  readonly totals: Map<string, number>;
+  readonly gauges: Map<string, { value: number; unit: MetricUnitName }>;
+  get(name: string): number;
+} {
   const totals = new Map<string, number>();
+  const gauges = new Map<string, { value: number; unit: MetricUnitName }>();
   return {
     totals,
+    gauges,
+    gauge(name, value, unit) {
+      gauges.set(name, { value, unit });
+    },
     count(name, value, dimensions) {
       const dims = dimensions ? Object.entries(dimensions).map(([k, v]) => `${k}=${v}`) : [];
       const key = dims.length > 0 ? `${name}|${dims.join(',')}` : name;

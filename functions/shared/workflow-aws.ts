@@ -5,10 +5,11 @@ import { S3ObjectStore } from '../../src/adapters/aws/s3-object-store.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import type { AthenaSteps, WorkflowDeps } from '../../src/pipeline/workflow-tasks.ts';
 import { compactionStepsOver } from '../../src/pipeline/workflow-tasks.ts';
-import { systemClock } from '../../src/ports.ts';
+import { type Metrics, systemClock } from '../../src/ports.ts';
 import { type EnvVars, requireEnv } from './config.ts';
 import { ENV } from './env.ts';
 import { createPowertoolsLog } from './logger.ts';
+import { createEmfMetrics, METRICS_NAMESPACE } from './metrics.ts';
 import { readWorkflowConfig } from './workflow-config.ts';
 
 /** Builds the Athena steps for the function that runs them; the others never touch Athena. */
@@ -19,8 +20,12 @@ const notWired = async (): Promise<never> => {
 };
 const NO_ATHENA: AthenaSteps = { registerRawPartitions: notWired, buildRollup: notWired, switchRollups: notWired };
 
-/** Lambda composition root of the workflow Task functions: S3 lake, Glue catalog, config, logger. */
-export function createAwsWorkflowDeps(env: EnvVars, service: string, athena?: AthenaStepsFactory): WorkflowDeps {
+/** Lambda composition root of the workflow Task functions: S3 lake, Glue catalog, config, logger, EMF metrics. */
+export function createAwsWorkflowDeps(
+  env: EnvVars,
+  service: string,
+  athena?: AthenaStepsFactory,
+): WorkflowDeps & { metrics: Metrics & { flush(): void } } {
   const config = readWorkflowConfig(env);
   const region = requireEnv(env, ENV.REGION);
   const bucket = requireEnv(env, ENV.LAKE_BUCKET);
@@ -36,6 +41,7 @@ export function createAwsWorkflowDeps(env: EnvVars, service: string, athena?: At
     clock: systemClock,
     config,
     log,
+    metrics: createEmfMetrics(service, env[ENV.METRICS_NAMESPACE] || METRICS_NAMESPACE),
     compaction: compactionStepsOver({
       store,
       catalog,
@@ -49,16 +55,23 @@ export function createAwsWorkflowDeps(env: EnvVars, service: string, athena?: At
 
 /**
  * A Lambda entry over `makeHandler`: AWS deps are built once, at the first (cold-start)
- * invocation, and the event is the Task's `Payload`.
+ * invocation, the event is the Task's `Payload`, and metrics are flushed after each invocation.
  */
 export function workflowLambda<E, R>(
   service: string,
   makeHandler: (deps: WorkflowDeps) => (event: E) => Promise<R>,
   athena?: AthenaStepsFactory,
 ): (event: E) => Promise<R> {
-  let run: ((event: E) => Promise<R>) | undefined;
+  let wired: { run: (event: E) => Promise<R>; flush: () => void } | undefined;
   return async (event) => {
-    run ??= makeHandler(createAwsWorkflowDeps(process.env, service, athena));
-    return run(event);
+    if (!wired) {
+      const deps = createAwsWorkflowDeps(process.env, service, athena);
+      wired = { run: makeHandler(deps), flush: () => deps.metrics.flush() };
+    }
+    try {
+      return await wired.run(event);
+    } finally {
+      wired.flush();
+    }
   };
 }

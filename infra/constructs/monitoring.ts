@@ -9,13 +9,14 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { TRANSFORM_METRICS } from '../../src/core/transform/metrics.ts';
+import { WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
 import type { LakeFunction } from './lake-function.ts';
 
 /**
- * Custom metric the ledger step is to emit: seconds between its run and the freshness watermark.
- * Until a deployment emits it, NoSuccessfulRun (no execution succeeded in an hour) is the backstop.
+ * Custom metric the WriteLedger Task emits: seconds between its run and the freshness watermark.
+ * Before the first clean scheduled run there is none; NoSuccessfulRun is the backstop.
  */
-export const LEDGER_FRESHNESS = { metricName: 'watermark_lag_seconds', service: 'write-ledger' } as const;
+export const LEDGER_FRESHNESS = WATERMARK_LAG_METRIC;
 
 export interface MonitoringProps {
   readonly prefix: string;

@@ -6,6 +6,17 @@ export const LEDGER_PREFIX = 'control/ledger/';
 /** Freshness watermark: every raw object that arrived before `completeThrough` is in curated/. */
 export const WATERMARK_KEY = 'control/ledger/watermark.json';
 
+/**
+ * The freshness gauge WriteLedger emits: seconds from the run to the watermark's `completeThrough`.
+ * `service` is the EMF dimension (the Task function's service name); infra's LedgerFreshness
+ * alarm reads this same constant.
+ */
+export const WATERMARK_LAG_METRIC = {
+  metricName: 'watermark_lag_seconds',
+  unit: 'Seconds',
+  service: 'write-ledger',
+} as const;
+
 /** Per account/cluster/hour counters, accumulated over runs (rowsOut is the partitions' current size). */
 export interface PartitionLedgerEntry {
   readonly account: string;

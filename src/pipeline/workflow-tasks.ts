@@ -3,7 +3,7 @@ import { leaseHolderOf, resolveWindow } from '../core/workflow/input.ts';
 import type { ChunkLimits } from '../core/workflow/plan.ts';
 import { groupsOf } from '../core/workflow/plan.ts';
 import type { WindowLimits, WorkflowWindow } from '../core/workflow/window.ts';
-import type { Clock, Log, ObjectStore } from '../ports.ts';
+import type { Clock, Log, Metrics, ObjectStore } from '../ports.ts';
 import {
   type CompactionDeps,
   type MergeResult,
@@ -14,7 +14,14 @@ import {
 } from './compact.ts';
 import { collectGarbage } from './gc.ts';
 import { acquireLease, fenceLease, type LeaseDeps, type LeaseGrant, releaseLease } from './lease.ts';
-import { advanceWatermark, type PartitionRunCounts, recordPartitions, recordProcessed } from './ledger.ts';
+import {
+  advanceWatermark,
+  type PartitionRunCounts,
+  readWatermark,
+  recordPartitions,
+  recordProcessed,
+  WATERMARK_LAG_METRIC,
+} from './ledger.ts';
 import { maybeReadRunFile, planWindow, RUNS_PREFIX, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
 
 /** Settings of the workflow Tasks (read once at the edge; see functions/shared/workflow-config.ts). */
@@ -97,6 +104,8 @@ export interface WorkflowDeps {
   readonly compaction: CompactionSteps;
   readonly athena: AthenaSteps;
   readonly log?: Log;
+  /** EMF in Lambda; WriteLedger reports the watermark lag through it. */
+  readonly metrics?: Metrics;
 }
 
 /** The summary every execution ends with (also the Cause of a failed one). */
@@ -478,6 +487,13 @@ export async function writeLedgerTask(
       planId,
     });
     watermark = wm.completeThrough;
+  }
+  // Emitted by every run, failed or backfill too, so the lag keeps growing in CloudWatch while
+  // runs fail; before the first clean scheduled run there is no watermark and nothing to report.
+  const current = watermark ?? (await readWatermark(deps.store))?.completeThrough;
+  if (current) {
+    const lagSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(current)) / 1000);
+    deps.metrics?.gauge(WATERMARK_LAG_METRIC.metricName, lagSeconds, WATERMARK_LAG_METRIC.unit);
   }
   const summary: RunSummary = {
     status: failures.length === 0 ? 'succeeded' : 'failed',

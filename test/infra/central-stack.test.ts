@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { REPO_ROOT } from '../../infra/constructs/lake-function.ts';
 import { LAKE_PREFIXES, Storage } from '../../infra/constructs/storage.ts';
 import {
@@ -18,6 +19,7 @@ import { namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
 import { RAW_COLUMNS, RAW_TABLE } from '../../src/core/sql/ddl.ts';
 import { RAW_DESTINATION } from '../../src/core/transform/destination.ts';
 import { LOG_TYPES } from '../../src/core/types.ts';
+import { WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
 import { asArray, CONFIG, FIXTURES, flat, iamStatements, roleStatements, synthAll, testApp } from './support.ts';
 
 const PLACEHOLDERS = aslPlaceholders(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8'));
@@ -240,6 +242,13 @@ describe('Lambdas', () => {
       expect(logGroups[lgId]?.Properties.KmsKeyId, id).toBeDefined();
     }
     expect(t.findResources('Custom::LogRetention')).toEqual({});
+  });
+
+  it('gives WriteLedger 5 minutes: a 1,200-hour backfill day was measured tight at 2', () => {
+    const [ledger] = resources('AWS::Lambda::Function').filter(
+      ([, f]) => f.Properties.FunctionName === `${CONFIG.prefix}-write-ledger`,
+    );
+    expect(ledger?.[1].Properties.Timeout).toBe(300);
   });
 
   it('uses no AWS managed policy on any role', () => {
@@ -548,7 +557,14 @@ describe('monitoring', () => {
       (a.Properties.Metrics ?? []).some((m: any) => m.Expression === 'failed + timedOut + aborted'),
     );
     expect(sm).toHaveLength(1);
-    expect(alarmOn('watermark_lag_seconds')).toHaveLength(1);
+    // The metric WriteLedger emits (src/pipeline/ledger.ts): name, namespace and the EMF service dimension.
+    const lag = alarmOn(WATERMARK_LAG_METRIC.metricName);
+    expect(lag).toHaveLength(1);
+    expect(lag[0]![1].Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: WATERMARK_LAG_METRIC.service }],
+      Statistic: 'Maximum',
+    });
     const noRun = alarmOn('ExecutionsSucceeded');
     expect(noRun).toHaveLength(1);
     expect(noRun[0]![1].Properties.TreatMissingData).toBe('breaching');

@@ -1,10 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createEmfMetrics, METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { readWorkflowConfig, WORKFLOW_ENV } from '../../functions/shared/workflow-config.ts';
 import { LAMBDA_TASKS } from '../../src/adapters/local/local-workflow-runner.ts';
 import { ConfigError, InvalidInputError } from '../../src/core/errors.ts';
 import { functionFileOf, REQUIRED_SUBSTITUTIONS } from '../../src/core/workflow/load-definition.ts';
+import { WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
 import { DEFAULT_WORKFLOW_CONFIG } from '../../src/pipeline/workflow-tasks.ts';
 import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
 
@@ -43,6 +45,34 @@ describe('workflow Lambda entries', () => {
   it('fails at cold start with a ConfigError naming the variable when AWS settings are missing', async () => {
     const { createAwsWorkflowDeps } = await import('../../functions/shared/workflow-aws.ts');
     expect(() => createAwsWorkflowDeps({ AWS_REGION: 'eu-west-1' }, 'plan-window')).toThrow(/LAKE_BUCKET is required/);
+  });
+});
+
+describe('workflow EMF metrics', () => {
+  it('writes the watermark lag as one EMF line under the namespace and service dimension the alarm reads', () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const metrics = createEmfMetrics(WATERMARK_LAG_METRIC.service);
+      metrics.flush(); // nothing stored: nothing written
+      metrics.gauge(WATERMARK_LAG_METRIC.metricName, 420, WATERMARK_LAG_METRIC.unit);
+      metrics.flush();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines).toHaveLength(1);
+    const emf = JSON.parse(lines[0]!);
+    expect(emf._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: [['service']],
+        Metrics: [{ Name: 'watermark_lag_seconds', Unit: 'Seconds' }],
+      },
+    ]);
+    expect(emf).toMatchObject({ service: 'write-ledger', watermark_lag_seconds: 420 });
   });
 });
 

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
+import { runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
 import {
   advanceWatermark,
   readPartitionLedger,
@@ -6,6 +8,7 @@ import {
   readWatermark,
   recordPartitions,
   recordProcessed,
+  WATERMARK_LAG_METRIC,
 } from '../../src/pipeline/ledger.ts';
 import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
 
@@ -66,5 +69,26 @@ describe('ledger', () => {
     expect((await readWatermark(lake.store))?.completeThrough).toBe('2025-01-03T10:15:00.000Z');
     await advanceWatermark(lake.store, wm('2025-01-03T10:30:00.000Z'));
     expect((await readWatermark(lake.store))?.completeThrough).toBe('2025-01-03T10:30:00.000Z');
+  });
+
+  it('reports the watermark lag in seconds from every run, a backfill too, once a watermark exists', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const metrics = createMemoryMetrics();
+    const deps = { ...lake.deps, metrics };
+    const lag = () => metrics.gauges.get(WATERMARK_LAG_METRIC.metricName);
+
+    // No watermark yet and a backfill does not set one: nothing to report.
+    const backfill = { from: '2025-01-03T07:00:00Z', to: '2025-01-03T08:00:00Z' };
+    expect((await runLocalWorkflow(backfill, { deps })).status).toBe('SUCCEEDED');
+    expect(lag()).toBeUndefined();
+
+    // The scheduled run moves the watermark to its window's end, 5 minutes before the clock.
+    expect((await runLocalWorkflow({ scheduledTime: '2025-01-03T10:15:00Z' }, { deps })).status).toBe('SUCCEEDED');
+    expect(lag()).toEqual({ value: 300, unit: 'Seconds' });
+
+    // An hour later a backfill leaves the watermark where it is; the lag it reports has grown.
+    lake.clock.advance(3_600_000);
+    expect((await runLocalWorkflow(backfill, { deps })).status).toBe('SUCCEEDED');
+    expect(lag()).toEqual({ value: 3900, unit: 'Seconds' });
   });
 });
