@@ -5,18 +5,13 @@ import { makeHandler } from '../../functions/transform.ts';
 import { DuckDbQueryEngine } from '../adapters/local/duckdb-query-engine.ts';
 import { deliverTraffic, type FirehoseDeliveryStats, LocalFirehose } from '../adapters/local/firehose-delivery.ts';
 import { LocalCatalog } from '../adapters/local/local-catalog.ts';
+import { createLocalWorkflowDeps } from '../adapters/local/local-workflow-deps.ts';
 import { type LocalExecution, runLocalWorkflow } from '../adapters/local/local-workflow-runner.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { collectTraffic, type GroundTruth } from '../core/generate/traffic.ts';
 import { type CuratedTableName, TABLES } from '../core/schema.ts';
-import { athenaStepsOver } from '../pipeline/workflow-athena.ts';
-import {
-  compactionStepsOver,
-  DEFAULT_WORKFLOW_CONFIG,
-  type RunSummary,
-  type WorkflowDeps,
-} from '../pipeline/workflow-tasks.ts';
-import type { Catalog, Clock, Log, ObjectStore, QueryEngine } from '../ports.ts';
+import type { RunSummary } from '../pipeline/workflow-tasks.ts';
+import type { Catalog, Clock, ObjectStore, QueryEngine } from '../ports.ts';
 import { checkPlantedAnswers, type PlantedCheck } from './expectations.ts';
 
 const MINUTE = 60_000;
@@ -103,8 +98,6 @@ export function simulatedClock(base: number): Clock {
   const realStart = Date.now();
   return { now: () => new Date(base + (Date.now() - realStart)) };
 }
-
-const QUIET: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Top-level prefixes of a lake; the demo only ever empties a store holding nothing else. */
 export const LAKE_PREFIXES = ['raw/', 'curated/', 'errors/', 'quarantine/', 'control/', 'athena-results/'];
@@ -203,21 +196,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
     print(
       `clock       the state machine runs on a simulated clock from ${new Date(clockBase).toISOString()}, after the last arrival`,
     );
-    // createLocalWorkflowDeps composes the same for a folder; the demo also runs over S3.
-    const deps: WorkflowDeps = {
-      store,
-      clock,
-      config: DEFAULT_WORKFLOW_CONFIG,
-      compaction: compactionStepsOver({
-        store,
-        catalog,
-        log: QUIET,
-        now: () => clock.now(),
-        lateHorizonHours: DEFAULT_WORKFLOW_CONFIG.lateHorizonHours,
-      }),
-      athena: athenaStepsOver({ engine, catalog, registerRawPartitions: false }),
-      log: QUIET,
-    };
+    const deps = createLocalWorkflowDeps({ store, catalog, engine, clock });
     const runs: DemoRun[] = [];
     const run = async (name: string, input: Record<string, string>) => {
       const exec = await timed(`${name} run (state machine)`, () =>

@@ -5,33 +5,66 @@ import {
   type WorkflowConfig,
   type WorkflowDeps,
 } from '../../pipeline/workflow-tasks.ts';
-import { type Clock, type Log, systemClock } from '../../ports.ts';
+import {
+  type Catalog,
+  type Clock,
+  type Log,
+  type Metrics,
+  type ObjectStore,
+  type QueryEngine,
+  systemClock,
+} from '../../ports.ts';
 import { DuckDbQueryEngine } from './duckdb-query-engine.ts';
 import { FsObjectStore } from './fs-object-store.ts';
 import { LocalCatalog } from './local-catalog.ts';
 
 const QUIET: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** What every local composition may set; unset means the system clock, silence and the defaults. */
+export interface LocalWorkflowOptions {
+  readonly clock?: Clock;
+  readonly log?: Log;
+  readonly metrics?: Metrics;
+  readonly config?: Partial<WorkflowConfig>;
+}
+
+/** A lake already opened by the caller (a folder, s3rver, memory), who also closes the engine. */
+export interface LocalLakeParts {
+  readonly store: ObjectStore;
+  readonly catalog: Catalog;
+  readonly engine: QueryEngine;
+  /** Run the Athena-only raw-partition DDL; false for DuckDB, which reads raw/ by glob. */
+  readonly registerRawPartitions?: boolean;
+}
+
 /**
- * Local composition root of the workflow: the lake folder as the object store, the JSON
- * catalog in it, the real compaction, and DuckDB in Athena's place. Close the engine when done.
+ * Local composition root of the workflow: the real compaction and Athena steps over the given
+ * store, catalog and query engine. With `lakeDir` instead, the folder is the store, the JSON
+ * catalog lives in it and DuckDB reads it; then close the engine with `close()` when done.
  */
-export function createLocalWorkflowDeps(options: {
-  lakeDir: string;
-  clock?: Clock;
-  log?: Log;
-  config?: Partial<WorkflowConfig>;
-}): WorkflowDeps & { close(): Promise<void> } {
-  const store = new FsObjectStore(options.lakeDir);
-  const catalog = new LocalCatalog(store);
+export function createLocalWorkflowDeps(
+  options: LocalWorkflowOptions & { lakeDir: string },
+): WorkflowDeps & { close(): Promise<void> };
+export function createLocalWorkflowDeps(options: LocalWorkflowOptions & LocalLakeParts): WorkflowDeps;
+export function createLocalWorkflowDeps(
+  options: LocalWorkflowOptions & ({ lakeDir: string } | LocalLakeParts),
+): WorkflowDeps & { close?(): Promise<void> } {
+  if ('lakeDir' in options) {
+    const store = new FsObjectStore(options.lakeDir);
+    const catalog = new LocalCatalog(store);
+    const engine = new DuckDbQueryEngine({ lakeDir: options.lakeDir, catalog });
+    const { lakeDir: _, ...rest } = options;
+    return { ...createLocalWorkflowDeps({ ...rest, store, catalog, engine }), close: () => engine.close() };
+  }
+  const { store, catalog, engine } = options;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? QUIET;
   const config = { ...DEFAULT_WORKFLOW_CONFIG, ...options.config };
-  const engine = new DuckDbQueryEngine({ lakeDir: options.lakeDir, catalog });
   return {
     store,
     clock,
     log,
+    metrics: options.metrics,
     config,
     compaction: compactionStepsOver({
       store,
@@ -40,8 +73,6 @@ export function createLocalWorkflowDeps(options: {
       now: () => clock.now(),
       lateHorizonHours: config.lateHorizonHours,
     }),
-    // DuckDB reads raw/ by glob, so there are no raw-table partitions to register locally.
-    athena: athenaStepsOver({ engine, catalog, registerRawPartitions: false }),
-    close: () => engine.close(),
+    athena: athenaStepsOver({ engine, catalog, registerRawPartitions: options.registerRawPartitions ?? false }),
   };
 }

@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLocalWorkflowDeps } from '../../src/adapters/local/local-workflow-deps.ts';
+import { runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
+import { readLeaseRecord } from '../../src/pipeline/lease.ts';
+import {
+  cwlId,
+  makeTestLake,
+  publishedRows,
+  putRawObject,
+  RecordingEngine,
+  type TestLake,
+} from './helpers/test-lake.ts';
+
+let lake: TestLake;
+afterEach(() => lake?.cleanup());
+
+describe('createLocalWorkflowDeps', () => {
+  it('runs the workflow over a store, catalog and query engine the caller opened', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    await putRawObject(lake, '2025-01-03T10:05:00Z', [
+      { id: '1', time: '2025-01-03T10:01:00Z' },
+      { id: '2', time: '2025-01-03T10:02:00Z' },
+    ]);
+    const engine = new RecordingEngine();
+    const deps = createLocalWorkflowDeps({
+      store: lake.store,
+      catalog: lake.catalog,
+      engine,
+      clock: lake.clock,
+      registerRawPartitions: true,
+    });
+
+    const run = await runLocalWorkflow({ scheduledTime: '2025-01-03T10:15:00Z' }, { deps });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect((await publishedRows(lake, 'audit_events')).map((r) => r.event_id)).toEqual([cwlId('1'), cwlId('2')]);
+    // The given engine ran the Athena steps: the raw partition of the arrival hour, then the rollup.
+    expect(engine.calls.map((c) => c.name)).toEqual(['add-raw-partitions', 'create-audit-hourly-summary']);
+    expect(engine.calls[0]!.params).toEqual({ dt: '2025-01-03', hour: '10' });
+    expect(await readLeaseRecord(lake.store)).toMatchObject({ released: true });
+  });
+
+  it('composes the same over a lake folder, with DuckDB it closes itself', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '7', time: '2025-01-03T10:01:00Z' }]);
+    const deps = createLocalWorkflowDeps({ lakeDir: lake.dir, clock: lake.clock });
+    try {
+      const run = await runLocalWorkflow({ scheduledTime: '2025-01-03T10:15:00Z' }, { deps });
+      expect(run.status).toBe('SUCCEEDED');
+    } finally {
+      await deps.close();
+    }
+    expect((await publishedRows(lake, 'audit_events')).map((r) => r.event_id)).toEqual([cwlId('7')]);
+  });
+});
