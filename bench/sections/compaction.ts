@@ -177,8 +177,12 @@ async function prepareOnePartition(lakeDir: string, mb: number): Promise<void> {
 /** Child mode 2: compacts every raw object of the lake and reports peak RSS. */
 async function compactAll(lakeDir: string): Promise<void> {
   const store = new FsObjectStore(lakeDir);
-  const objects: { key: string; etag: string }[] = [];
-  for await (const o of store.list('raw/')) objects.push({ key: o.key, etag: o.etag });
+  // Keys from the folder itself: the folder store's list would hash every object for its
+  // ETag, and that memory is the adapter's, not the compaction's.
+  const { readdirSync, statSync } = await import('node:fs');
+  const objects = (readdirSync(join(lakeDir, 'raw'), { recursive: true }) as string[])
+    .filter((p) => p.endsWith('.gz'))
+    .map((p) => ({ key: `raw/${p}`, etag: String(statSync(join(lakeDir, 'raw', p)).size) }));
   const t = performance.now();
   const sum = await compactObjects(
     { store, catalog: new LocalCatalog(store), log: QUIET, now: () => new Date(START + 3 * 3600_000) },

@@ -6,6 +6,7 @@ import {
   type CompactedTable,
   checkPartitionValues,
   checkPlanId,
+  DedupeSet,
   dedupeKey,
   generationPrefix,
   KEY_COLUMNS,
@@ -138,7 +139,7 @@ interface StagedBuffer {
   readonly table: CompactedTable;
   readonly values: readonly [string, string, string, string];
   batch: SortedBatch;
-  readonly keys: Set<string>;
+  readonly keys: DedupeSet;
   readonly sources: Set<string>;
   seq: number;
 }
@@ -238,17 +239,15 @@ export async function stageObjects(
       let b = buffers.get(k);
       if (!b) {
         const batch = new SortedBatch(tableDef(m.table));
-        b = { table: m.table, values: m.values, batch, keys: new Set(), sources: new Set(), seq: 0 };
+        b = { table: m.table, values: m.values, batch, keys: new DedupeSet(), sources: new Set(), seq: 0 };
         buffers.set(k, b);
         res.partitions.push({ table: m.table, values: [...m.values] });
       }
-      const key = dedupeKey(m.row);
-      if (b.keys.has(key)) {
+      if (!b.keys.add(m.row)) {
         res.duplicates++;
         continue;
       }
-      b.keys.add(key);
-      b.batch.add(m.row, key, m.bytes);
+      b.batch.add(m.row, dedupeKey(m.row), m.bytes);
       b.sources.add(source);
       buffered += m.bytes;
       res.rows[m.table]++;
@@ -262,19 +261,21 @@ export async function stageObjects(
       deps.log.warn('ignoring a key that is not a raw object', { key });
       continue;
     }
-    const info = await deps.store.head(key);
-    const stream = info ? await deps.store.getStream(key) : undefined;
-    if (!info || !stream) {
+    // No HEAD: the stream itself tells the size (one request less per object on S3).
+    const body = await deps.store.getStream(key);
+    if (!body) {
       res.missingObjects++;
       deps.log.warn('raw object listed in the plan is missing', { key });
       continue;
     }
     res.objects++;
-    res.bytesIn += info.size;
-    if (info.size === 0) {
-      res.emptyObjects++;
-      continue;
-    }
+    let objectBytes = 0;
+    const stream = (async function* () {
+      for await (const chunk of body) {
+        objectBytes += chunk.length;
+        yield chunk;
+      }
+    })();
     const bounds = { minMicros: (raw.arrivalMs - horizonMs) * 1000, maxMicros: (nowMs + FUTURE_SLACK_MS) * 1000 };
     // Rows of one object are committed together, so a corrupt object adds nothing half-read
     // unless it alone exceeds the memory budget (then what was read stays, deduped later).
@@ -327,18 +328,23 @@ export async function stageObjects(
       }
     } catch (err) {
       if (!(err instanceof RawObjectError)) throw err;
+      res.bytesIn += objectBytes;
       res.quarantinedObjects++;
       await quarantineObject(deps, key, err.reason, err.message, input.planId);
       deps.log.warn('raw object quarantined', { key, reason: err.reason });
       deps.metrics?.count('QuarantinedObjects', 1, { reason: err.reason });
       continue;
     }
+    res.bytesIn += objectBytes;
+    if (objectBytes === 0) res.emptyObjects++;
     res.events += events;
     commit(pending, key);
     for (const [r, e] of objQuarantine) addQuarantine(r, e);
     if (buffered > budget || quarantineBytes > budget / 4) await spill(false);
   }
   await spill(true);
+  // Drop the key sets now: a caller that goes on to merge in this process needs the memory.
+  buffers.clear();
   if (res.quarantined > 0) deps.metrics?.count('QuarantinedRecords', res.quarantined);
   deps.log.info('staged raw objects', {
     planId: input.planId,
@@ -473,7 +479,7 @@ export async function mergePartition(
   staged.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   // Pass 1: keys only (a narrow projection), to find duplicates before reading whole files.
-  const seen = new Set<string>();
+  const seen = new DedupeSet();
   const keep = new Map<string, boolean[] | null>(); // null: keep every row
   let duplicates = 0;
   let addedRows = 0;
@@ -491,20 +497,15 @@ export async function mergePartition(
     const keyRows = tableToRows(def, decodeParquet(bytes, keyColumns(table)), keyColumns(table));
     let mask: boolean[] | null = null;
     keyRows.forEach((r, i) => {
-      const k = dedupeKey(r);
-      if (seen.has(k)) {
+      if (!seen.add(r)) {
         duplicates++;
         mask ??= keyRows.map(() => true);
         mask[i] = false;
-      } else {
-        seen.add(k);
-        if (!f.fromBase) addedRows++;
-      }
+      } else if (!f.fromBase) addedRows++;
     });
     keep.set(f.key, mask);
     if (f.rows < 0) (f as { rows: number }).rows = keyRows.length;
   }
-  seen.clear();
 
   if (addedRows === 0) {
     // Everything staged is already published: keep the current generation.
