@@ -1,4 +1,4 @@
-import { LeaseHeldError, LeaseLostError, PreconditionFailedError } from '../core/errors.ts';
+import { LeaseHeldError, LeaseLostError, PreconditionFailedError, RetryableError } from '../core/errors.ts';
 import type { Clock, ObjectStore } from '../ports.ts';
 
 /** The one lease object every compaction run (scheduled, backfill, redrive) must hold. */
@@ -99,27 +99,38 @@ export async function fenceLease(deps: LeaseDeps, grant: LeaseGrant): Promise<vo
   throw new LeaseLostError(`lease of ${grant.holder} kept changing under ${MAX_RACES} renewals`);
 }
 
-/** Releases the lease if `grant` still holds it; LeaseLostError if someone else does. */
-export async function releaseLease(deps: LeaseDeps, grant: LeaseGrant): Promise<void> {
+/** What a release found: the lease given back (now or before), or held by a later grant. */
+export type ReleaseOutcome = { readonly released: true } | { readonly released: false; readonly heldBy: LeaseGrant };
+
+/**
+ * Releases the lease if `grant` still holds it. A later grant holding it is not a failure: it is
+ * theirs to give back. Anything else that leaves the lease held throws: a missing record
+ * (LeaseLostError; nothing but an operator deletes it) or a record that keeps changing under the
+ * conditional write (RetryableError), so a run never ends as if it had released the lease.
+ */
+export async function releaseLease(deps: LeaseDeps, grant: LeaseGrant): Promise<ReleaseOutcome> {
   for (let attempt = 0; attempt < MAX_RACES; attempt++) {
     const current = await readLease(deps.store);
     const c = current?.record;
-    if (!current || !c || c.token !== grant.token || c.holder !== grant.holder) {
-      throw new LeaseLostError(`cannot release: lease of ${grant.holder} (token ${grant.token}) was lost`);
+    if (!current || !c) {
+      throw new LeaseLostError(`cannot release: the lease record ${LEASE_KEY} of ${grant.holder} is missing`);
     }
-    if (c.released) return;
+    if (c.token !== grant.token || c.holder !== grant.holder) {
+      return { released: false, heldBy: { holder: c.holder, token: c.token } };
+    }
+    if (c.released) return { released: true };
     try {
       await write(
         deps.store,
         { ...c, released: true, expiresAt: deps.clock.now().toISOString() },
         { ifMatch: current.etag },
       );
-      return;
+      return { released: true };
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
     }
   }
-  throw new LeaseLostError(`lease of ${grant.holder} kept changing while releasing`);
+  throw new RetryableError(`lease of ${grant.holder} (token ${grant.token}) kept changing while releasing`);
 }
 
 /** The current lease record, for status displays and tests. */

@@ -13,7 +13,14 @@ import {
   stageObjects,
 } from './compact.ts';
 import { collectGarbage } from './gc.ts';
-import { acquireLease, fenceLease, type LeaseDeps, type LeaseGrant, releaseLease } from './lease.ts';
+import {
+  acquireLease,
+  fenceLease,
+  type LeaseDeps,
+  type LeaseGrant,
+  type ReleaseOutcome,
+  releaseLease,
+} from './lease.ts';
 import {
   advanceWatermark,
   type PartitionRunCounts,
@@ -557,13 +564,19 @@ export async function collectGarbageTask(
   return { deleted };
 }
 
-/** ReleaseLease: gives the lease back so the next run need not wait for it to expire. */
-export async function releaseLeaseTask(
-  deps: WorkflowDeps,
-  payload: { lease: LeaseGrant },
-): Promise<{ released: true }> {
-  await releaseLease(leaseDeps(deps), payload.lease);
-  return { released: true };
+/**
+ * ReleaseLease: gives the lease back so the next run need not wait for it to expire. Not caught
+ * in the ASL: a release that fails (other than finding a later holder) fails the execution.
+ */
+export async function releaseLeaseTask(deps: WorkflowDeps, payload: { lease: LeaseGrant }): Promise<ReleaseOutcome> {
+  const outcome = await releaseLease(leaseDeps(deps), payload.lease);
+  if (!outcome.released) {
+    deps.log?.warn('lease already taken over by a later run; nothing to release', {
+      ...payload.lease,
+      heldBy: outcome.heldBy,
+    });
+  }
+  return outcome;
 }
 
 /** One child execution's outcome as the parent's Map records it. */

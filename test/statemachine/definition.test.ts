@@ -116,6 +116,29 @@ describe('statemachine/compaction.asl.json', () => {
       expect(retried, name).not.toContain('States.ALL');
     }
   });
+
+  it('passes ReleaseLease on every way from a held lease to success, and catches nothing there', () => {
+    const top = rendered.States as Record<string, State & { Next?: string; Default?: string; End?: boolean }>;
+    const next = (s: (typeof top)[string]) => [
+      ...(s.Next ? [s.Next] : []),
+      ...(s.Default ? [s.Default] : []),
+      ...((s.Choices as { Next: string }[] | undefined) ?? []).map((c) => c.Next),
+      ...((s.Catch as { Next: string }[] | undefined) ?? []).map((c) => c.Next),
+    ];
+    // From AcquireLease's success on, without going through ReleaseLease: no Succeed, no End.
+    const seen = new Set<string>();
+    const todo = [top.AcquireLease!.Next as string];
+    while (todo.length > 0) {
+      const name = todo.pop()!;
+      if (seen.has(name) || name === 'ReleaseLease') continue;
+      seen.add(name);
+      const s = top[name]!;
+      expect(s.Type === 'Succeed' || s.End === true, `${name} ends a run that still holds the lease`).toBe(false);
+      todo.push(...next(s));
+    }
+    expect(seen.has('WriteLedger')).toBe(true);
+    expect(top.ReleaseLease!.Catch).toBeUndefined();
+  });
 });
 
 describe('renderDefinition', () => {

@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseHeldError, LeaseLostError } from '../../src/core/errors.ts';
-import { acquireLease, fenceLease, type LeaseDeps, readLeaseRecord, releaseLease } from '../../src/pipeline/lease.ts';
+import { LeaseHeldError, LeaseLostError, PreconditionFailedError, RetryableError } from '../../src/core/errors.ts';
+import {
+  acquireLease,
+  fenceLease,
+  LEASE_KEY,
+  type LeaseDeps,
+  readLeaseRecord,
+  releaseLease,
+} from '../../src/pipeline/lease.ts';
+import { FaultyObjectStore } from '../helpers/faults.ts';
 import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
 
 const TTL_MS = 15 * 60 * 1000;
@@ -56,7 +64,8 @@ describe('compaction lease', () => {
     const b = await acquireLease(deps(), 'exec-b');
     expect(b.token).toBe(2);
     await expect(fenceLease(deps(), a)).rejects.toThrow(LeaseLostError);
-    await expect(releaseLease(deps(), a)).rejects.toThrow(LeaseLostError);
+    // The stalled holder's release finds the later grant and leaves it alone.
+    expect(await releaseLease(deps(), a)).toEqual({ released: false, heldBy: { holder: 'exec-b', token: 2 } });
     await fenceLease(deps(), b);
     expect((await readLeaseRecord(lake.store))?.holder).toBe('exec-b');
   });
@@ -84,6 +93,30 @@ describe('compaction lease', () => {
     await releaseLease(deps(), a); // a repeat is harmless
     await expect(fenceLease(deps(), a)).rejects.toThrow(LeaseLostError);
     expect(await acquireLease(deps(), 'exec-b')).toEqual({ holder: 'exec-b', token: 2 });
+  });
+
+  it('fails a release loudly when the lease record is gone', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await acquireLease(deps(), 'exec-a');
+    await lake.store.delete([LEASE_KEY]);
+    await expect(releaseLease(deps(), a)).rejects.toThrow(
+      /lease record control\/leases\/compaction.json of exec-a is missing/,
+    );
+  });
+
+  it('fails a release with a RetryableError when every conditional write loses, leaving nothing half-done', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const faulty = new FaultyObjectStore(lake.store);
+    const d = { ...deps(), store: faulty };
+    const a = await acquireLease(d, 'exec-a');
+    faulty.failOn({
+      op: 'put',
+      match: LEASE_KEY,
+      times: Number.POSITIVE_INFINITY,
+      error: () => new PreconditionFailedError('412 Precondition Failed', LEASE_KEY),
+    });
+    await expect(releaseLease(d, a)).rejects.toThrow(RetryableError);
+    expect(await readLeaseRecord(lake.store)).toMatchObject({ holder: 'exec-a', released: false });
   });
 
   it('survives many parallel renewals by the same holder (Map items fencing at once)', async () => {
