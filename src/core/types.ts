@@ -43,8 +43,10 @@ export type ParseStatus = 'ok' | 'partial' | 'unparsed' | 'bad_envelope';
 
 /** Envelope fields present on every raw record (design §3). Reserved names. */
 export interface RawEnvelope {
-  time: string;
-  cwl_timestamp: number;
+  /** Null only on a `bad_envelope` record whose CloudWatch timestamp was unusable. */
+  time: string | null;
+  /** Null only on a `bad_envelope` record whose CloudWatch timestamp was unusable. */
+  cwl_timestamp: number | null;
   event_id: string;
   account: string;
   region: string;
