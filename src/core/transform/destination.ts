@@ -21,10 +21,27 @@ export const RAW_DESTINATION = {
 /** zlib level of each record's gzip member; chosen by measurement in ADR 0001. */
 export const RECORD_GZIP_LEVEL = 1;
 
+/** Scratch space kept between records up to this size; a larger record gets its own buffer. */
+const SCRATCH_KEEP_BYTES = 4 * 1024 * 1024;
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 /** Encodes NDJSON lines as one gzip member (each line newline-terminated). */
 export function encodeRecordData(lines: readonly string[], level: number = RECORD_GZIP_LEVEL): Uint8Array {
-  const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;
-  return gzipSync(text, { level });
+  // UTF-8 straight into reused scratch memory: no joined string to build, flatten and encode again.
+  let bound = lines.length;
+  for (let i = 0; i < lines.length; i++) bound += 3 * lines[i]!.length;
+  let buf = scratch;
+  if (buf.length < bound) {
+    buf = Buffer.allocUnsafe(bound);
+    if (bound <= SCRATCH_KEEP_BYTES) scratch = buf;
+  }
+  let at = 0;
+  for (let i = 0; i < lines.length; i++) {
+    at += buf.write(lines[i]!, at);
+    buf[at++] = 0x0a;
+  }
+  // gzipSync reads its input before returning, so the scratch can be reused at once.
+  return gzipSync(buf.subarray(0, at), { level });
 }
 
 /**

@@ -82,6 +82,25 @@ describe('raw destination', () => {
     expect(gunzipSync(object).toString('utf8')).toBe('{"a":1}\n{"a":2}\n{"b":1}\n{"c":"x\\ny"}\n');
   });
 
+  it('encodes any lines, multi-byte or larger than the reused scratch, as their exact UTF-8 NDJSON', () => {
+    const line = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.integer({ min: 1, max: 3 }).map((n) => '\u00e9\u4e16\ud83d\ude00'.repeat(n * 20_000)),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(line, { maxLength: 6 }), { minLength: 1, maxLength: 4 }), (records) => {
+        // Several records in a row, so a later one must not see bytes left by an earlier one.
+        const datas = records.map((lines) => encodeRecordData(lines));
+        records.forEach((lines, i) => {
+          const expected = lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+          expect(gunzipSync(datas[i]!).equals(Buffer.from(expected, 'utf8'))).toBe(true);
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('keeps the destination uncompressed with a .gz extension and the log_type partition key', () => {
     expect(RAW_DESTINATION.compression).toBe('UNCOMPRESSED');
     expect(RAW_DESTINATION.fileExtension).toBe('.gz');
