@@ -32,8 +32,8 @@ describe('eks-log-lake run (local)', () => {
     );
     expect(code).toBe(0);
     expect(c.err.map((l) => l.replace(/elapsed [\d.]+ s/, 'elapsed x s'))).toEqual([
-      'hours 2/4 (50%)  rows 1  elapsed x s',
-      'hours 4/4 (100%)  rows 2  elapsed x s',
+      'hours 2/4 (50%)  rows out 1  elapsed x s',
+      'hours 4/4 (100%)  rows out 2  elapsed x s',
     ]);
     expect(c.out[0]).toBe('backfill 2025-01-02T22:00:00.000Z .. 2025-01-03T02:00:00.000Z: succeeded');
     expect(c.out).toContain('  rows out 2; duplicates removed 0; quarantined 0');

@@ -6,8 +6,8 @@ export function benchCommand(): Command {
   return new Command('bench')
     .description('run the benchmarks (bench/sections/*) on generated EKS traffic')
     .option('--json', 'print one JSON object with every section’s results')
-    .option('--only <section>', 'run one section only')
-    .option('--size-mb <n>', 'MB of generated log text per section', (v) => Number(v), DEFAULT_SIZE_MB)
+    .option('--only <section>', 'run one section only: compaction, soak or transform (a file in bench/sections/)')
+    .option('--size-mb <n>', 'MB (10^6 bytes) of generated log text per section', (v) => Number(v), DEFAULT_SIZE_MB)
     .action(async (opts: { json?: boolean; only?: string; sizeMb: number }) => {
       if (!Number.isFinite(opts.sizeMb) || opts.sizeMb <= 0) throw new Error('--size-mb must be a positive number');
       const log = opts.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);

@@ -92,7 +92,7 @@ export function queryCommand(write: (text: string) => void = (t) => process.stdo
     .description('run a named investigation query (or any SQL) on a local lake with DuckDB, Athena table names')
     .argument('[name]', 'named query (see --list)')
     .option('--list', 'list the named queries: name, then description')
-    .option('--lake <dir>', 'lake folder (raw/, curated/, control/catalog/)')
+    .option('--lake <dir>', 'lake folder (raw/, curated/, control/catalog/); required to run a query')
     .option('--sql <statement>', 'run this SQL instead of a named query')
     .option(
       '--param <key=value>',

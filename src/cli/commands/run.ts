@@ -8,7 +8,7 @@ import {
   type WorkflowProgress,
 } from '../../adapters/local/local-workflow-runner.ts';
 import { InvalidInputError } from '../../core/errors.ts';
-import type { RunSummary, WorkflowConfig } from '../../pipeline/workflow-tasks.ts';
+import { DEFAULT_WORKFLOW_CONFIG, type RunSummary, type WorkflowConfig } from '../../pipeline/workflow-tasks.ts';
 
 interface RunOptions {
   lake?: string;
@@ -37,16 +37,20 @@ export function executionInput(opts: { from?: string; to?: string }, now: Date):
 
 function formatProgress(p: WorkflowProgress): string {
   const pct = p.hoursTotal > 0 ? Math.round((100 * p.hoursDone) / p.hoursTotal) : 100;
-  return `hours ${p.hoursDone}/${p.hoursTotal} (${pct}%)  rows ${p.rows.toLocaleString('en-US')}  elapsed ${(p.elapsedMs / 1000).toFixed(1)} s`;
+  return `hours ${p.hoursDone}/${p.hoursTotal} (${pct}%)  rows out ${n(p.rows)}  elapsed ${(p.elapsedMs / 1000).toFixed(1)} s`;
+}
+
+function n(value: number): string {
+  return value.toLocaleString('en-US');
 }
 
 /** Human summary lines of a finished run. */
 export function formatSummary(s: RunSummary): string[] {
   return [
     `${s.mode} ${s.start} .. ${s.end}: ${s.status}`,
-    `  raw objects ${s.objects} in ${s.chunks} chunks; events in ${s.eventsIn}`,
-    `  rows out ${s.rowsOut}; duplicates removed ${s.duplicatesRemoved}; quarantined ${s.quarantined}`,
-    `  partitions published ${s.partitions}; failed items ${s.failedItems}`,
+    `  raw objects ${n(s.objects)} in ${n(s.chunks)} chunks; events in ${n(s.eventsIn)}`,
+    `  rows out ${n(s.rowsOut)}; duplicates removed ${n(s.duplicatesRemoved)}; quarantined ${n(s.quarantined)}`,
+    `  partitions published ${n(s.partitions)}; failed items ${n(s.failedItems)}`,
     ...(s.watermark ? [`  watermark ${s.watermark}`] : []),
   ];
 }
@@ -83,15 +87,33 @@ export async function runLocal(
 
 /** `eks-log-lake run`: a scheduled run now, or a backfill, locally or in AWS. */
 export function runCommand(): Command {
+  const D = DEFAULT_WORKFLOW_CONFIG;
   return new Command('run')
     .description('run the compaction workflow now (scheduled window) or as a backfill [--from, --to)')
-    .option('--lake <dir>', 'local lake folder: run the workflow locally')
-    .option('--from <iso>', 'backfill start, UTC, whole hour (inclusive)')
-    .option('--to <iso>', 'backfill end, UTC, whole hour (exclusive)')
+    .option('--lake <dir>', 'local lake folder: run the workflow locally (this or --aws)')
+    .option('--from <iso>', 'backfill start, UTC ISO 8601 on a whole hour, inclusive (with --to)')
+    .option('--to <iso>', 'backfill end, UTC ISO 8601 on a whole hour, exclusive (with --from)')
     .option('--aws', 'start the execution in AWS Step Functions and follow it to its end')
     .option('--state-machine-arn <arn>', 'state machine to start (with --aws)')
-    .option('--region <region>', 'AWS region (with --aws; default from the environment)')
-    .option('--json', 'print the result as JSON')
+    .option('--region <region>', 'AWS region (with --aws) (default: AWS_REGION or the SDK profile)')
+    .option('--json', 'print the summary (or the failed execution) as JSON on stdout')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Without --from/--to: the scheduled run for now, i.e. the 15-minute window ending at now floored',
+        `to 15 minutes, planning raw objects that arrived up to ${D.lateHorizonHours} hours (LATE_HORIZON_HOURS) before it.`,
+        `A backfill may span at most ${D.maxBackfillDays} days; one longer than ${D.childRangeHours} hours runs as child executions of ${D.childRangeHours} hours.`,
+        'Progress goes to stderr (hours done/total, rows out, elapsed seconds; with --aws the status every',
+        'poll), the summary to stdout. Exit 0 on success or on a scheduled run skipped because another run',
+        'holds the lease, 1 on failure.',
+        '',
+        'Examples:',
+        '  eks-log-lake run --lake .lake',
+        '  eks-log-lake run --lake .lake --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z',
+        '  eks-log-lake run --aws --state-machine-arn arn:aws:states:eu-west-1:111122223333:stateMachine:eks-log-lake-compaction',
+      ].join('\n'),
+    )
     .action(async (opts: RunOptions) => {
       const io: RunIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
       const now = new Date();

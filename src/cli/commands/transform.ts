@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import { Command } from 'commander';
-import { readTransformConfig } from '../../../functions/shared/config.ts';
+import { DEFAULT_RESPONSE_BUDGET_BYTES, readTransformConfig } from '../../../functions/shared/config.ts';
 import { ENV } from '../../../functions/shared/env.ts';
 import { createMemoryLog } from '../../../functions/shared/logger.ts';
 import { createMemoryMetrics } from '../../../functions/shared/metrics.ts';
@@ -44,9 +44,13 @@ export function transformCommand(): Command {
     .argument('<file>', 'Firehose data-transformation event JSON, or - for stdin')
     .option('--region <region>', 'region written into every record', process.env.AWS_REGION || 'us-east-1')
     .option('--allowed-accounts <ids>', 'comma-separated source accounts to allow (empty: all)', '')
-    .option('--response-budget <bytes>', 'response size to stay under, in bytes', (v) => Number(v))
-    .option('--reingest-out <file>', 'write what would be re-ingested as a Firehose event JSON')
-    .option('--quiet', 'do not print the summary line to stderr')
+    .option(
+      '--response-budget <bytes>',
+      `response size to stay under, in bytes (default: ${DEFAULT_RESPONSE_BUDGET_BYTES}, under Lambda's 6 MB)`,
+      (v) => Number(v),
+    )
+    .option('--reingest-out <file>', 'write the records that would be re-ingested to FILE, as a Firehose event JSON')
+    .option('--quiet', 'do not print the summary line (counts and bytes) to stderr')
     .action(
       async (
         file: string,
