@@ -83,6 +83,8 @@ export interface MergeResult {
   location: string | null;
   /** True when `location` is a new generation that is not published yet. */
   changed: boolean;
+  /** The generation the merge started from; publish refuses to switch if the catalog moved since. */
+  baseLocation: string | null;
   rows: number;
   addedRows: number;
   duplicates: number;
@@ -424,6 +426,7 @@ function resultOf(m: PartitionManifest, changed: boolean): MergeResult {
     values: [...m.values],
     location: m.location,
     changed,
+    baseLocation: m.baseLocation,
     rows: m.rows,
     addedRows: m.addedRows,
     duplicates: m.duplicates,
@@ -515,6 +518,7 @@ export async function mergePartition(
       values: [...values],
       location: baseLocation,
       changed: false,
+      baseLocation,
       rows,
       addedRows: 0,
       duplicates,

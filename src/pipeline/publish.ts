@@ -1,4 +1,5 @@
 import type { CompactedTable } from '../core/compact/index.ts';
+import { CommitConflictError } from '../core/errors.ts';
 import type { CatalogPartition } from '../ports.ts';
 import type { CompactionDeps, MergeResult } from './compact.ts';
 
@@ -7,7 +8,7 @@ export interface PublishResult {
   planId: string;
   /** Partitions whose catalog location was written (new generations). */
   published: number;
-  /** Partitions with nothing new (location unchanged). */
+  /** Partitions with nothing new (location unchanged), or already switched by an earlier attempt. */
   unchanged: number;
   catalogCalls: number;
 }
@@ -24,7 +25,7 @@ export async function publishPartitions(
   deps: Pick<CompactionDeps, 'catalog' | 'log' | 'metrics'>,
   input: { planId: string; merged: MergeResult[]; fence: () => Promise<void> },
 ): Promise<PublishResult> {
-  const byTable = new Map<CompactedTable, CatalogPartition[]>();
+  const byTable = new Map<CompactedTable, MergeResult[]>();
   let unchanged = 0;
   for (const m of input.merged) {
     if (!m.changed || m.location === null) {
@@ -32,14 +33,30 @@ export async function publishPartitions(
       continue;
     }
     const list = byTable.get(m.table) ?? [];
-    list.push({ values: m.values, location: m.location });
+    list.push(m);
     byTable.set(m.table, list);
   }
   let published = 0;
   let catalogCalls = 0;
-  for (const [table, parts] of [...byTable.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    for (let i = 0; i < parts.length; i += CATALOG_CHUNK) {
-      const chunk = parts.slice(i, i + CATALOG_CHUNK);
+  for (const [table, merged] of [...byTable.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    for (let i = 0; i < merged.length; i += CATALOG_CHUNK) {
+      const chunk: CatalogPartition[] = [];
+      for (const m of merged.slice(i, i + CATALOG_CHUNK)) {
+        // A generation holds its base's rows plus the plan's; switching from any other
+        // location would drop rows another run published meanwhile.
+        const current = (await deps.catalog.getPartition(table, m.values))?.location ?? null;
+        if (current === m.location) {
+          unchanged++;
+          continue;
+        }
+        if (current !== (m.baseLocation ?? null)) {
+          throw new CommitConflictError(
+            `${table} ${m.values.join('/')} moved to ${current} after the merge from ${m.baseLocation}; merge again`,
+          );
+        }
+        chunk.push({ values: m.values, location: m.location! });
+      }
+      if (chunk.length === 0) continue;
       await input.fence();
       await deps.catalog.putPartitions(table, chunk);
       catalogCalls++;

@@ -9,11 +9,11 @@ import {
   planIdFor,
   rowComparator,
 } from '../../src/core/compact/index.ts';
-import { LeaseLostError } from '../../src/core/errors.ts';
+import { CommitConflictError, LeaseLostError } from '../../src/core/errors.ts';
 import { decodeParquet } from '../../src/core/parquet.ts';
 import { tableDef } from '../../src/core/schema.ts';
 import type { KnownLogType } from '../../src/core/types.ts';
-import { compactObjects, mergePartition, stageObjects } from '../../src/pipeline/compact.ts';
+import { compactObjects, mergePartition, publishPartitions, stageObjects } from '../../src/pipeline/compact.ts';
 import { collectGarbage } from '../../src/pipeline/gc.ts';
 import type { ObjectStore } from '../../src/ports.ts';
 import {
@@ -233,6 +233,33 @@ describe('compactObjects', () => {
     await expect(compactObjects(l.deps(NOW), { planId: 'p1', keys: [key], fence })).rejects.toThrow(LeaseLostError);
     expect(await l.catalog.listPartitions('authenticator_logs')).toEqual([]);
     expect(await l.store.head('control/catalog/authenticator_logs.json')).toBeUndefined();
+  });
+
+  it('refuses to publish a merge whose base generation was replaced meanwhile, and a fresh merge keeps both', async () => {
+    const l = lake();
+    const a = await putRaw(l, 'a', linesOf(['authenticator'], T0, 5));
+    const b = await putRaw(l, 'b', linesOf(['authenticator'], T0, 5, 50), T0 + 2 * HOUR);
+    const deps = l.deps(NOW);
+    const values = [ACCOUNT, CLUSTER, '2026-11-27', '01'];
+    // Two overlapping runs (no lease) stage and merge from the same empty partition.
+    const merged = [];
+    for (const [planId, key] of [
+      ['plan-a', a],
+      ['plan-b', b],
+    ] as const) {
+      await stageObjects(deps, { planId, chunkId: 'c00000', keys: [key] });
+      merged.push(await mergePartition(deps, { planId, table: 'authenticator_logs', values }));
+    }
+    const fence = async () => {};
+    await publishPartitions(deps, { planId: 'plan-a', merged: [merged[0]!], fence });
+    await expect(publishPartitions(deps, { planId: 'plan-b', merged: [merged[1]!], fence })).rejects.toThrow(
+      CommitConflictError,
+    );
+    expect((await readPublished(l.store, l.catalog)).authenticator_logs).toHaveLength(5);
+    // The retried run merges again, now from plan-a's generation.
+    const again = await compactObjects(deps, { planId: 'plan-b2', keys: [b] });
+    expect(again.rows.authenticator_logs).toBe(5);
+    expect((await readPublished(l.store, l.catalog)).authenticator_logs).toHaveLength(10);
   });
 
   it('rejects a merge request for a partition with unsafe values', async () => {
