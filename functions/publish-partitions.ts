@@ -1,4 +1,4 @@
-import { publishPartitionsTask, type WorkflowDeps } from '../src/pipeline/workflow-tasks.ts';
+import { COMPACTION_METRICS, publishPartitionsTask, type WorkflowDeps } from '../src/pipeline/workflow-tasks.ts';
 import { workflowLambda } from './shared/workflow-aws.ts';
 
 /** PublishPartitions Task: Switches merged partitions to their new generations under the lease fence. */
@@ -7,4 +7,5 @@ export function makeHandler(deps: WorkflowDeps) {
 }
 
 /** Lambda entry (`${PublishPartitionsFunctionArn}` in statemachine/compaction.asl.json). */
-export const handler = workflowLambda('publish-partitions', makeHandler);
+// The service name is the EMF `service` dimension the compaction alarms match.
+export const handler = workflowLambda(COMPACTION_METRICS.publishedPartitions.service, makeHandler);

@@ -1,4 +1,4 @@
-import { stageObjectsTask, type WorkflowDeps } from '../src/pipeline/workflow-tasks.ts';
+import { COMPACTION_METRICS, stageObjectsTask, type WorkflowDeps } from '../src/pipeline/workflow-tasks.ts';
 import { workflowLambda } from './shared/workflow-aws.ts';
 
 /** StageObjects Task: Stages one chunk of raw objects into per-partition rows. */
@@ -7,4 +7,5 @@ export function makeHandler(deps: WorkflowDeps) {
 }
 
 /** Lambda entry (`${StageObjectsFunctionArn}` in statemachine/compaction.asl.json). */
-export const handler = workflowLambda('stage-objects', makeHandler);
+// The service name is the EMF `service` dimension the compaction alarms match.
+export const handler = workflowLambda(COMPACTION_METRICS.quarantinedObjects.service, makeHandler);

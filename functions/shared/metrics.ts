@@ -4,14 +4,21 @@ import type { Metrics, MetricUnitName } from '../../src/ports.ts';
 /** Default CloudWatch namespace of the pipeline's EMF metrics. */
 export const METRICS_NAMESPACE = 'EksLogLake';
 
+/**
+ * Dimensions that reach CloudWatch besides `service`. Every distinct dimension set is a billed
+ * custom metric, so others (a quarantine `reason`, never a cluster or account) are dropped here.
+ */
+export const EMF_DIMENSIONS: readonly string[] = ['table'];
+
 /** Metrics port over Powertools EMF; `flush` writes the buffered metrics as one EMF line. */
 export function createEmfMetrics(serviceName: string, namespace = METRICS_NAMESPACE): Metrics & { flush(): void } {
   const emf = new PowertoolsMetrics({ namespace, serviceName });
   return {
     count(name, value, dimensions) {
-      if (dimensions && Object.keys(dimensions).length > 0) {
+      const kept = Object.entries(dimensions ?? {}).filter(([k]) => EMF_DIMENSIONS.includes(k));
+      if (kept.length > 0) {
         const single = emf.singleMetric();
-        for (const [k, v] of Object.entries(dimensions)) single.addDimension(k, v);
+        for (const [k, v] of kept) single.addDimension(k, v);
         single.addMetric(name, MetricUnit.Count, value);
         return;
       }

@@ -36,16 +36,19 @@ export function createAwsWorkflowDeps(
     bucket,
   });
   const log = createPowertoolsLog(service);
+  const metrics = createEmfMetrics(service, env[ENV.METRICS_NAMESPACE] || METRICS_NAMESPACE);
   const base = {
     store,
     clock: systemClock,
     config,
     log,
-    metrics: createEmfMetrics(service, env[ENV.METRICS_NAMESPACE] || METRICS_NAMESPACE),
+    metrics,
+    // Compaction's QuarantinedObjects/QuarantinedRecords/PublishedPartitions go out through it too.
     compaction: compactionStepsOver({
       store,
       catalog,
       log,
+      metrics,
       now: () => systemClock.now(),
       lateHorizonHours: config.lateHorizonHours,
     }),

@@ -80,6 +80,16 @@ export interface CompactionSteps {
   collectGarbage(input: { graceHours: number }): Promise<{ objects: number }>;
 }
 
+/**
+ * Counters the compaction steps emit, with the Task (EMF `service` dimension) that emits each;
+ * the alarms read the same names, so neither side can drift.
+ */
+export const COMPACTION_METRICS = {
+  quarantinedObjects: { metricName: 'QuarantinedObjects', service: 'stage-objects' },
+  quarantinedRecords: { metricName: 'QuarantinedRecords', service: 'stage-objects' },
+  publishedPartitions: { metricName: 'PublishedPartitions', service: 'publish-partitions' },
+} as const;
+
 /** The real compaction (src/pipeline/compact.ts, publish.ts, gc.ts) as workflow steps. */
 export function compactionStepsOver(deps: CompactionDeps): CompactionSteps {
   return {

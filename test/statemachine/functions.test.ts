@@ -7,7 +7,7 @@ import { LAMBDA_TASKS } from '../../src/adapters/local/local-workflow-runner.ts'
 import { ConfigError, InvalidInputError } from '../../src/core/errors.ts';
 import { functionFileOf, REQUIRED_SUBSTITUTIONS } from '../../src/core/workflow/load-definition.ts';
 import { WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
-import { DEFAULT_WORKFLOW_CONFIG } from '../../src/pipeline/workflow-tasks.ts';
+import { COMPACTION_METRICS, DEFAULT_WORKFLOW_CONFIG } from '../../src/pipeline/workflow-tasks.ts';
 import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
 
 let lake: TestLake;
@@ -73,6 +73,59 @@ describe('workflow EMF metrics', () => {
       },
     ]);
     expect(emf).toMatchObject({ service: 'write-ledger', watermark_lag_seconds: 420 });
+  });
+});
+
+describe('compaction EMF metrics in Lambda', () => {
+  const captureStdout = (run: () => Promise<void> | void) => async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await run();
+    } finally {
+      spy.mockRestore();
+    }
+    return lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+  };
+
+  it('emits the compaction counters through the Lambda composition root, under the service the alarms read', async () => {
+    const { createAwsWorkflowDeps } = await import('../../functions/shared/workflow-aws.ts');
+    const { service, metricName } = COMPACTION_METRICS.publishedPartitions;
+    const emf = await captureStdout(async () => {
+      const deps = createAwsWorkflowDeps(
+        { AWS_REGION: 'eu-west-1', LAKE_BUCKET: 'lake', GLUE_DATABASE: 'eks_logs' },
+        service,
+      );
+      // Nothing merged: no catalog call, yet publish reports its (zero) count.
+      await deps.compaction.publishPartitions({ planId: 'p-1', merged: [], fence: async () => {} });
+      deps.metrics.flush();
+    })();
+    expect(emf).toHaveLength(1);
+    expect(emf[0]._aws.CloudWatchMetrics).toEqual([
+      { Namespace: METRICS_NAMESPACE, Dimensions: [['service']], Metrics: [{ Name: metricName, Unit: 'Count' }] },
+    ]);
+    expect(emf[0]).toMatchObject({ service, [metricName]: 0 });
+  });
+
+  it('keeps only the service and table dimensions, so a quarantine reason adds no custom metric', async () => {
+    const emf = await captureStdout(() => {
+      const metrics = createEmfMetrics(COMPACTION_METRICS.quarantinedObjects.service);
+      metrics.count(COMPACTION_METRICS.quarantinedObjects.metricName, 1, { reason: 'not_gzip', cluster: 'prod' });
+      metrics.count('RowsWritten', 5, { table: 'audit_events', account: '111122223333' });
+      metrics.flush();
+    })();
+    const sets = emf.flatMap((e) => e._aws.CloudWatchMetrics.map((m: { Dimensions: string[][] }) => m.Dimensions));
+    expect(sets.sort()).toEqual([[['service']], [['service', 'table']]].sort());
+    for (const e of emf) {
+      expect(e).not.toHaveProperty('reason');
+      expect(e).not.toHaveProperty('cluster');
+      expect(e).not.toHaveProperty('account');
+    }
+    expect(emf.find((e) => 'table' in e)).toMatchObject({ table: 'audit_events', RowsWritten: 5 });
+    expect(emf.find((e) => !('table' in e))).toMatchObject({ QuarantinedObjects: 1, service: 'stage-objects' });
   });
 });
 

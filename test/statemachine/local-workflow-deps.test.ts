@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
 import { createLocalWorkflowDeps } from '../../src/adapters/local/local-workflow-deps.ts';
 import { runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
 import { readLeaseRecord } from '../../src/pipeline/lease.ts';
+import { COMPACTION_METRICS } from '../../src/pipeline/workflow-tasks.ts';
 import {
   cwlId,
   makeTestLake,
@@ -38,6 +40,28 @@ describe('createLocalWorkflowDeps', () => {
     expect(engine.calls.map((c) => c.name)).toEqual(['add-raw-partitions', 'create-audit-hourly-summary']);
     expect(engine.calls[0]!.params).toEqual({ dt: '2025-01-03', hour: '10' });
     expect(await readLeaseRecord(lake.store)).toMatchObject({ released: true });
+  });
+
+  it('hands its Metrics port to the compaction steps, which count quarantined objects and published partitions', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    await lake.store.put(
+      'raw/log_type=kube-apiserver-audit/dt=2025-01-03/hour=10/eks-logs-1-bad.gz',
+      Buffer.from('not gzip'),
+    );
+    const metrics = createMemoryMetrics();
+    const deps = createLocalWorkflowDeps({ lakeDir: lake.dir, clock: lake.clock, metrics });
+    try {
+      await deps.compaction.stageObjects({
+        planId: 'p-1',
+        chunkId: 'c00000',
+        keys: ['raw/log_type=kube-apiserver-audit/dt=2025-01-03/hour=10/eks-logs-1-bad.gz'],
+      });
+      await deps.compaction.publishPartitions({ planId: 'p-1', merged: [], fence: async () => {} });
+    } finally {
+      await deps.close();
+    }
+    expect(metrics.get(COMPACTION_METRICS.quarantinedObjects.metricName)).toBe(1);
+    expect(metrics.totals.has(COMPACTION_METRICS.publishedPartitions.metricName)).toBe(true);
   });
 
   it('composes the same over a lake folder, with DuckDB it closes itself', async () => {

@@ -70,6 +70,7 @@ export function createLocalWorkflowDeps(
       store,
       catalog,
       log,
+      metrics: options.metrics,
       now: () => clock.now(),
       lateHorizonHours: config.lateHorizonHours,
     }),
