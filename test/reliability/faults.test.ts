@@ -173,6 +173,7 @@ describe('catalog batches', () => {
         table: 'audit_events' as const,
         values,
         location: `curated/audit_events/account=${values[0]}/cluster=${values[1]}/dt=${values[2]}/hour=${values[3]}/gen=p1/`,
+        baseLocation: null,
         changed: true,
         rows: 1,
         addedRows: 1,
