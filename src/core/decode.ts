@@ -62,10 +62,25 @@ function looksLikeJsonText(buf: Buffer): boolean {
   return buf[i] === 0x7b; // '{'
 }
 
+/** Deflate never expands more than about 1032:1, so a larger size claim in a trailer is false. */
+const MAX_INFLATE_RATIO = 1032;
+
+/**
+ * Output chunk size for gunzip: the last member's trailer states its size (ISIZE), which for
+ * the usual single member is the whole output, so one exact chunk replaces 16 KiB pieces that
+ * are then concatenated. A wrong claim only costs extra chunks, never a wrong result.
+ */
+function gunzipChunkSize(buf: Buffer, max: number): number {
+  if (buf.length < 18) return 64;
+  const claimed = buf.readUInt32LE(buf.length - 4) + 1;
+  return Math.max(64, Math.min(claimed, max + 1, buf.length * MAX_INFLATE_RATIO));
+}
+
 function gunzipBounded(buf: Buffer, max: number): Buffer {
   let result: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
-    result = gunzipSync(buf, { maxOutputLength: max, info: true }) as unknown as typeof result;
+    const options = { maxOutputLength: max, info: true, chunkSize: gunzipChunkSize(buf, max) };
+    result = gunzipSync(buf, options) as unknown as typeof result;
   } catch (err) {
     const code = (err as { code?: string }).code;
     const msg = (err as Error).message;

@@ -124,6 +124,21 @@ describe('decodeSubscriptionPayload', () => {
     expect(decodeSubscriptionPayload(multi)).toEqual(MESSAGE);
   });
 
+  it('decodes members of any size whatever the last member says about its own length', () => {
+    // The last trailer sizes the output chunk; here it understates the total, or it is exact.
+    const big = dataMessage('kube-apiserver-audit-0a1b', [`{"kind":"Event","pad":"${'x'.repeat(200_000)}"}`]);
+    const text = Buffer.from(JSON.stringify(big));
+    for (const cut of [text.length - 3, 40_000, 10]) {
+      const multi = Buffer.concat([gzipSync(text.subarray(0, cut)), gzipSync(text.subarray(cut))]);
+      expect(decodeSubscriptionPayload(multi)).toEqual(big);
+    }
+    expect(decodeSubscriptionPayload(gzipSync(text))).toEqual(big);
+    expect(decodeCode(() => decodeSubscriptionPayload(gzipSync(text), { maxDecodedBytes: text.length - 1 }))).toBe(
+      'too_large',
+    );
+    expect(decodeSubscriptionPayload(gzipSync(text), { maxDecodedBytes: text.length })).toEqual(big);
+  });
+
   it('stops a gzip bomb at the output cap instead of inflating it (row 7)', () => {
     const bomb = gzipSync(Buffer.alloc(100 * 1024 * 1024));
     expect(bomb.length).toBeLessThan(200 * 1024);
