@@ -10,7 +10,9 @@ import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { TRANSFORM_METRICS } from '../../src/core/transform/metrics.ts';
 import { WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
+import { COMPACTION_METRICS } from '../../src/pipeline/workflow-tasks.ts';
 import type { LakeFunction } from './lake-function.ts';
+import { receiverIncomingMetric } from './monitoring-delivery.ts';
 
 /**
  * Custom metric the WriteLedger Task emits: seconds between its run and the freshness watermark.
@@ -143,6 +145,41 @@ export class Monitoring extends Construct {
       // No data means no success at all, which is exactly what this alarm is for.
       cloudwatch.TreatMissingData.BREACHING,
     );
+    // Quarantine is rare and each case wants a look; an hour's Sum keeps one case to one alarm.
+    const compactionMetric = (m: { metricName: string; service: string }) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: m.metricName,
+        dimensionsMap: { service: m.service },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      });
+    const quarantined = [COMPACTION_METRICS.quarantinedObjects, COMPACTION_METRICS.quarantinedRecords].map(
+      compactionMetric,
+    );
+    this.alarm('QuarantinedObjects', quarantined[0]!, {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'Compaction quarantined whole raw objects (not gzip NDJSON); see quarantine/ for the reason.',
+    });
+    this.alarm('QuarantinedRecords', quarantined[1]!, {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'Compaction quarantined raw lines (bad encoding, event time out of range…); see quarantine/.',
+    });
+    const incoming = receiverIncomingMetric(props.deliveryStreamName);
+    this.alarm(
+      'NoDataArriving',
+      incoming,
+      {
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        description:
+          'Firehose received no records for an hour: the member subscriptions cannot reach the Destination, or EKS stopped logging.',
+      },
+      // Firehose reports nothing when nothing arrives, which is exactly what this alarm is for.
+      cloudwatch.TreatMissingData.BREACHING,
+    );
     const dlqDepth = props.deadLetterQueues.map((q) =>
       q.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
     );
@@ -184,6 +221,10 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       graph('Watermark lag (s)', [ledgerLag], 12),
       graph('Splunk dead-letter depth', dlqDepth, 12),
+    );
+    this.dashboard.addWidgets(
+      graph('Firehose incoming records (1 h)', [incoming], 12),
+      graph('Quarantined (1 h)', quarantined, 12),
     );
   }
 

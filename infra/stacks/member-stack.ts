@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import type { EksLogLakeConfig, MemberConfig } from '../config.ts';
 import { destinationNameFor } from '../constructs/ingestion.ts';
 import { LakeFunction } from '../constructs/lake-function.ts';
+import { MemberDeliveryAlarms } from '../constructs/monitoring-delivery.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 
 export interface MemberStackProps extends StackProps {
@@ -35,6 +36,7 @@ export function ownLogGroupNames(prefix: string): string[] {
 export class MemberStack extends Stack {
   readonly destinationArn: string;
   readonly filterName: string;
+  readonly deliveryAlarms: MemberDeliveryAlarms;
 
   constructor(scope: Construct, id: string, props: MemberStackProps) {
     super(scope, id, props);
@@ -125,5 +127,13 @@ export class MemberStack extends Stack {
         selectionCriteria: `LogGroupName NOT IN [${excluded.map((n) => JSON.stringify(n)).join(', ')}]`,
       });
     }
+
+    // F30 seen from the sender: the Destination unreachable, or delivery throttled.
+    this.deliveryAlarms = new MemberDeliveryAlarms(this, 'DeliveryAlarms', {
+      prefix: config.prefix,
+      // An account-level policy's deliveries carry no filter name of ours: watch every subscription.
+      filterName: member.subscription === 'filter' ? this.filterName : undefined,
+      alarmEmail: config.alarmEmail,
+    });
   }
 }

@@ -6,6 +6,7 @@ import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { REPO_ROOT } from '../../infra/constructs/lake-function.ts';
+import { SUBSCRIPTION_DELIVERY } from '../../infra/constructs/monitoring-delivery.ts';
 import { LAKE_PREFIXES, Storage } from '../../infra/constructs/storage.ts';
 import {
   aslPlaceholders,
@@ -20,6 +21,7 @@ import { RAW_COLUMNS, RAW_TABLE } from '../../src/core/sql/ddl.ts';
 import { RAW_DESTINATION } from '../../src/core/transform/destination.ts';
 import { LOG_TYPES } from '../../src/core/types.ts';
 import { WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
+import { COMPACTION_METRICS } from '../../src/pipeline/workflow-tasks.ts';
 import { asArray, CONFIG, FIXTURES, flat, iamStatements, roleStatements, synthAll, testApp } from './support.ts';
 
 const PLACEHOLDERS = aslPlaceholders(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8'));
@@ -570,6 +572,41 @@ describe('monitoring', () => {
     expect(noRun[0]![1].Properties.TreatMissingData).toBe('breaching');
     expect(noRun[0]![1].Properties.Period).toBe(3600);
     expect(alarmOn('ApproximateNumberOfMessagesVisible')).toHaveLength(splunkTypes().length);
+  });
+
+  it('alarms on any quarantined object or record over an hour, under the service that counts them', () => {
+    for (const m of [COMPACTION_METRICS.quarantinedObjects, COMPACTION_METRICS.quarantinedRecords]) {
+      const alarms = alarmOn(m.metricName);
+      expect(alarms, m.metricName).toHaveLength(1);
+      expect(alarms[0]![1].Properties).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: [{ Name: 'service', Value: m.service }],
+        Statistic: 'Sum',
+        Period: 3600,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('alarms when Firehose receives nothing for an hour, treating no data as breaching (F30)', () => {
+    const { namespace, incoming, dimension } = SUBSCRIPTION_DELIVERY.receiver;
+    const alarms = alarmOn(incoming);
+    expect(alarms).toHaveLength(1);
+    const p = alarms[0]![1].Properties;
+    expect(p).toMatchObject({
+      Namespace: namespace,
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(p.Dimensions).toHaveLength(1);
+    expect(p.Dimensions[0].Name).toBe(dimension);
+    const streams = resources('AWS::KinesisFirehose::DeliveryStream').map(([, r]) => r.Properties.DeliveryStreamName);
+    expect(streams).toContain(p.Dimensions[0].Value);
   });
 
   it('sends every alarm to the encrypted topic', () => {

@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../infra/config.ts';
+import { SUBSCRIPTION_DELIVERY, senderDeliveryQuery } from '../../infra/constructs/monitoring-delivery.ts';
 import { MemberStack, ownLogGroupNames } from '../../infra/stacks/member-stack.ts';
 import { asArray, CONFIG, flat, RAW_CONFIG, roleStatements, testApp } from './support.ts';
 
@@ -86,6 +87,46 @@ describe('member stack, account-policy mode', () => {
   it('needs no custom resource when no cluster is listed', () => {
     expect(policyMode.findResources('AWS::Lambda::Function')).toEqual({});
     expect(policyMode.findResources('AWS::Logs::SubscriptionFilter')).toEqual({});
+  });
+});
+
+describe('member stack, delivery alarms (F30)', () => {
+  const alarms = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties);
+  const queryOf = (a: any) => a.Metrics.find((m: any) => m.ReturnData !== false).Expression as string;
+
+  it.each([
+    ['filter', () => filterMode, "WHERE FilterName = 'eks-log-lake-to-central'"],
+    ['account-policy', () => policyMode, null],
+  ] as const)('alarms on delivery errors and throttling of the subscriptions in %s mode', (_mode, template, where) => {
+    const t = template();
+    const { namespace, errors, throttling } = SUBSCRIPTION_DELIVERY.sender;
+    const found = alarms(t);
+    expect(found).toHaveLength(2);
+    const queries = found.map(queryOf).sort();
+    expect(queries).toEqual(
+      [senderDeliveryQuery(errors, undefined), senderDeliveryQuery(throttling, undefined)]
+        .map((q) => (where ? `${q} ${where}` : q))
+        .sort(),
+    );
+    for (const q of queries) expect(q).toContain(`SCHEMA("${namespace}", DestinationType, FilterName, LogGroupName)`);
+    for (const a of found) {
+      expect(a).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+      expect(a.Metrics.find((m: any) => m.Expression).Period).toBe(3600);
+    }
+  });
+
+  it('sends them to a topic of the member account under its own rotated key', () => {
+    const [topicId, topic] = Object.entries(filterMode.findResources('AWS::SNS::Topic'))[0]!;
+    expect(topic.Properties.KmsMasterKeyId).toBeDefined();
+    for (const a of alarms(filterMode)) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
+    const keys = Object.values(filterMode.findResources('AWS::KMS::Key')).map((k) => k.Properties);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]!.EnableKeyRotation).toBe(true);
   });
 });
 
