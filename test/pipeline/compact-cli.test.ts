@@ -26,6 +26,9 @@ describe('eks-log-lake compact', () => {
     expect(s).toMatchObject({ objects: 1, events: 60, duplicates: 0, quarantined: 0, ignoredUnderRaw: 1 });
     expect(s.rows).toEqual({ audit_events: 10, component_logs: 40, authenticator_logs: 10, unparsed_logs: 0 });
     expect(countRows(await readPublished(lake.store, lake.catalog))).toBe(60);
+    const staged: string[] = [];
+    for await (const o of lake.store.list('control/staging/')) staged.push(o.key);
+    expect(staged).toEqual([]);
     const again = await runLocalCompact(opts);
     expect(again.planId).toBe(s.planId);
     expect(again.published).toBe(0);

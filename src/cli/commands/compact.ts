@@ -4,6 +4,7 @@ import { LocalCatalog } from '../../adapters/local/local-catalog.ts';
 import { parseRawKey, planIdFor } from '../../core/compact/index.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { type CompactionSummary, compactObjects } from '../../pipeline/compact.ts';
+import { deleteStaging } from '../../pipeline/gc.ts';
 import type { Log } from '../../ports.ts';
 
 export interface LocalCompactOptions {
@@ -45,6 +46,7 @@ export async function runLocalCompact(
     }
     if (raw.arrivalMs >= from && raw.arrivalMs < to) objects.push({ key: o.key, etag: o.etag });
   }
+  const planId = planIdFor(objects);
   const summary = await compactObjects(
     {
       store,
@@ -53,8 +55,10 @@ export async function runLocalCompact(
       now: () => opts.now ?? new Date(),
       lateHorizonHours: opts.lateHorizonHours,
     },
-    { planId: planIdFor(objects), keys: objects.map((o) => o.key) },
+    { planId, keys: objects.map((o) => o.key) },
   );
+  // Published: the staged copies are no longer needed (the workflow leaves them to GC).
+  await deleteStaging({ store }, { planId });
   return { ...summary, ignoredUnderRaw };
 }
 
