@@ -6,11 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLog } from '../../functions/shared/logger.ts';
-import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
-import { makeHandler } from '../../functions/transform.ts';
-import { deliverTraffic, LocalFirehose } from '../../src/adapters/local/firehose-delivery.ts';
+import { deliverTraffic } from '../../src/adapters/local/firehose-delivery.ts';
 import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
+import { createLocalFirehose } from '../../src/adapters/local/local-firehose.ts';
 import { planIdFor } from '../../src/core/compact/index.ts';
 import { emptyGroundTruth, generateTraffic } from '../../src/core/generate/traffic.ts';
 import { countFailedEvents } from '../../src/demo/demo.ts';
@@ -63,23 +62,12 @@ async function soak(lakeDir: string, sizeMb: number): Promise<void> {
     truth,
   );
   const transformLog = createMemoryLog();
-  const firehose = new LocalFirehose({
+  const firehose = createLocalFirehose({
     store,
     seed: 9001,
     region: REGION,
-    processor: (reingester) =>
-      makeHandler({
-        config: {
-          region: REGION,
-          allowedAccounts: ACCOUNTS,
-          deliveryStreamName: 'eks-log-lake-raw',
-          maxDecodedBytes: 16 * MIB,
-          responseBudgetBytes: 6_000_000,
-        },
-        reingester,
-        log: transformLog,
-        metrics: createMemoryMetrics(),
-      }),
+    allowedAccounts: ACCOUNTS,
+    log: transformLog,
   });
 
   let t = performance.now();

@@ -1,10 +1,8 @@
 import { gunzipSync } from 'node:zlib';
-import { createMemoryLog } from '../../functions/shared/logger.ts';
-import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
-import { makeHandler } from '../../functions/transform.ts';
 import { DuckDbQueryEngine } from '../adapters/local/duckdb-query-engine.ts';
-import { deliverTraffic, type FirehoseDeliveryStats, LocalFirehose } from '../adapters/local/firehose-delivery.ts';
+import { deliverTraffic, type FirehoseDeliveryStats } from '../adapters/local/firehose-delivery.ts';
 import { LocalCatalog } from '../adapters/local/local-catalog.ts';
+import { createLocalFirehose } from '../adapters/local/local-firehose.ts';
 import { createLocalWorkflowDeps } from '../adapters/local/local-workflow-deps.ts';
 import { type LocalExecution, runLocalWorkflow } from '../adapters/local/local-workflow-runner.ts';
 import { InvalidInputError } from '../core/errors.ts';
@@ -159,24 +157,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
   );
 
   // 2. Deliver through Firehose and the real transform.
-  const firehose = new LocalFirehose({
-    store,
-    seed: opts.seed,
-    region,
-    processor: (reingester) =>
-      makeHandler({
-        config: {
-          region,
-          allowedAccounts: opts.accounts,
-          deliveryStreamName: 'eks-log-lake-raw',
-          maxDecodedBytes: 16 * 1024 * 1024,
-          responseBudgetBytes: 6_000_000,
-        },
-        reingester,
-        log: createMemoryLog(),
-        metrics: createMemoryMetrics(),
-      }),
-  });
+  const firehose = createLocalFirehose({ store, seed: opts.seed, region, allowedAccounts: opts.accounts });
   const delivered = await timed('deliver (Firehose + transform)', () => deliverTraffic(deliveries, firehose));
   print(
     `delivered   ${fmt(delivered.recordsIn)} records in ${delivered.invocations} transform invocations → ` +

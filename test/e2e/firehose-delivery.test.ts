@@ -4,10 +4,6 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FirehoseTransformationEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TransformConfig } from '../../functions/shared/config.ts';
-import { createMemoryLog } from '../../functions/shared/logger.ts';
-import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
-import { makeHandler } from '../../functions/transform.ts';
 import {
   deliverTraffic,
   encodeSubscriptionMessage,
@@ -16,10 +12,14 @@ import {
   type LocalFirehoseOptions,
 } from '../../src/adapters/local/firehose-delivery.ts';
 import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
+import {
+  createLocalFirehose,
+  type LocalTransformOptions,
+  localTransformProcessor,
+} from '../../src/adapters/local/local-firehose.ts';
 import { parseRawKey } from '../../src/core/compact/layout.ts';
 import { collectTraffic, type TrafficOptions } from '../../src/core/generate/traffic.ts';
 import type { SubscriptionMessage } from '../../src/core/types.ts';
-import type { RecordReingester } from '../../src/ports.ts';
 
 const ACCOUNTS = ['111122223333', '444455556666'];
 const TRAFFIC: TrafficOptions = {
@@ -46,21 +46,7 @@ function lake(): FsObjectStore {
   return new FsObjectStore(dir);
 }
 
-function config(overrides: Partial<TransformConfig> = {}): TransformConfig {
-  return {
-    region: 'eu-west-1',
-    allowedAccounts: ACCOUNTS,
-    deliveryStreamName: 'eks-log-lake-raw',
-    maxDecodedBytes: 16 * 1024 * 1024,
-    responseBudgetBytes: 6_000_000,
-    ...overrides,
-  };
-}
-
-const realTransform =
-  (cfg: TransformConfig = config()) =>
-  (reingester: RecordReingester): FirehoseProcessor =>
-    makeHandler({ config: cfg, reingester, log: createMemoryLog(), metrics: createMemoryMetrics() });
+const TRANSFORM: LocalTransformOptions = { region: 'eu-west-1', allowedAccounts: ACCOUNTS };
 
 async function readAll(store: FsObjectStore, prefix: string): Promise<{ key: string; body: Uint8Array }[]> {
   const out: { key: string; body: Uint8Array }[] = [];
@@ -76,8 +62,18 @@ function rawLines(body: Uint8Array): Record<string, unknown>[] {
     .map((l) => JSON.parse(l));
 }
 
-function firehose(store: FsObjectStore, extra: Partial<LocalFirehoseOptions> = {}): LocalFirehose {
-  return new LocalFirehose({ store, processor: realTransform(), seed: 5, ...extra });
+function firehose(store: FsObjectStore, overrides: Partial<LocalTransformOptions> = {}): LocalFirehose {
+  return createLocalFirehose({ store, seed: 5, ...TRANSFORM, ...overrides });
+}
+
+/** The stream with the real transform behind `wrap`, which watches it or injects a fault. */
+function wrappedFirehose(
+  store: FsObjectStore,
+  wrap: (handler: FirehoseProcessor) => FirehoseProcessor,
+  extra: Partial<LocalFirehoseOptions> = {},
+): LocalFirehose {
+  const inner = localTransformProcessor(TRANSFORM);
+  return new LocalFirehose({ store, seed: 5, ...extra, processor: (re) => wrap(inner(re)) });
 }
 
 describe('LocalFirehose with the real transform', () => {
@@ -151,24 +147,19 @@ describe('LocalFirehose with the real transform', () => {
     const store = lake();
     const { deliveries } = collectTraffic({ ...TRAFFIC, durationMinutes: 4 });
     const seen: { bytes: number; first: number; last: number }[] = [];
-    const inner = realTransform();
-    const fh = new LocalFirehose({
+    const fh = wrappedFirehose(
       store,
-      seed: 5,
-      processorBufferBytes: 64 * 1024,
-      processor: (re) => {
-        const handler = inner(re);
-        return async (event: FirehoseTransformationEvent) => {
-          const ts = event.records.map((r) => r.approximateArrivalTimestamp);
-          seen.push({
-            bytes: event.records.reduce((n, r) => n + Buffer.from(r.data, 'base64').byteLength, 0),
-            first: Math.min(...ts),
-            last: Math.max(...ts),
-          });
-          return handler(event);
-        };
+      (handler) => async (event: FirehoseTransformationEvent) => {
+        const ts = event.records.map((r) => r.approximateArrivalTimestamp);
+        seen.push({
+          bytes: event.records.reduce((n, r) => n + Buffer.from(r.data, 'base64').byteLength, 0),
+          first: Math.min(...ts),
+          last: Math.max(...ts),
+        });
+        return handler(event);
       },
-    });
+      { processorBufferBytes: 64 * 1024 },
+    );
     await deliverTraffic(deliveries, fh);
     const bigOnes = deliveries.filter((d) => encodeSubscriptionMessage(d.message).byteLength > 64 * 1024).length;
     for (const s of seen) {
@@ -181,7 +172,7 @@ describe('LocalFirehose with the real transform', () => {
   it('writes ProcessingFailed records under errors/processing-failed/ in Firehose’s error shape', async () => {
     const store = lake();
     const { deliveries, truth } = collectTraffic({ ...TRAFFIC, durationMinutes: 3 });
-    const fh = firehose(store, { processor: realTransform(config({ allowedAccounts: [ACCOUNTS[0]!] })) });
+    const fh = firehose(store, { allowedAccounts: [ACCOUNTS[0]!] });
     const stats = await deliverTraffic(deliveries, fh);
     const rejected = deliveries.filter((d) => d.message.owner === ACCOUNTS[1]).length;
     expect(rejected).toBeGreaterThan(0);
@@ -216,18 +207,10 @@ describe('LocalFirehose with the real transform', () => {
     const store = lake();
     const { deliveries, truth } = collectTraffic({ ...TRAFFIC, durationMinutes: 2 });
     let calls = 0;
-    const inner = realTransform();
-    const fh = new LocalFirehose({
-      store,
-      seed: 5,
-      processor: (re) => {
-        const handler = inner(re);
-        return async (event) => {
-          calls++;
-          if (calls <= 2) throw new Error('Task timed out after 60.00 seconds');
-          return handler(event);
-        };
-      },
+    const fh = wrappedFirehose(store, (handler) => async (event) => {
+      calls++;
+      if (calls <= 2) throw new Error('Task timed out after 60.00 seconds');
+      return handler(event);
     });
     const stats = await deliverTraffic(deliveries, fh);
     expect(stats.failedInvocations).toBe(2);
@@ -244,18 +227,10 @@ describe('LocalFirehose with the real transform', () => {
     ] as const) {
       const store = lake();
       const { deliveries } = collectTraffic({ ...TRAFFIC, durationMinutes: 1 });
-      const inner = realTransform();
-      const fh = new LocalFirehose({
-        store,
-        seed: 5,
-        processor: (re) => {
-          const handler = inner(re);
-          return async (event) => {
-            if (behaviour === 'throws') throw new Error('boom');
-            const out = await handler(event);
-            return { records: out.records.slice(1) };
-          };
-        },
+      const fh = wrappedFirehose(store, (handler) => async (event) => {
+        if (behaviour === 'throws') throw new Error('boom');
+        const out = await handler(event);
+        return { records: out.records.slice(1) };
       });
       const stats = await deliverTraffic(deliveries, fh);
       expect(stats.errorRecords).toBe(deliveries.length);
@@ -272,7 +247,7 @@ describe('LocalFirehose with the real transform', () => {
     const store = lake();
     const { deliveries, truth } = collectTraffic({ ...TRAFFIC, durationMinutes: 3, eventsPerMinute: 1200 });
     // A response budget far below what each 60-second batch produces forces the overflow path every time.
-    const fh = firehose(store, { processor: realTransform(config({ responseBudgetBytes: 300_000 })) });
+    const fh = firehose(store, { responseBudgetBytes: 300_000 });
     const stats = await deliverTraffic(deliveries, fh);
     expect(stats.recordsReingested).toBeGreaterThan(0);
     const ids = new Set<string>();

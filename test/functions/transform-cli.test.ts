@@ -66,7 +66,7 @@ describe('eks-log-lake transform', () => {
   it('fails with a clear message on a bad allow-list', () => {
     const out = cli(['-', '--allowed-accounts', 'not-an-account'], JSON.stringify(event));
     expect(out.status).toBe(1);
-    expect(out.stderr).toContain('ALLOWED_ACCOUNTS');
+    expect(out.stderr).toContain("--allowed-accounts holds 'not-an-account'");
   });
 });
 

@@ -1,10 +1,8 @@
 // Shared by the reliability tests: the generated traffic pushed through the local Firehose and
 // the real transform handler into a lake, and a reader of what the catalog publishes.
-import { createMemoryLog } from '../../functions/shared/logger.ts';
-import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
-import { makeHandler } from '../../functions/transform.ts';
-import { deliverTraffic, LocalFirehose } from '../../src/adapters/local/firehose-delivery.ts';
+import { deliverTraffic, type LocalFirehose } from '../../src/adapters/local/firehose-delivery.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
+import { createLocalFirehose } from '../../src/adapters/local/local-firehose.ts';
 import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.ts';
 import { tableToRows } from '../../src/core/arrow/rows.ts';
 import { COMPACTED_TABLES, MANIFEST_NAME, parseManifest, planIdFor } from '../../src/core/compact/index.ts';
@@ -43,24 +41,7 @@ export function smallTraffic(seed: number, start = new Date('2026-11-27T01:00:00
 
 /** The local Firehose with the real transform handler, writing into `store`. */
 export function firehoseInto(store: ObjectStore, seed = 1): LocalFirehose {
-  return new LocalFirehose({
-    store,
-    seed,
-    region: REGION,
-    processor: (reingester) =>
-      makeHandler({
-        config: {
-          region: REGION,
-          allowedAccounts: [...ACCOUNTS],
-          deliveryStreamName: 'eks-log-lake-raw',
-          maxDecodedBytes: 16 * 1024 * 1024,
-          responseBudgetBytes: 6_000_000,
-        },
-        reingester,
-        log: createMemoryLog(),
-        metrics: createMemoryMetrics(),
-      }),
-  });
+  return createLocalFirehose({ store, seed, region: REGION, allowedAccounts: ACCOUNTS });
 }
 
 /** A lake in memory with the traffic delivered into raw/ (and errors/). */

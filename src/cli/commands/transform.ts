@@ -1,41 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import type { FirehoseTransformationEvent } from 'aws-lambda';
 import { Command } from 'commander';
-import { DEFAULT_RESPONSE_BUDGET_BYTES, readTransformConfig } from '../../../functions/shared/config.ts';
-import { ENV } from '../../../functions/shared/env.ts';
-import { createMemoryLog } from '../../../functions/shared/logger.ts';
-import { createMemoryMetrics } from '../../../functions/shared/metrics.ts';
-import { makeHandler } from '../../../functions/transform.ts';
-import { RecordingReingester } from '../../adapters/local/recording-reingester.ts';
-
-export interface LocalTransformOptions {
-  readonly region: string;
-  readonly allowedAccounts?: string;
-  readonly responseBudgetBytes?: number;
-}
-
-/** Runs one Firehose event through the real handler with local stand-ins (re-ingest is recorded). */
-export async function runLocalTransform(
-  event: FirehoseTransformationEvent,
-  options: LocalTransformOptions,
-): Promise<{
-  response: FirehoseTransformationResult;
-  reingested: Uint8Array[];
-  summary: Record<string, unknown>;
-}> {
-  const config = readTransformConfig({
-    [ENV.REGION]: options.region,
-    [ENV.ALLOWED_ACCOUNTS]: options.allowedAccounts ?? '',
-    [ENV.DELIVERY_STREAM_NAME]: 'local',
-    [ENV.TRANSFORM_RESPONSE_BUDGET_BYTES]: options.responseBudgetBytes
-      ? String(options.responseBudgetBytes)
-      : undefined,
-  });
-  const reingester = new RecordingReingester();
-  const log = createMemoryLog();
-  const response = await makeHandler({ config, reingester, log, metrics: createMemoryMetrics() })(event);
-  return { response, reingested: reingester.take(), summary: log.entries.at(-1)?.fields ?? {} };
-}
+import { DEFAULT_RESPONSE_BUDGET_BYTES, readAccountList } from '../../../functions/shared/config.ts';
+import { runLocalTransform } from '../../adapters/local/local-firehose.ts';
 
 /** `eks-log-lake transform FILE`: prints the Firehose response for a Firehose event. */
 export function transformCommand(): Command {
@@ -66,7 +33,7 @@ export function transformCommand(): Command {
         const event = JSON.parse(text) as FirehoseTransformationEvent;
         const { response, reingested, summary } = await runLocalTransform(event, {
           region: opts.region,
-          allowedAccounts: opts.allowedAccounts,
+          allowedAccounts: readAccountList({ '--allowed-accounts': opts.allowedAccounts }, '--allowed-accounts'),
           responseBudgetBytes: opts.responseBudget,
         });
         process.stdout.write(`${JSON.stringify(response)}\n`);
