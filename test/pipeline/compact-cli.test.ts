@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { runLocalCompact } from '../../src/cli/commands/compact.ts';
+import { compactCommand, runLocalCompact } from '../../src/cli/commands/compact.ts';
 import { ALL_TYPES, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
 import { countRows, type Lake, makeLake, readPublished } from './compact-lake.ts';
 
@@ -32,6 +32,20 @@ describe('eks-log-lake compact', () => {
     const again = await runLocalCompact(opts);
     expect(again.planId).toBe(s.planId);
     expect(again.published).toBe(0);
+  });
+
+  it('says in --help which options are required, their units, and gives an example', () => {
+    let out = '';
+    const cmd = compactCommand().configureOutput({ writeOut: (t) => (out += t) });
+    cmd.outputHelp();
+    for (const flag of ['--lake', '--from', '--to']) {
+      expect(out).toMatch(new RegExp(`${flag} <[a-z]+>\\s+\\(required\\)`));
+    }
+    expect(out).toMatch(/ISO-8601 UTC/);
+    expect(out).toMatch(/inclusive/);
+    expect(out).toMatch(/exclusive/);
+    expect(out).toMatch(/--horizon-hours <n>\s+hours/);
+    expect(out).toMatch(/Examples:\n\s+\$ eks-log-lake compact --lake \S+ --from \S+ --to \S+/);
   });
 
   it('rejects a reversed or non-ISO window before doing any work', async () => {

@@ -70,11 +70,30 @@ function mib(n: number): string {
 export function compactCommand(): Command {
   return new Command('compact')
     .description('compact raw objects that arrived in [from, to) into curated Parquet in a local lake')
-    .requiredOption('--lake <dir>', 'local lake folder (the S3 stand-in)')
-    .requiredOption('--from <iso>', 'arrival window start (inclusive), e.g. 2026-11-27T00:00:00Z')
-    .requiredOption('--to <iso>', 'arrival window end (exclusive)')
-    .option('--horizon-hours <n>', 'how late an event may arrive before it is quarantined', (v) => Number(v), 48)
-    .option('--json', 'print the summary as JSON')
+    .requiredOption('--lake <dir>', '(required) local lake folder, the S3 stand-in holding raw/ and curated/')
+    .requiredOption(
+      '--from <iso>',
+      "(required) arrival window start, inclusive, ISO-8601 UTC, e.g. 2026-11-27T00:00:00Z; compared with the raw key's dt=/hour=",
+    )
+    .requiredOption('--to <iso>', '(required) arrival window end, exclusive, ISO-8601 UTC; must be after --from')
+    .option(
+      '--horizon-hours <n>',
+      'hours before its arrival hour an event may be and still be curated; older ones are quarantined',
+      (v) => Number(v),
+      48,
+    )
+    .option('--json', 'print the summary as JSON instead of text')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  $ eks-log-lake compact --lake ./lake --from 2026-11-27T00:00:00Z --to 2026-11-27T01:00:00Z',
+        '  $ eks-log-lake compact --lake ./lake --from 2026-11-27T00:00:00Z --to 2026-11-28T00:00:00Z --json',
+        '',
+        'Re-running a window changes nothing. Exit code 0 on success, non-zero on bad options or a failure.',
+      ].join('\n'),
+    )
     .action(async (opts: { lake: string; from: string; to: string; horizonHours: number; json?: boolean }) => {
       const s = await runLocalCompact({
         lake: opts.lake,
