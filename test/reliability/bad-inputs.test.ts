@@ -1,16 +1,14 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readTransformConfig } from '../../functions/shared/config.ts';
 import { createMemoryLog } from '../../functions/shared/logger.ts';
-import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
-import { makeHandler } from '../../functions/transform.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
+import { localTransformProcessor } from '../../src/adapters/local/local-firehose.ts';
 import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.ts';
 import { RecordingReingester } from '../../src/adapters/local/recording-reingester.ts';
 import { type CompactionSummary, compactObjects } from '../../src/pipeline/compact.ts';
 import type { Log } from '../../src/ports.ts';
 import { ACCOUNT, encodeMessage, firehoseEvent, message, SAMPLE_LINES } from '../unit/transform/builders.ts';
-import { keysUnder, planWindowFor, publishedRows } from './pipeline.ts';
+import { compactionDeps, keysUnder, planWindowFor, publishedRows } from './pipeline.ts';
 
 // The bad-input rows of the reliability matrix that need the whole path to show their outcome:
 // each bad event goes through the real transform handler, into a raw object as Firehose writes
@@ -19,7 +17,6 @@ import { keysUnder, planWindowFor, publishedRows } from './pipeline.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 3, 0, 0);
 const HOUR = 3600_000;
-const CONFIG = readTransformConfig({ AWS_REGION: 'eu-west-1', ALLOWED_ACCOUNTS: ACCOUNT, DELIVERY_STREAM_NAME: 'raw' });
 const BASE = JSON.parse(SAMPLE_LINES['kube-apiserver-audit'][0]!) as Record<string, unknown>;
 const CANARIES = [
   'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.Y2FuYXJ5LXNpZ25hdHVyZQ',
@@ -93,12 +90,12 @@ let outcome: Outcome;
 
 beforeAll(async () => {
   const transformLog = createMemoryLog();
-  const handler = makeHandler({
-    config: CONFIG,
-    reingester: new RecordingReingester(),
+  const handler = localTransformProcessor({
+    region: 'eu-west-1',
+    allowedAccounts: [ACCOUNT],
+    deliveryStreamName: 'raw',
     log: transformLog,
-    metrics: createMemoryMetrics(),
-  });
+  })(new RecordingReingester());
   const logEvents = NAMES.map((name, i) => ({ id: idOf(name), timestamp: T0 + i, message: CASES[name] }));
   const response = await handler(firehoseEvent([encodeMessage(message({ logEvents }))]));
   expect(response.records.map((r) => r.result)).toEqual(['Ok']);
@@ -108,10 +105,10 @@ beforeAll(async () => {
   const key = rawKeyAt(T0 + 5 * 60_000, 'corpus');
   await store.put(key, Buffer.from(response.records[0]!.data!, 'base64'));
   const compactionLog: string[] = [];
-  const summary = await compactObjects(
-    { store, catalog, log: capture(compactionLog), now: () => new Date(T0 + HOUR), lateHorizonHours: 48 },
-    { planId: 'corpus', keys: [key] },
-  );
+  const summary = await compactObjects(compactionDeps(store, catalog, T0 + HOUR, capture(compactionLog)), {
+    planId: 'corpus',
+    keys: [key],
+  });
   const rows: Outcome['rows'] = new Map();
   for (const line of await publishedRows(store, catalog)) {
     const [table, values, row] = JSON.parse(line) as [string, string[], Record<string, unknown>];
@@ -224,13 +221,7 @@ describe('bad audit events from the transform through compaction', () => {
 
 describe('bad raw objects and keys', () => {
   const store = () => new MemoryObjectStore(() => new Date(T0 + 10 * 60_000));
-  const deps = (s: MemoryObjectStore, log: Log = capture([])) => ({
-    store: s,
-    catalog: new LocalCatalog(s),
-    log,
-    now: () => new Date(T0 + HOUR),
-    lateHorizonHours: 48,
-  });
+  const deps = (s: MemoryObjectStore, log: Log = capture([])) => compactionDeps(s, new LocalCatalog(s), T0 + HOUR, log);
   const goodLine = (id: string) =>
     JSON.stringify({
       time: '2026-11-27T03:00:01.000000Z',

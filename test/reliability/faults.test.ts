@@ -15,7 +15,7 @@ import { compactionStepsOver, type RunSummary } from '../../src/pipeline/workflo
 import { awsError, enospcError, FaultyObjectStore } from '../helpers/faults.ts';
 import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
 import { ALL_TYPES, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
-import { keysUnder, planIdOf, QUIET, publishedRows as readPublished } from './pipeline.ts';
+import { compactionDeps, keysUnder, planIdOf, QUIET, publishedRows as readPublished } from './pipeline.ts';
 
 // Faults F1–F29 of the reliability matrix that no other suite injects: each run asserts no loss,
 // no duplicate and a clear error. The rest are mapped to their tests in docs/reliability.md.
@@ -52,7 +52,7 @@ async function referenceRows(): Promise<string[]> {
 }
 
 function deps(store: MemoryObjectStore | FaultyObjectStore, catalog: LocalCatalog, nowMs = NOW) {
-  return { store, catalog, log: QUIET, now: () => new Date(nowMs), lateHorizonHours: 48 };
+  return compactionDeps(store, catalog, nowMs);
 }
 
 describe('faults injected into compaction', () => {
@@ -316,7 +316,7 @@ describe('faults injected into the compaction workflow', () => {
         catalog: lake.catalog,
         log: QUIET,
         now: () => lake!.clock.now(),
-        lateHorizonHours: 48,
+        lateHorizonHours: lake.deps.config.lateHorizonHours,
       }),
     };
     const run = await runLocalWorkflow(SCHEDULED, { deps });

@@ -11,6 +11,7 @@ import { decodeParquet } from '../../src/core/parquet.ts';
 import { tableDef } from '../../src/core/schema.ts';
 import type { CompactionDeps } from '../../src/pipeline/compact.ts';
 import { planWindow, type StoredPlan } from '../../src/pipeline/plan.ts';
+import { DEFAULT_WORKFLOW_CONFIG } from '../../src/pipeline/workflow-tasks.ts';
 import type { Catalog, Log, ObjectStore } from '../../src/ports.ts';
 
 export const ACCOUNTS = ['111122223333', '444455556666'] as const;
@@ -65,8 +66,15 @@ export async function planIdOf(store: ObjectStore, keys: readonly string[]): Pro
   return planIdFor(infos.map((o, i) => ({ key: keys[i]!, etag: o?.etag ?? '' })));
 }
 
-export function compactionDeps(store: ObjectStore, catalog: Catalog, nowMs: number): CompactionDeps {
-  return { store, catalog, log: QUIET, now: () => new Date(nowMs), lateHorizonHours: 48 };
+/** Compaction over `store` at a fixed time, with the workflow's default late horizon. */
+export function compactionDeps(store: ObjectStore, catalog: Catalog, nowMs: number, log: Log = QUIET): CompactionDeps {
+  return {
+    store,
+    catalog,
+    log,
+    now: () => new Date(nowMs),
+    lateHorizonHours: DEFAULT_WORKFLOW_CONFIG.lateHorizonHours,
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ import { mergePartition, publishPartitions, type StageResult, stageObjects } fro
 import { acquireLease, fenceLease, readLeaseRecord } from '../../src/pipeline/lease.ts';
 import type { Clock } from '../../src/ports.ts';
 import { type S3TestServer, startS3TestServer } from '../helpers/s3-server.ts';
-import { identityOf, planIdOf, planWindowFor, publishedRows, QUIET } from './pipeline.ts';
+import { compactionDeps, identityOf, planIdOf, planWindowFor, publishedRows, QUIET } from './pipeline.ts';
 
 // The S3 code path (S3ObjectStore over the AWS SDK) against s3rver on loopback, behind a proxy
 // that enforces conditional writes and injects 500/503/409 at the HTTP layer.
@@ -104,7 +104,7 @@ describe('the S3 code path on loopback', () => {
     const firedBefore = server.faults.fired.length;
     // As the workflow runs it: StageObjects over chunks of 100 in parallel, then merge and publish.
     const catalog = new LocalCatalog(store);
-    const deps = { store, catalog, log: QUIET, now: () => new Date(T0 + HOUR), lateHorizonHours: 48 };
+    const deps = compactionDeps(store, catalog, T0 + HOUR);
     const planId = await planIdOf(store, planned);
     const chunks = Array.from({ length: Math.ceil(n / 100) }, (_, c) => planned.slice(c * 100, c * 100 + 100));
     const staged: StageResult[] = [];

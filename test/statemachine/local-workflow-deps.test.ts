@@ -64,6 +64,16 @@ describe('createLocalWorkflowDeps', () => {
     expect(metrics.totals.has(COMPACTION_METRICS.publishedPartitions.metricName)).toBe(true);
   });
 
+  it('gives compaction the late horizon of its config, so the planner and the quarantine agree', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z', { lateHorizonHours: 6 });
+    const key = await putRawObject(lake, '2025-01-03T10:05:00Z', [
+      { id: '1', time: '2025-01-03T04:10:00Z' }, // 5 h 55 min before arrival: inside the horizon
+      { id: '2', time: '2025-01-03T03:50:00Z' }, // 6 h 15 min before arrival: outside it
+    ]);
+    const staged = await lake.compaction.stageObjects({ planId: 'p-1', chunkId: 'c00000', keys: [key] });
+    expect(staged).toMatchObject({ events: 2, quarantined: 1 });
+  });
+
   it('composes the same over a lake folder, with DuckDB it closes itself', async () => {
     lake = makeTestLake('2025-01-03T10:20:00Z');
     await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '7', time: '2025-01-03T10:01:00Z' }]);

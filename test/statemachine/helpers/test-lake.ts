@@ -4,17 +4,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FsObjectStore } from '../../../src/adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../../src/adapters/local/local-catalog.ts';
+import { createLocalWorkflowDeps } from '../../../src/adapters/local/local-workflow-deps.ts';
 import { tableToRows } from '../../../src/core/arrow/rows.ts';
 import { decodeParquet } from '../../../src/core/parquet.ts';
 import { type CuratedTableName, tableDef } from '../../../src/core/schema.ts';
-import { athenaStepsOver } from '../../../src/pipeline/workflow-athena.ts';
-import {
-  type CompactionSteps,
-  compactionStepsOver,
-  type WorkflowConfig,
-  type WorkflowDeps,
-} from '../../../src/pipeline/workflow-tasks.ts';
-import type { Clock, Log, QueryEngine, QueryRow } from '../../../src/ports.ts';
+import type { CompactionSteps, WorkflowConfig, WorkflowDeps } from '../../../src/pipeline/workflow-tasks.ts';
+import type { Clock, QueryEngine, QueryRow } from '../../../src/ports.ts';
 
 export const TEST_CONFIG: WorkflowConfig = {
   lateHorizonHours: 6,
@@ -52,8 +47,6 @@ export class RecordingEngine implements QueryEngine {
   }
 }
 
-const SILENT: Log = { debug() {}, info() {}, warn() {}, error() {} };
-
 export interface TestLake {
   readonly dir: string;
   readonly store: FsObjectStore;
@@ -71,13 +64,15 @@ export function makeTestLake(now: string, config: Partial<WorkflowConfig> = {}):
   const catalog = new LocalCatalog(store);
   const clock = new TestClock(new Date(now));
   const engine = new RecordingEngine();
-  const deps: WorkflowDeps = {
+  // The workflow's own local composition: compaction gets the config's late horizon, as in Lambda.
+  const deps = createLocalWorkflowDeps({
     store,
+    catalog,
+    engine,
     clock,
     config: { ...TEST_CONFIG, ...config },
-    compaction: compactionStepsOver({ store, catalog, log: SILENT, now: () => clock.now(), lateHorizonHours: 48 }),
-    athena: athenaStepsOver({ engine, catalog, registerRawPartitions: true }),
-  };
+    registerRawPartitions: true,
+  });
   return {
     dir,
     store,
