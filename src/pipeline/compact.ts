@@ -70,6 +70,8 @@ export interface StageResult {
   quarantineReasons: Partial<Record<QuarantineReason | string, number>>;
   /** Events partitioned by their CloudWatch timestamp because their own time was unusable. */
   timeFallbacks: number;
+  /** Secrets replaced by `[REDACTED:<kind>]` markers in curated rows (raw/ keeps them). */
+  redactions: number;
   bytesIn: number;
   bytesOut: number;
   partitions: PartitionRef[];
@@ -107,6 +109,7 @@ export interface CompactionSummary {
   quarantined: number;
   quarantineReasons: Record<string, number>;
   timeFallbacks: number;
+  redactions: number;
   bytesIn: number;
   bytesOut: number;
   partitions: number;
@@ -195,6 +198,7 @@ export async function stageObjects(
     quarantined: 0,
     quarantineReasons: {},
     timeFallbacks: 0,
+    redactions: 0,
     bytesIn: 0,
     bytesOut: 0,
     partitions: [],
@@ -315,6 +319,7 @@ export async function stageObjects(
           continue;
         }
         if (m.timeFallback) res.timeFallbacks++;
+        res.redactions += m.redactions;
         pending.push({ table: m.table, values: m.values, row: m.row, bytes: line.bytes });
         pendingBytes += line.bytes;
         if (pendingBytes > budget / 8 || pendingBytes + buffered > budget) {
@@ -348,6 +353,7 @@ export async function stageObjects(
   // Drop the key sets now: a caller that goes on to merge in this process needs the memory.
   buffers.clear();
   if (res.quarantined > 0) deps.metrics?.count('QuarantinedRecords', res.quarantined);
+  if (res.redactions > 0) deps.metrics?.count('RedactedSecrets', res.redactions);
   deps.log.info('staged raw objects', {
     planId: input.planId,
     chunkId: input.chunkId,
@@ -607,6 +613,7 @@ export async function compactObjects(
     quarantined: 0,
     quarantineReasons: {},
     timeFallbacks: 0,
+    redactions: 0,
     bytesIn: 0,
     bytesOut: 0,
     partitions: 0,
@@ -628,6 +635,7 @@ export async function compactObjects(
     sum.duplicates += r.duplicates;
     sum.quarantined += r.quarantined;
     sum.timeFallbacks += r.timeFallbacks;
+    sum.redactions += r.redactions;
     sum.bytesIn += r.bytesIn;
     sum.bytesOut += r.bytesOut;
     for (const [k, v] of Object.entries(r.quarantineReasons))

@@ -87,6 +87,7 @@ export interface CompactionSteps {
 export const COMPACTION_METRICS = {
   quarantinedObjects: { metricName: 'QuarantinedObjects', service: 'stage-objects' },
   quarantinedRecords: { metricName: 'QuarantinedRecords', service: 'stage-objects' },
+  redactedSecrets: { metricName: 'RedactedSecrets', service: 'stage-objects' },
   publishedPartitions: { metricName: 'PublishedPartitions', service: 'publish-partitions' },
 } as const;
 

@@ -4,4 +4,5 @@ export * from './manifest.ts';
 export * from './map-record.ts';
 export * from './order.ts';
 export * from './plan.ts';
+export * from './redact.ts';
 export * from './time.ts';

@@ -3,6 +3,7 @@ import type { CuratedTableName } from '../schema.ts';
 import { KLOG_TYPES } from '../types.ts';
 import { topLevelMemberText } from './json-span.ts';
 import { ACCOUNT_RE, CLUSTER_RE, UNKNOWN_CLUSTER } from './layout.ts';
+import { countRedactions, type RedactionCounts, redactSecrets } from './redact.ts';
 import { parseTimeMicros, partitionTime } from './time.ts';
 
 /** Tables compaction writes (rollups come from Athena). */
@@ -41,6 +42,8 @@ export type MappedLine =
       readonly row: CuratedRow;
       /** The event's own time was unusable; partitioned by the CloudWatch timestamp. */
       readonly timeFallback: boolean;
+      /** Secrets replaced by markers in this row (bodies, message, msg). */
+      readonly redactions: number;
     }
   | { readonly kind: 'quarantine'; readonly reason: QuarantineReason; readonly detail: string };
 
@@ -112,11 +115,29 @@ function quarantine(reason: QuarantineReason, detail: string): MappedLine {
   return { kind: 'quarantine', reason, detail };
 }
 
+// Columns that carry free text or request/response bodies, where secrets show up.
+const REDACTED_COLUMNS = ['request_object', 'response_object', 'message', 'msg'] as const;
+
 /**
  * Maps one raw NDJSON line (design §3) to its curated table, partition and row, or to a
- * quarantine reason. Pure: the line is the only input besides the time bounds.
+ * quarantine reason, with secrets in bodies and messages replaced by markers (raw/ keeps
+ * them: it is the unchanged copy for Splunk). Pure: the line is the only input besides the
+ * time bounds.
  */
 export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
+  const m = mapLine(line, bounds);
+  if (m.kind !== 'row') return m;
+  const counts: RedactionCounts = {};
+  const secretResource = m.row.resource === 'secrets';
+  for (const col of REDACTED_COLUMNS) {
+    const v = m.row[col];
+    if (typeof v === 'string') m.row[col] = redactSecrets(v, counts, { secretResource });
+  }
+  const redactions = countRedactions(counts);
+  return redactions === 0 ? m : { ...m, redactions };
+}
+
+function mapLine(line: string, bounds: TimeBounds): MappedLine {
   let rec: unknown;
   try {
     rec = JSON.parse(line);
@@ -169,6 +190,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
     table: 'unparsed_logs',
     values,
     timeFallback,
+    redactions: 0,
     row: {
       ...common,
       log_type: logType,
@@ -185,7 +207,14 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
     if (status !== 'ok' || own(rec, 'kind') !== 'Event' || typeof own(rec, 'auditID') !== 'string') {
       return unparsed(parseError ?? 'not an audit.k8s.io Event', status === 'ok' ? 'not_audit_event' : status);
     }
-    return { kind: 'row', table: 'audit_events', values, timeFallback, row: auditRow(rec, line, common) };
+    return {
+      kind: 'row',
+      table: 'audit_events',
+      values,
+      timeFallback,
+      redactions: 0,
+      row: auditRow(rec, line, common),
+    };
   }
   if (KLOG.has(logType)) {
     return {
@@ -193,6 +222,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
       table: 'component_logs',
       values,
       timeFallback,
+      redactions: 0,
       row: {
         ...common,
         log_type: logType,
@@ -214,6 +244,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
       table: 'authenticator_logs',
       values,
       timeFallback,
+      redactions: 0,
       row: authRow(rec, common, status, parseError),
     };
   }

@@ -1,0 +1,158 @@
+/** Kinds of secret the redactor recognises; the marker names the kind. */
+export type SecretKind =
+  | 'jwt'
+  | 'aws_access_key_id'
+  | 'aws_secret_access_key'
+  | 'private_key'
+  | 'bearer'
+  | 'k8s_secret';
+
+/** Counts of values replaced, by kind. */
+export type RedactionCounts = Partial<Record<SecretKind, number>>;
+
+/** What replaces a secret: plain ASCII with no quote or backslash, so JSON text stays valid. */
+export const redactionMarker = (kind: SecretKind): string => `[REDACTED:${kind}]`;
+
+// Token-shaped secrets never contain a quote or a backslash, so a match inside JSON text stays
+// within one string literal and never splits an escape. A match may not start right after a
+// letter, digit or backslash (that would be inside a word, a `\uXXXX` or an escape), except
+// after `\n`/`\t`/`\r` (a line break in the decoded text).
+const START = String.raw`(?:(?<![A-Za-z0-9_\-\\])|(?<=\\[nrt]))`;
+const BEARER_RE = new RegExp(String.raw`${START}([Bb]earer(?: |%20)+)[A-Za-z0-9._~+/=-]{8,}`, 'g');
+const JWT_RE = new RegExp(String.raw`${START}eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`, 'g');
+const AKID_RE = new RegExp(String.raw`${START}(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g');
+// A 40-character secret access key; looked for only where an access key id was found.
+const AWS_SECRET_RE = new RegExp(String.raw`${START}(?<!\+)[A-Za-z0-9/+]{40}(?![A-Za-z0-9+])`, 'g');
+// PEM private key through its END line, or to the end of the string literal when cut.
+const PEM_RE =
+  /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:(?:[^"\\]|\\.)*?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|(?:[^"\\]|\\.)*)/g;
+// Cheap pre-checks: most text holds none of these, and is returned untouched without a regex.
+const HINTS = ['eyJ', 'AKIA', 'ASIA', 'PRIVATE KEY', 'earer'];
+const SECRET_HINTS = ['"kind":"Secret"', '"kind":"SecretList"'];
+const SECRET_MAPS = new Set(['data', 'stringData']);
+// kubectl copies the whole applied object, Secret data included, into this annotation.
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+function bump(counts: RedactionCounts, kind: SecretKind, n = 1): void {
+  counts[kind] = (counts[kind] ?? 0) + n;
+}
+
+function redactPatterns(text: string, counts: RedactionCounts): string {
+  if (!HINTS.some((h) => text.includes(h))) return text;
+  let out = text;
+  if (out.includes('PRIVATE KEY'))
+    out = out.replace(PEM_RE, () => {
+      bump(counts, 'private_key');
+      return redactionMarker('private_key');
+    });
+  if (out.includes('earer'))
+    out = out.replace(BEARER_RE, (_m, prefix: string) => {
+      bump(counts, 'bearer');
+      return `${prefix}${redactionMarker('bearer')}`;
+    });
+  if (out.includes('eyJ'))
+    out = out.replace(JWT_RE, () => {
+      bump(counts, 'jwt');
+      return redactionMarker('jwt');
+    });
+  if (out.includes('AKIA') || out.includes('ASIA')) {
+    let found = 0;
+    out = out.replace(AKID_RE, () => {
+      found++;
+      return redactionMarker('aws_access_key_id');
+    });
+    if (found > 0) {
+      bump(counts, 'aws_access_key_id', found);
+      out = out.replace(AWS_SECRET_RE, () => {
+        bump(counts, 'aws_secret_access_key');
+        return redactionMarker('aws_secret_access_key');
+      });
+    }
+  }
+  return out;
+}
+
+/** Index just past the closing quote of the string literal opening at `i` (or the text's end). */
+function endOfString(s: string, i: number): number {
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j + 1;
+  }
+  return s.length;
+}
+
+/**
+ * Replaces every string value inside `data`/`stringData` objects (any depth) and the
+ * last-applied-configuration annotation with a marker. Iterative, so any nesting depth is
+ * fine; lenient, so a truncated body is still walked as far as it goes.
+ */
+function redactSecretMaps(s: string, counts: RedactionCounts): string {
+  // Per open container: is it an object, and are its string values secret.
+  const isObject: boolean[] = [];
+  const secret: boolean[] = [];
+  let expectKey = false;
+  let lastKey = '';
+  let parts: string[] | null = null;
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
+      const end = endOfString(s, i);
+      const top = isObject.length - 1;
+      if (top >= 0 && isObject[top] && expectKey) {
+        lastKey = s.slice(i + 1, end - 1);
+        expectKey = false;
+      } else {
+        const inSecret = top >= 0 && secret[top];
+        const direct = top >= 0 && isObject[top] && (SECRET_MAPS.has(lastKey) || lastKey === LAST_APPLIED);
+        if ((inSecret || direct) && end - i > 2) {
+          parts ??= [];
+          parts.push(s.slice(from, i), `"${redactionMarker('k8s_secret')}"`);
+          from = end;
+          bump(counts, 'k8s_secret');
+        }
+      }
+      i = end - 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      const top = isObject.length - 1;
+      const parentSecret = top >= 0 && secret[top];
+      const opens = top >= 0 && isObject[top] && SECRET_MAPS.has(lastKey);
+      isObject.push(c === 0x7b);
+      secret.push(parentSecret || opens);
+      expectKey = c === 0x7b;
+      lastKey = '';
+    } else if (c === 0x7d || c === 0x5d) {
+      isObject.pop();
+      secret.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      const top = isObject.length - 1;
+      expectKey = top >= 0 && isObject[top]!;
+      if (expectKey) lastKey = '';
+    }
+  }
+  if (parts === null) return s;
+  parts.push(s.slice(from));
+  return parts.join('');
+}
+
+/**
+ * Replaces secrets in `text` (JSON text of a request/response body, or a log message) with
+ * `[REDACTED:<kind>]` markers and counts them in `counts`. Only characters inside string
+ * literals change, so JSON stays valid and every number keeps its exact digits. Pure.
+ * `secretResource` (the event's objectRef.resource is `secrets`) redacts `data`/`stringData`
+ * values even in bodies that do not say `"kind":"Secret"` (patches).
+ */
+export function redactSecrets(text: string, counts: RedactionCounts, opts: { secretResource?: boolean } = {}): string {
+  let out = text;
+  if (opts.secretResource || SECRET_HINTS.some((h) => out.includes(h))) out = redactSecretMaps(out, counts);
+  return redactPatterns(out, counts);
+}
+
+/** Total number of values replaced. */
+export function countRedactions(counts: RedactionCounts): number {
+  let n = 0;
+  for (const v of Object.values(counts)) n += v ?? 0;
+  return n;
+}

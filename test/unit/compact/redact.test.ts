@@ -1,0 +1,160 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type RedactionCounts, redactSecrets } from '../../../src/core/compact/redact.ts';
+import { CANARY, PEM } from './canaries.ts';
+
+function redact(text: string, secretResource = false): { out: string; counts: RedactionCounts } {
+  const counts: RedactionCounts = {};
+  return { out: redactSecrets(text, counts, { secretResource }), counts };
+}
+
+describe('redactSecrets', () => {
+  it.each([
+    {
+      name: 'a JWT in a TokenReview',
+      body: { kind: 'TokenReview', spec: { token: CANARY.jwt } },
+      gone: [CANARY.jwt],
+      counts: { jwt: 1 },
+    },
+    {
+      name: 'an Authorization header',
+      body: { headers: { Authorization: `Bearer ${CANARY.bearer}` } },
+      gone: [CANARY.bearer],
+      counts: { bearer: 1 },
+      kept: ['Bearer [REDACTED:bearer]'],
+    },
+    {
+      name: 'an access key id with its secret key beside it',
+      body: { env: [{ name: 'AWS_ACCESS_KEY_ID', value: CANARY.akid }, { value: CANARY.awsSecret }] },
+      gone: [CANARY.akid, CANARY.awsSecret],
+      counts: { aws_access_key_id: 1, aws_secret_access_key: 1 },
+    },
+    {
+      name: 'a session key id inside a longer string',
+      body: { args: `--key=${CANARY.asid} --secret ${CANARY.awsSecret}` },
+      gone: [CANARY.asid, CANARY.awsSecret],
+      counts: { aws_access_key_id: 1, aws_secret_access_key: 1 },
+    },
+    {
+      name: 'a PEM private key block',
+      body: { data: { 'tls.key': PEM, 'tls.crt': 'not secret' } },
+      gone: [CANARY.pemBody, 'Zm9vYmFyYmF6cXV4'],
+      counts: { private_key: 1 },
+      kept: ['not secret'],
+    },
+    {
+      name: 'a PEM block cut before its END line',
+      body: { note: `-----BEGIN PRIVATE KEY-----\n${CANARY.pemBody}` },
+      gone: [CANARY.pemBody],
+      counts: { private_key: 1 },
+    },
+  ])('replaces $name with a marker and keeps the JSON valid', ({ body, gone, counts, kept }) => {
+    const text = JSON.stringify(body);
+    const { out, counts: got } = redact(text);
+    for (const g of gone) expect(out).not.toContain(g);
+    for (const k of kept ?? []) expect(out).toContain(k);
+    expect(() => JSON.parse(out)).not.toThrow();
+    expect(got).toEqual(counts);
+  });
+
+  it('replaces every data and stringData value of a Secret, its list items and last-applied annotation', () => {
+    const secret = {
+      kind: 'Secret',
+      apiVersion: 'v1',
+      metadata: {
+        name: 'db',
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration': `{"data":{"password":"${CANARY.secretValue}"}}`,
+        },
+      },
+      data: { password: CANARY.secretValue, user: 'YWRtaW4=' },
+      stringData: { token: 'plain-canary-token' },
+      type: 'Opaque',
+    };
+    const list = { kind: 'SecretList', items: [secret, { ...secret, data: { k: CANARY.secretValue } }] };
+    for (const body of [secret, list]) {
+      const { out, counts } = redact(JSON.stringify(body));
+      expect(out).not.toContain(CANARY.secretValue);
+      expect(out).not.toContain('YWRtaW4=');
+      expect(out).not.toContain('plain-canary-token');
+      const parsed = JSON.parse(out);
+      const first = 'items' in parsed ? parsed.items[0] : parsed;
+      expect(first.data).toEqual({ password: '[REDACTED:k8s_secret]', user: '[REDACTED:k8s_secret]' });
+      expect(first.metadata.name).toBe('db');
+      expect(first.type).toBe('Opaque');
+      expect(counts.k8s_secret).toBeGreaterThanOrEqual(4);
+    }
+  });
+
+  it('redacts a patch of a secrets resource only when told the resource, and leaves ConfigMap data alone', () => {
+    const patch = JSON.stringify({ data: { password: CANARY.secretValue } });
+    expect(redact(patch).out).toBe(patch);
+    expect(redact(patch, true).out).toBe('{"data":{"password":"[REDACTED:k8s_secret]"}}');
+    const cm = JSON.stringify({ kind: 'ConfigMap', data: { 'app.conf': 'x=1' } });
+    expect(redact(cm).out).toBe(cm);
+  });
+
+  it('keeps everything else byte-exact, big integers and escapes included', () => {
+    const text = `{"n":12345678901234567890,"f":1.50,"s":"caf\\u00e9 \\"q\\"","t":"Bearer ${CANARY.bearer}","e":-0.0e+10}`;
+    const { out } = redact(text);
+    expect(out).toBe(
+      '{"n":12345678901234567890,"f":1.50,"s":"caf\\u00e9 \\"q\\"","t":"Bearer [REDACTED:bearer]","e":-0.0e+10}',
+    );
+  });
+
+  it('never splits an escape: a secret-like run right after \\uXXXX or a backslash is left whole', () => {
+    // `\u00ae` followed by `yJ…` decodes to "®yJ…", not a JWT; cutting at the `e` would break the escape.
+    const text = '{"a":"\\u00aeyJhbGciOi.eyJzdWIi.sig","b":"\\\\bearer abcdefghijkl"}';
+    const { out } = redact(text);
+    expect(() => JSON.parse(out)).not.toThrow();
+    expect(JSON.parse(out).a).toBe('®yJhbGciOi.eyJzdWIi.sig');
+  });
+
+  it('goes through a body nested 100,000 deep without a RangeError', () => {
+    const text = `${'['.repeat(100_000)}{"kind":"Secret","data":{"k":"${CANARY.secretValue}"}}${']'.repeat(100_000)}`;
+    const { out } = redact(text);
+    expect(out).not.toContain(CANARY.secretValue);
+    expect(out.length).toBe(text.length - CANARY.secretValue.length + '[REDACTED:k8s_secret]'.length);
+  });
+
+  const delimiter = fc.constantFrom('', ' ', '=', ':', ',', ';', '/', '\n', '\t', '"', '(', '[');
+  const canary = fc.constantFrom(
+    CANARY.jwt,
+    `${CANARY.akid} ${CANARY.awsSecret}`,
+    `${CANARY.asid}\n${CANARY.awsSecret}`,
+    PEM,
+    `Authorization: Bearer ${CANARY.bearer}`,
+  );
+  const secretParts = [CANARY.jwt, CANARY.akid, CANARY.asid, CANARY.awsSecret, CANARY.pemBody, CANARY.bearer];
+
+  it('removes a canary planted in any string of any JSON body, and changes nothing in a body without one', () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue({ maxDepth: 4 }),
+        fc.tuple(fc.string(), delimiter, canary, delimiter, fc.string()),
+        fc.nat(),
+        fc.boolean(),
+        (value, [pre, d1, secret, d2, post], pick, asKey) => {
+          const clean = JSON.stringify({ v: value });
+          const { out: same, counts } = redact(clean);
+          if (!secretParts.some((p) => clean.includes(p)) && !/eyJ|AKIA|ASIA|PRIVATE KEY|earer/.test(clean)) {
+            expect(same).toBe(clean);
+            expect(counts).toEqual({});
+          }
+          const planted = `${pre}${pre && /[A-Za-z0-9\\]$/.test(pre) ? ' ' : ''}${d1}${secret}${d2}${d2 === '' && post ? ' ' : ''}${post}`;
+          // Plant it in one of the string literals (or as a key) of the body.
+          const strings = [...clean.matchAll(/"(?:[^"\\]|\\.)*"/g)];
+          const at = strings[pick % strings.length]!;
+          const lit = JSON.stringify(planted);
+          const text = asKey
+            ? `{${lit}:${clean}}`
+            : `${clean.slice(0, at.index)}${lit}${clean.slice(at.index! + at[0].length)}`;
+          const { out } = redact(text);
+          for (const p of secretParts) if (secret.includes(p)) expect(out).not.toContain(p);
+          expect(() => JSON.parse(out)).not.toThrow();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
