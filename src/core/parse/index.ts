@@ -173,8 +173,10 @@ function klogLine(id: string, ts: number, message: string, shared: string): stri
   const k = parseKlogLine(message, ts);
   const prefix = head(k.time ?? formatEpochMs(ts), ts, id, shared, k.status, k.error ?? undefined);
   const messageJson = JSON.stringify(message);
-  // The header is plain ASCII, so the escaped tail is a slice of the escaped line: one escape pass, not two.
-  const msgJson = k.msgStart === null ? JSON.stringify(k.msg) : '"' + messageJson.slice(k.msgStart + 1);
+  // `msgStart` set means an unstructured line (so kv is empty) whose header needs no escaping:
+  // msg's JSON is a slice of the line's (one escape pass, not two) and the file goes in as is.
+  const plain = k.msgStart !== null;
+  const msgJson = plain ? '"' + messageJson.slice(k.msgStart + 1) : JSON.stringify(k.msg);
   // Assembled by hand: cheaper than stringifying a fresh object per line, same JSON.
   return (
     prefix +
@@ -185,13 +187,13 @@ function klogLine(id: string, ts: number, message: string, shared: string): stri
         '","thread_id":' +
         k.threadId +
         ',"source_file":' +
-        JSON.stringify(k.sourceFile) +
+        (plain ? '"' + k.sourceFile + '"' : JSON.stringify(k.sourceFile)) +
         ',"source_line":' +
         k.sourceLine) +
     ',"msg":' +
     msgJson +
     ',"kv":' +
-    JSON.stringify(k.kv) +
+    (plain ? '{}' : JSON.stringify(k.kv)) +
     ',"message":' +
     messageJson +
     '}'

@@ -151,8 +151,17 @@ function klogTime(s: string, cwlMs: number): string | null {
     }
   }
   if (best === null || Math.abs(best - cwlMs) > MAX_SKEW_MS) return null;
-  return `${bestYear}-${s.slice(1, 3)}-${s.slice(3, 5)}T${s.slice(6, 14)}.${s.slice(15, 21)}Z`;
+  // Lines of a batch share a date; `hh:mm:ss.uuuuuu` (columns 6–20) is already RFC 3339.
+  const day = bestYear * 10_000 + mo * 100 + d;
+  if (day !== lastDay) {
+    lastDay = day;
+    lastDayPrefix = `${bestYear}-${s.slice(1, 3)}-${s.slice(3, 5)}T`;
+  }
+  return `${lastDayPrefix}${s.slice(6, 21)}Z`;
 }
+
+let lastDay = -1;
+let lastDayPrefix = '';
 
 /**
  * A klog structured tail: `"msg" key="value" key2=value2 key3=<\n\tline\n >`.
