@@ -72,6 +72,11 @@ export interface StageResult {
   timeFallbacks: number;
   /** Secrets replaced by `[REDACTED:<kind>]` markers in curated rows (raw/ keeps them). */
   redactions: number;
+  /**
+   * Audit rows kept although an earlier row of this chunk has the same cluster, `auditID` and
+   * `stage` under another CloudWatch id (matrix row 30, `semantic_dup`): both are kept.
+   */
+  semanticDuplicates: number;
   bytesIn: number;
   bytesOut: number;
   partitions: PartitionRef[];
@@ -110,6 +115,7 @@ export interface CompactionSummary {
   quarantineReasons: Record<string, number>;
   timeFallbacks: number;
   redactions: number;
+  semanticDuplicates: number;
   bytesIn: number;
   bytesOut: number;
   partitions: number;
@@ -199,11 +205,14 @@ export async function stageObjects(
     quarantineReasons: {},
     timeFallbacks: 0,
     redactions: 0,
+    semanticDuplicates: 0,
     bytesIn: 0,
     bytesOut: 0,
     partitions: [],
   };
   const buffers = new Map<string, StagedBuffer>();
+  // account|cluster|auditID|stage of audit rows kept in this chunk, for the semantic_dup count.
+  const auditStages = new Set<string>();
   let buffered = 0;
   const quarantineLines: string[] = [];
   let quarantineBytes = 0;
@@ -257,6 +266,11 @@ export async function stageObjects(
       b.sources.add(source);
       buffered += m.bytes;
       res.rows[m.table]++;
+      if (m.table === 'audit_events') {
+        const sk = `${m.values[0]}|${m.values[1]}|${m.row.audit_id}|${m.row.stage}`;
+        if (auditStages.has(sk)) res.semanticDuplicates++;
+        else auditStages.add(sk);
+      }
     }
   };
 
@@ -352,6 +366,8 @@ export async function stageObjects(
   await spill(true);
   // Drop the key sets now: a caller that goes on to merge in this process needs the memory.
   buffers.clear();
+  auditStages.clear();
+  if (res.semanticDuplicates > 0) deps.metrics?.count('SemanticDuplicates', res.semanticDuplicates);
   if (res.quarantined > 0) deps.metrics?.count('QuarantinedRecords', res.quarantined);
   if (res.redactions > 0) deps.metrics?.count('RedactedSecrets', res.redactions);
   deps.log.info('staged raw objects', {
@@ -614,6 +630,7 @@ export async function compactObjects(
     quarantineReasons: {},
     timeFallbacks: 0,
     redactions: 0,
+    semanticDuplicates: 0,
     bytesIn: 0,
     bytesOut: 0,
     partitions: 0,
@@ -636,6 +653,7 @@ export async function compactObjects(
     sum.quarantined += r.quarantined;
     sum.timeFallbacks += r.timeFallbacks;
     sum.redactions += r.redactions;
+    sum.semanticDuplicates += r.semanticDuplicates;
     sum.bytesIn += r.bytesIn;
     sum.bytesOut += r.bytesOut;
     for (const [k, v] of Object.entries(r.quarantineReasons))

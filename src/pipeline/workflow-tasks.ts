@@ -88,6 +88,7 @@ export const COMPACTION_METRICS = {
   quarantinedObjects: { metricName: 'QuarantinedObjects', service: 'stage-objects' },
   quarantinedRecords: { metricName: 'QuarantinedRecords', service: 'stage-objects' },
   redactedSecrets: { metricName: 'RedactedSecrets', service: 'stage-objects' },
+  semanticDuplicates: { metricName: 'SemanticDuplicates', service: 'stage-objects' },
   publishedPartitions: { metricName: 'PublishedPartitions', service: 'publish-partitions' },
 } as const;
 

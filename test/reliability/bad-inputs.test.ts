@@ -210,10 +210,19 @@ describe('bad audit events from the transform through compaction', () => {
     expect(rowOf('semanticA')!.row.audit_id).toBe('same-audit-id');
     expect(rowOf('semanticB')!.row.audit_id).toBe('same-audit-id');
     expect(outcome.summary.duplicates).toBe(0);
+    expect(outcome.summary.semanticDuplicates).toBe(1);
   });
 
-  it('never writes canary secrets to the transform or compaction logs (row 40)', () => {
+  it('never writes canary secrets to the transform or compaction logs, nor to the curated row (row 40)', () => {
     expect(rowOf('canary')).toBeDefined();
+    const body = String(rowOf('canary')!.row.request_object);
+    for (const c of [CANARIES[0]!, CANARIES[1]!, 'MIIcanary']) expect(body).not.toContain(c);
+    expect(JSON.parse(body)).toEqual({
+      token: '[REDACTED:jwt]',
+      accessKeyId: '[REDACTED:aws_access_key_id]',
+      pem: '[REDACTED:private_key]',
+    });
+    expect(outcome.summary.redactions).toBe(3);
     expect(outcome.logs.length).toBeGreaterThan(0);
     for (const c of CANARIES) expect(outcome.logs).not.toContain(c);
   });
