@@ -77,6 +77,8 @@ export interface StageResult {
    * `stage` under another CloudWatch id (matrix row 30, `semantic_dup`): both are kept.
    */
   semanticDuplicates: number;
+  /** Events kept in unparsed_logs as `parse_status=truncated`: JSON cut short (matrix row 16). */
+  truncated: number;
   bytesIn: number;
   bytesOut: number;
   partitions: PartitionRef[];
@@ -116,6 +118,7 @@ export interface CompactionSummary {
   timeFallbacks: number;
   redactions: number;
   semanticDuplicates: number;
+  truncated: number;
   bytesIn: number;
   bytesOut: number;
   partitions: number;
@@ -206,6 +209,7 @@ export async function stageObjects(
     timeFallbacks: 0,
     redactions: 0,
     semanticDuplicates: 0,
+    truncated: 0,
     bytesIn: 0,
     bytesOut: 0,
     partitions: [],
@@ -334,6 +338,7 @@ export async function stageObjects(
         }
         if (m.timeFallback) res.timeFallbacks++;
         res.redactions += m.redactions;
+        if (m.table === 'unparsed_logs' && m.row.parse_status === 'truncated') res.truncated++;
         pending.push({ table: m.table, values: m.values, row: m.row, bytes: line.bytes });
         pendingBytes += line.bytes;
         if (pendingBytes > budget / 8 || pendingBytes + buffered > budget) {
@@ -367,6 +372,7 @@ export async function stageObjects(
   // Drop the key sets now: a caller that goes on to merge in this process needs the memory.
   buffers.clear();
   auditStages.clear();
+  if (res.truncated > 0) deps.metrics?.count('TruncatedEvents', res.truncated);
   if (res.semanticDuplicates > 0) deps.metrics?.count('SemanticDuplicates', res.semanticDuplicates);
   if (res.quarantined > 0) deps.metrics?.count('QuarantinedRecords', res.quarantined);
   if (res.redactions > 0) deps.metrics?.count('RedactedSecrets', res.redactions);
@@ -631,6 +637,7 @@ export async function compactObjects(
     timeFallbacks: 0,
     redactions: 0,
     semanticDuplicates: 0,
+    truncated: 0,
     bytesIn: 0,
     bytesOut: 0,
     partitions: 0,
@@ -654,6 +661,7 @@ export async function compactObjects(
     sum.timeFallbacks += r.timeFallbacks;
     sum.redactions += r.redactions;
     sum.semanticDuplicates += r.semanticDuplicates;
+    sum.truncated += r.truncated;
     sum.bytesIn += r.bytesIn;
     sum.bytesOut += r.bytesOut;
     for (const [k, v] of Object.entries(r.quarantineReasons))

@@ -89,6 +89,7 @@ export const COMPACTION_METRICS = {
   quarantinedRecords: { metricName: 'QuarantinedRecords', service: 'stage-objects' },
   redactedSecrets: { metricName: 'RedactedSecrets', service: 'stage-objects' },
   semanticDuplicates: { metricName: 'SemanticDuplicates', service: 'stage-objects' },
+  truncatedEvents: { metricName: 'TruncatedEvents', service: 'stage-objects' },
   publishedPartitions: { metricName: 'PublishedPartitions', service: 'publish-partitions' },
 } as const;
 

@@ -37,6 +37,12 @@ function audit(extra: Record<string, unknown>): string {
 const CASES = {
   nonJson: 'E1127 03:00:00.000000 plain text where an audit event belongs',
   truncated: audit({ auditID: 'cut' }).slice(0, 300),
+  // CloudWatch cuts an event over 256 KiB at the limit.
+  truncatedAtLimit: audit({
+    auditID: 'cut-big',
+    responseObject: { kind: 'ConfigMap', data: { b: 'y'.repeat(300_000) } },
+  }).slice(0, 256 * 1024 - 26),
+  brokenInMiddle: audit({ auditID: 'broken' }).replace('"verb":', '"verb" '),
   notAnEvent: JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500 }),
   bigResponse: audit({ auditID: 'big', responseObject: { kind: 'ConfigMap', data: { blob: 'x'.repeat(900_000) } } }),
   deep: audit({ auditID: 'deep', requestObject: 0 }).replace(
@@ -151,12 +157,22 @@ describe('bad audit events from the transform through compaction', () => {
     expect(rowOf('nonJson')!.row.parse_error).toMatch(/JSON/);
   });
 
-  it('keeps truncated audit JSON as an unparsed row with the exact text and the reason (row 16)', () => {
+  it('keeps truncated audit JSON as a truncated row with the exact text, the reason and a count (row 16)', () => {
     expect(rowOf('truncated')).toMatchObject({
       table: 'unparsed_logs',
-      row: { parse_status: 'unparsed', message: CASES.truncated },
+      row: { parse_status: 'truncated', message: CASES.truncated },
     });
-    expect(rowOf('truncated')!.row.parse_error).toMatch(/truncated/);
+    expect(rowOf('truncated')!.row.parse_error).toBe('truncated JSON: 300 bytes, ends before its closing bracket');
+    expect(rowOf('truncatedAtLimit')).toMatchObject({
+      table: 'unparsed_logs',
+      row: { parse_status: 'truncated', message: CASES.truncatedAtLimit },
+    });
+    expect(rowOf('truncatedAtLimit')!.row.parse_error).toMatch(/cut at the CloudWatch event size limit/);
+    expect(outcome.summary.truncated).toBe(2);
+  });
+
+  it('tells JSON broken in its middle apart from truncated JSON (row 16)', () => {
+    expect(rowOf('brokenInMiddle')).toMatchObject({ table: 'unparsed_logs', row: { parse_status: 'unparsed' } });
   });
 
   it('keeps JSON that is not an audit Event as an unparsed row flagged not_audit_event (row 17)', () => {

@@ -201,6 +201,11 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
     },
   });
 
+  if (status === 'unparsed') {
+    const text = own(rec, 'message');
+    const cut = typeof text === 'string' ? truncatedJson(text) : null;
+    if (cut !== null) return unparsed(cut, 'truncated');
+  }
   if (status !== 'ok' && status !== 'partial') return unparsed(parseError);
 
   if (logType === 'kube-apiserver-audit') {
@@ -249,6 +254,33 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
     };
   }
   return unparsed(parseError ?? `log_type ${logType}`, status === 'ok' ? 'unknown_log_type' : status);
+}
+
+/** CloudWatch Logs cuts events at 256 KiB (less 26 bytes of overhead per event). */
+export const CLOUDWATCH_EVENT_LIMIT = 256 * 1024 - 26;
+
+/**
+ * Why `text` looks like JSON cut short (CloudWatch truncates events over its size limit), or
+ * null: it opens as a JSON object or array and the parser fails only at its very end (a valid
+ * prefix), unlike JSON broken in its middle.
+ */
+export function truncatedJson(text: string): string | null {
+  const t = text.trimEnd();
+  const c = t.charCodeAt(0);
+  if (c !== 0x7b && c !== 0x5b) return null;
+  try {
+    JSON.parse(t);
+    return null;
+  } catch (err) {
+    const msg = String((err as Error).message);
+    const at = /at position (\d+)/.exec(msg);
+    const atEnd = /end of JSON input/.test(msg) || (at !== null && Number(at[1]) >= t.length);
+    if (!atEnd) return null;
+    const bytes = Buffer.byteLength(text);
+    return bytes >= CLOUDWATCH_EVENT_LIMIT - 1024
+      ? `truncated JSON: ${bytes} bytes, cut at the CloudWatch event size limit`
+      : `truncated JSON: ${bytes} bytes, ends before its closing bracket`;
+  }
 }
 
 function auditRow(rec: Json, line: string, common: CuratedRow): CuratedRow {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTable } from '../../../src/core/arrow/build.ts';
 import { tableToRows } from '../../../src/core/arrow/rows.ts';
-import { mapRawLine, parseGroups, topLevelMemberText } from '../../../src/core/compact/index.ts';
+import { mapRawLine, parseGroups, topLevelMemberText, truncatedJson } from '../../../src/core/compact/index.ts';
 import { decodeParquet, encodeParquet } from '../../../src/core/parquet.ts';
 import { tableDef } from '../../../src/core/schema.ts';
 import { ACCOUNT, CLUSTER, message, rawLines, sampleEvents } from './raw-fixtures.ts';
@@ -220,4 +220,25 @@ describe('topLevelMemberText', () => {
     const json = '{"a":"\\"requestObject\\":1","b":{"requestObject":2},"requestObject":[3, "]"] }';
     expect(topLevelMemberText(json, ['requestObject']).get('requestObject')).toBe('[3, "]"]');
   });
+});
+
+describe('truncatedJson', () => {
+  it.each([
+    ['{"kind":"Event","verb":"get', 'ends before'],
+    ['{"a":1', 'ends before'],
+    ['{"a":[1,2', 'ends before'],
+    ['{"a":', 'ends before'],
+    ['{"a":"\\u00', 'ends before'],
+    ['[{"a":1},', 'ends before'],
+    [`{"b":"${'x'.repeat(256 * 1024)}`, 'cut at the CloudWatch event size limit'],
+  ])('takes %j for JSON cut short', (text, why) => {
+    expect(truncatedJson(text)).toContain(why);
+  });
+
+  it.each(['{"a":1}', '{"a" 1}', '{"a":1}}', '{"a":1,,"b":2}', 'E1127 03:00:00.000000 plain text', ''])(
+    'does not take %j for truncated JSON',
+    (text) => {
+      expect(truncatedJson(text)).toBeNull();
+    },
+  );
 });
