@@ -213,13 +213,12 @@ describe('bad audit events from the transform through compaction', () => {
     expect(outcome.quarantined.get(idOf('year2099'))).toBe('time_out_of_range');
     expect(outcome.quarantined.get(idOf('epoch0'))).toBe('time_out_of_range');
     expect(rowOf('year2099')).toBeUndefined();
-    expect(outcome.summary.quarantineReasons).toEqual({ time_out_of_range: 2 });
+    expect(outcome.summary.quarantineReasons).toEqual({ time_out_of_range: 2, bad_time: 1 });
   });
 
-  it('falls back to the stage time for a non-ISO requestReceivedTimestamp instead of losing the event (row 27)', () => {
-    const { values, row } = rowOf('nonIso')!;
-    expect(values.slice(2)).toEqual(['2026-11-27', '03']);
-    expect(row.time).toBe(Date.parse('2026-11-27T03:00:01.100Z') * 1000);
+  it('quarantines an audit event whose requestReceivedTimestamp is not RFC 3339 instead of guessing its time (row 27)', () => {
+    expect(rowOf('nonIso')).toBeUndefined();
+    expect(outcome.quarantined.get(idOf('nonIso'))).toBe('bad_time');
   });
 
   it('keeps both events of one auditID and stage under different CloudWatch ids (row 30)', () => {

@@ -212,6 +212,14 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
     if (status !== 'ok' || own(rec, 'kind') !== 'Event' || typeof own(rec, 'auditID') !== 'string') {
       return unparsed(parseError ?? 'not an audit.k8s.io Event', status === 'ok' ? 'not_audit_event' : status);
     }
+    // The apiserver always writes RFC 3339 (metav1.MicroTime); anything else is a corrupt or
+    // forged record, kept whole in quarantine rather than curated under a guessed time.
+    for (const field of ['requestReceivedTimestamp', 'stageTimestamp']) {
+      const v = own(rec, field);
+      if (v !== undefined && v !== null && parseTimeMicros(v) === null) {
+        return quarantine('bad_time', `${field} ${JSON.stringify(v).slice(0, 60)} is not RFC 3339`);
+      }
+    }
     return {
       kind: 'row',
       table: 'audit_events',
