@@ -14,8 +14,6 @@ import type { ColumnType, TableDef } from '../schema.ts';
 import type { Cell, CuratedRow, MapCell } from './build.ts';
 import { arrowTypeOf } from './schema.ts';
 
-const ENCODER = new TextEncoder();
-
 function grow<T extends Uint8Array | Int32Array | Float64Array>(a: T, need: number): T {
   if (need <= a.length) return a;
   const next = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
@@ -23,13 +21,28 @@ function grow<T extends Uint8Array | Int32Array | Float64Array>(a: T, need: numb
   return next;
 }
 
+// One monomorphic grower per buffer kind: the append path calls these only when full.
+function growBytes(a: Buffer, need: number): Buffer {
+  const next = Buffer.allocUnsafe(Math.max(need, a.length * 2));
+  next.fill(0, a.length);
+  a.copy(next);
+  return next;
+}
+
+function growInt32(a: Int32Array, need: number): Int32Array {
+  const next = new Int32Array(Math.max(need, a.length * 2));
+  next.set(a);
+  return next;
+}
+
 /** A validity bitmap that grows with the column. */
 class Validity {
-  bits = new Uint8Array(16);
+  bits: Buffer = Buffer.alloc(16);
   nulls = 0;
   set(i: number, valid: boolean): void {
-    this.bits = grow(this.bits, (i >> 3) + 1);
-    if (valid) this.bits[i >> 3]! |= 1 << (i & 7);
+    const byte = i >> 3;
+    if (byte >= this.bits.length) this.bits = growBytes(this.bits, byte + 1);
+    if (valid) this.bits[byte]! |= 1 << (i & 7);
     else this.nulls++;
   }
   isValid(i: number): boolean {
@@ -52,33 +65,38 @@ class Validity {
 
 /** UTF-8 strings appended straight into one byte buffer: the JS strings can die young. */
 class Utf8Column {
-  offsets = new Int32Array(128);
-  data = new Uint8Array(4096);
+  offsets: Int32Array = new Int32Array(128);
+  data: Buffer = Buffer.allocUnsafe(4096);
   length = 0;
   readonly valid = new Validity();
 
   push(s: string | null): void {
     const i = this.length++;
-    this.offsets = grow(this.offsets, i + 2);
+    if (i + 2 > this.offsets.length) this.offsets = growInt32(this.offsets, i + 2);
     let pos = this.offsets[i]!;
     if (s !== null) {
       const n = s.length;
-      this.data = grow(this.data, pos + n * 3);
+      if (pos + n * 3 > this.data.length) this.data = growBytes(this.data, pos + n * 3);
       const data = this.data;
-      // ASCII is copied by hand: cheaper than a subarray view plus encodeInto per short string.
+      // Short ASCII is copied by hand; anything else is written in place by Buffer#write
+      // (no view object per string, unlike encodeInto on a subarray).
       let k = 0;
-      if (n < 256) {
+      if (n < 64) {
         for (; k < n; k++) {
           const c = s.charCodeAt(k);
           if (c >= 0x80) break;
           data[pos++] = c;
         }
       }
-      if (k < n) pos += ENCODER.encodeInto(k === 0 ? s : s.slice(k), data.subarray(pos)).written;
+      if (k < n) pos += data.write(k === 0 ? s : s.slice(k), pos, 'utf8');
       if (pos > 0x7fffffff) throw new RangeError('utf8 column exceeds 2 GiB; write smaller batches');
     }
     this.offsets[i + 1] = pos;
-    this.valid.set(i, s !== null);
+    if (s !== null) {
+      const byte = i >> 3;
+      if (byte >= this.valid.bits.length) this.valid.bits = growBytes(this.valid.bits, byte + 1);
+      this.valid.bits[byte]! |= 1 << (i & 7);
+    } else this.valid.set(i, false);
   }
 
   get bytes(): number {
@@ -125,7 +143,7 @@ class NumberColumn {
 
   push(v: Cell): void {
     const i = this.length++;
-    this.values = grow(this.values, i + 1);
+    if (i >= this.values.length) this.values = grow(this.values, i + 1);
     let ok: boolean;
     if (this.t === 'boolean') {
       ok = typeof v === 'boolean';
@@ -164,7 +182,7 @@ class NumberColumn {
 
 /** list<utf8> and map<utf8,utf8>: row offsets into one or two child string columns. */
 class NestedColumn {
-  offsets = new Int32Array(128);
+  offsets: Int32Array = new Int32Array(128);
   length = 0;
   readonly valid = new Validity();
   readonly keys = new Utf8Column();
@@ -175,7 +193,7 @@ class NestedColumn {
 
   push(v: Cell): void {
     const i = this.length++;
-    this.offsets = grow(this.offsets, i + 2);
+    if (i + 2 > this.offsets.length) this.offsets = growInt32(this.offsets, i + 2);
     const ok = Array.isArray(v);
     if (ok) {
       if (this.isMap) {
@@ -250,21 +268,25 @@ function columnFor(t: ColumnType): Column {
 export class TableBuilder {
   private readonly cols: Column[];
   private readonly types: DataType[];
+  private readonly names: string[];
+  /** The string columns by index (undefined for the others): one monomorphic call per cell. */
+  private readonly strings: (Utf8Column | undefined)[];
   length = 0;
 
   constructor(readonly def: TableDef) {
     this.cols = def.columns.map((c) => columnFor(c.type));
+    this.names = def.columns.map((c) => c.name);
+    this.strings = this.cols.map((c) => (c instanceof Utf8Column ? c : undefined));
     this.types = def.columns.map((c) => arrowTypeOf(c.type));
   }
 
   append(row: CuratedRow): void {
-    const cols = this.cols;
-    const defs = this.def.columns;
-    for (let c = 0; c < cols.length; c++) {
-      const v = row[defs[c]!.name] ?? null;
-      const col = cols[c]!;
-      if (col instanceof Utf8Column) col.push(typeof v === 'string' ? v : v === null ? null : String(v));
-      else col.push(v);
+    const names = this.names;
+    for (let c = 0; c < names.length; c++) {
+      const v = row[names[c]!] ?? null;
+      const str = this.strings[c];
+      if (str !== undefined) str.push(typeof v === 'string' ? v : v === null ? null : String(v));
+      else (this.cols[c] as NumberColumn | NestedColumn).push(v);
     }
     this.length++;
   }
