@@ -180,3 +180,65 @@ export async function advanceWatermark(store: ObjectStore, next: Watermark): Pro
 export function hourOfIso(iso: string): string {
   return hourPrefix(Date.parse(iso));
 }
+
+/** Runs in which a raw object's chunk failed (read errors, timeouts, OOM) before it is poison. */
+export const POISON_AFTER_FAILED_RUNS = 3;
+
+/** One raw object's failed runs, kept until it is processed or marked poison. */
+export interface FailedAttempts {
+  readonly etag: string;
+  readonly runs: number;
+  readonly lastError: string;
+  readonly lastExecution: string;
+  readonly at: string;
+  readonly poisoned?: boolean;
+}
+
+/** `control/ledger/attempts/dt=…/hour=….json`: failed runs per raw key of one arrival hour. */
+export function attemptsKey(arrivalHour: string): string {
+  return `${LEDGER_PREFIX}attempts/${arrivalHour}.json`;
+}
+
+/** Raw keys of an arrival hour whose chunk failed in earlier runs. */
+export async function readAttempts(store: ObjectStore, arrivalHour: string): Promise<Record<string, FailedAttempts>> {
+  return (await readJson<{ objects: Record<string, FailedAttempts> }>(store, attemptsKey(arrivalHour)))?.objects ?? {};
+}
+
+/**
+ * Counts one more failed run for each object (a redrive of the same execution counts once;
+ * a new ETag starts again at one) and returns the objects that reached `limit` runs, now
+ * marked poisoned. Only the lease holder calls this, as for the processed index.
+ */
+export async function recordFailedAttempts(
+  store: ObjectStore,
+  objects: readonly { key: string; etag: string; error: string }[],
+  run: { executionName: string; at: string },
+  limit = POISON_AFTER_FAILED_RUNS,
+): Promise<{ key: string; etag: string; runs: number; lastError: string }[]> {
+  const byHour = new Map<string, { key: string; etag: string; error: string }[]>();
+  for (const o of objects) {
+    const h = arrivalHourOf(o.key);
+    byHour.set(h, [...(byHour.get(h) ?? []), o]);
+  }
+  const poisoned: { key: string; etag: string; runs: number; lastError: string }[] = [];
+  for (const [hour, list] of [...byHour].sort()) {
+    const current = await readAttempts(store, hour);
+    for (const o of list) {
+      const prev = current[o.key]?.etag === o.etag ? current[o.key] : undefined;
+      const runs = prev && prev.lastExecution === run.executionName ? prev.runs : (prev?.runs ?? 0) + 1;
+      const entry: FailedAttempts = {
+        etag: o.etag,
+        runs,
+        lastError: o.error,
+        lastExecution: run.executionName,
+        at: run.at,
+        ...(runs >= limit ? { poisoned: true } : {}),
+      };
+      current[o.key] = entry;
+      if (entry.poisoned) poisoned.push({ key: o.key, etag: o.etag, runs, lastError: o.error });
+    }
+    const sorted = Object.fromEntries(Object.entries(current).sort(([a], [b]) => (a < b ? -1 : 1)));
+    await putJson(store, attemptsKey(hour), { objects: sorted });
+  }
+  return poisoned;
+}

@@ -9,7 +9,7 @@ import {
 } from '../core/workflow/plan.ts';
 import type { WorkflowWindow } from '../core/workflow/window.ts';
 import type { Log, ObjectStore } from '../ports.ts';
-import { readProcessed } from './ledger.ts';
+import { readAttempts, readProcessed } from './ledger.ts';
 
 /** Root of every execution's intermediate results (claim checks), so state payloads stay small. */
 export const RUNS_PREFIX = 'control/runs/';
@@ -44,10 +44,14 @@ const RAW_LOG_TYPES = [...LOG_TYPES, 'unknown'];
  */
 export async function planWindow(deps: PlanDeps, window: WorkflowWindow, holder: string): Promise<StoredPlan> {
   const planned: PlannedObject[] = [];
+  // Objects whose chunk failed in an earlier run get a chunk each, so a poison object fails
+  // alone and the objects it shared a chunk with go through.
+  const suspects: PlannedObject[] = [];
   const ignoredKeys: string[] = [];
   const before = window.arrivedBefore ? Date.parse(window.arrivedBefore) : Number.POSITIVE_INFINITY;
   for (const hour of window.arrivalHours) {
     const processed = await readProcessed(deps.store, hour);
+    const attempts = await readAttempts(deps.store, hour);
     for (const logType of RAW_LOG_TYPES) {
       for await (const o of deps.store.list(`raw/log_type=${logType}/${hour}/`)) {
         if (!RAW_KEY.test(o.key)) {
@@ -56,14 +60,23 @@ export async function planWindow(deps: PlanDeps, window: WorkflowWindow, holder:
         }
         if (o.lastModified.getTime() >= before) continue;
         if (processed[o.key] === o.etag) continue;
-        planned.push({ key: o.key, etag: o.etag, size: o.size });
+        const p = { key: o.key, etag: o.etag, size: o.size };
+        planned.push(p);
+        if (attempts[o.key]?.etag === o.etag) suspects.push(p);
       }
     }
   }
   if (ignoredKeys.length > 0)
     deps.log?.warn('unexpected keys under raw/ were not planned', { count: ignoredKeys.length });
   const planId = planIdOf(planned);
-  const plan: StoredPlan = { planId, window, chunks: chunkObjects(planned, deps.limits), ignoredKeys };
+  const isolated = new Set(suspects);
+  const chunks = chunkObjects(
+    planned.filter((p) => !isolated.has(p)),
+    deps.limits,
+  );
+  for (const o of chunkObjects(suspects, { ...deps.limits, maxChunkObjects: 1 }))
+    chunks.push({ ...o, chunkId: chunks.length });
+  const plan: StoredPlan = { planId, window, chunks, ignoredKeys };
   await writeRunFile(deps.store, `${holder}/${planId}`, 'plan.json', plan);
   return plan;
 }

@@ -1,3 +1,4 @@
+import { QUARANTINE_OBJECTS_PREFIX } from '../core/compact/layout.ts';
 import type { CuratedTableName } from '../core/schema.ts';
 import { leaseHolderOf, resolveWindow } from '../core/workflow/input.ts';
 import type { ChunkLimits } from '../core/workflow/plan.ts';
@@ -24,7 +25,9 @@ import {
 import {
   advanceWatermark,
   type PartitionRunCounts,
+  POISON_AFTER_FAILED_RUNS,
   readWatermark,
+  recordFailedAttempts,
   recordPartitions,
   recordProcessed,
   WATERMARK_LAG_METRIC,
@@ -41,6 +44,8 @@ export interface WorkflowConfig extends WindowLimits, ChunkLimits {
   readonly athenaStatementsPerInvocation: number;
   /** Rollup statements running at once (below the account's active DML query quota). */
   readonly athenaConcurrency: number;
+  /** Failed runs after which a raw object is marked poison and quarantined (default 3). */
+  readonly poisonAfterFailedRuns?: number;
 }
 
 /** Defaults sized for Task functions of 2 GiB and 15 minutes; the arithmetic is in ADR 0003. */
@@ -90,6 +95,7 @@ export const COMPACTION_METRICS = {
   redactedSecrets: { metricName: 'RedactedSecrets', service: 'stage-objects' },
   semanticDuplicates: { metricName: 'SemanticDuplicates', service: 'stage-objects' },
   truncatedEvents: { metricName: 'TruncatedEvents', service: 'stage-objects' },
+  poisonedObjects: { metricName: 'PoisonedObjects', service: 'write-ledger' },
   publishedPartitions: { metricName: 'PublishedPartitions', service: 'publish-partitions' },
 } as const;
 
@@ -143,6 +149,8 @@ export interface RunSummary {
   readonly rowsOut: number;
   readonly duplicatesRemoved: number;
   readonly quarantined: number;
+  /** Raw objects marked poison by this run: failed in too many runs, copied to quarantine/objects/. */
+  readonly poisonedObjects: number;
   readonly failedItems: number;
   readonly failureSummary: string;
   readonly watermark: string | null;
@@ -444,12 +452,19 @@ export async function writeLedgerTask(
     ? await readMerged(deps, run, published.groups)
     : { merged: [] as MergeResult[], failed: [] as { id: string; error: string; cause: string }[] };
 
+  const poisoned = await poisonRepeatFailures(deps, plan, mergePlan?.failedChunks ?? [], {
+    planId,
+    executionName: payload.executionName,
+  });
   const failures = [
-    ...(mergePlan?.failedChunks ?? []).map((c) => ({
-      id: `chunk ${c.chunkId}`,
-      error: c.error ?? '',
-      cause: c.cause ?? '',
-    })),
+    // A chunk whose objects are all poison now is settled: quarantined, and the window completes.
+    ...(mergePlan?.failedChunks ?? [])
+      .filter((c) => !plan.chunks[c.chunkId]?.objects.every((o) => poisoned.has(o.key)))
+      .map((c) => ({
+        id: `chunk ${c.chunkId}`,
+        error: c.error ?? '',
+        cause: c.cause ?? '',
+      })),
     ...failed,
   ];
   const publishedIds = new Set(merged.map(partitionId));
@@ -529,12 +544,74 @@ export async function writeLedgerTask(
     rowsOut: merged.reduce((n, m) => n + m.addedRows, 0),
     duplicatesRemoved,
     quarantined,
+    poisonedObjects: poisoned.size,
     failedItems: failures.length,
     failureSummary: describeFailures(failures, plan.chunks.length + merged.length + failed.length),
     watermark,
   };
   deps.log?.info('run recorded', { ...summary });
   return summary;
+}
+
+/**
+ * Counts a failed run for every object of the failed chunks; an object that reached the limit
+ * is copied to quarantine/objects/ with a `poison` reason and recorded as processed, so it is
+ * not planned again and the window can complete. Returns the keys marked poison.
+ */
+async function poisonRepeatFailures(
+  deps: WorkflowDeps,
+  plan: StoredPlan,
+  failedChunks: readonly StageRecord[],
+  run: { planId: string; executionName: string },
+): Promise<Set<string>> {
+  const objects = failedChunks.flatMap((c) =>
+    (plan.chunks[c.chunkId]?.objects ?? []).map((o) => ({
+      key: o.key,
+      etag: o.etag,
+      error: `${c.error ?? 'States.TaskFailed'}${c.cause ? `: ${c.cause.slice(0, 300)}` : ''}`,
+    })),
+  );
+  if (objects.length === 0) return new Set();
+  const at = deps.clock.now().toISOString();
+  const limit = deps.config.poisonAfterFailedRuns ?? POISON_AFTER_FAILED_RUNS;
+  const poisoned = await recordFailedAttempts(deps.store, objects, { executionName: run.executionName, at }, limit);
+  for (const p of poisoned) {
+    let copied = false;
+    let copyError: string | undefined;
+    try {
+      const obj = await deps.store.get(p.key);
+      if (obj) {
+        await deps.store.put(`${QUARANTINE_OBJECTS_PREFIX}${p.key}`, obj.body);
+        copied = true;
+      }
+    } catch (err) {
+      // The object may be unreadable for good (the reason it is poison): the note still says why.
+      copyError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    }
+    const note = {
+      reason: 'poison',
+      detail: p.lastError,
+      failedRuns: p.runs,
+      key: p.key,
+      etag: p.etag,
+      copied,
+      copyError,
+      ...run,
+      at,
+    };
+    await deps.store.put(`${QUARANTINE_OBJECTS_PREFIX}${p.key}.reason.json`, `${JSON.stringify(note)}\n`, {
+      contentType: 'application/json',
+    });
+  }
+  if (poisoned.length > 0) {
+    await recordProcessed(deps.store, poisoned);
+    deps.metrics?.count(COMPACTION_METRICS.poisonedObjects.metricName, poisoned.length);
+    deps.log?.error('raw objects marked poison after repeated failed runs', {
+      count: poisoned.length,
+      keys: poisoned.map((p) => p.key).slice(0, 10),
+    });
+  }
+  return new Set(poisoned.map((p) => p.key));
 }
 
 function describeFailures(failures: readonly { id: string; error: string; cause: string }[], total: number): string {
@@ -629,6 +706,7 @@ export async function summarizeBackfillTask(
     rowsOut: sum((s) => s.rowsOut),
     duplicatesRemoved: sum((s) => s.duplicatesRemoved),
     quarantined: sum((s) => s.quarantined),
+    poisonedObjects: sum((s) => s.poisonedObjects ?? 0),
     failedItems: failures.length,
     failureSummary: describeFailures(failures, payload.children.length),
     watermark: null,

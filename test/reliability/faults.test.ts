@@ -9,7 +9,7 @@ import { RetryableError } from '../../src/core/errors.ts';
 import type { KnownLogType } from '../../src/core/types.ts';
 import { compactObjects, publishPartitions } from '../../src/pipeline/compact.ts';
 import { collectGarbage } from '../../src/pipeline/gc.ts';
-import { readProcessed } from '../../src/pipeline/ledger.ts';
+import { readAttempts, readProcessed } from '../../src/pipeline/ledger.ts';
 import { athenaStepsOver } from '../../src/pipeline/workflow-athena.ts';
 import { compactionStepsOver, type RunSummary } from '../../src/pipeline/workflow-tasks.ts';
 import { awsError, enospcError, FaultyObjectStore } from '../helpers/faults.ts';
@@ -298,6 +298,62 @@ describe('faults injected into the compaction workflow', () => {
       expect(await ids(lake)).toEqual(['1', '2', '3', '4'].map(cwlId));
     },
   );
+
+  it('F9, F21, F22: an object that fails in 3 runs is marked poison, copied to quarantine/objects/ with the reason, and the window completes', async () => {
+    lake = makeTestLake(WF_NOW, { maxChunkObjects: 2 });
+    const keys = await seedWindow(lake);
+    const bad = keys[1]!;
+    const faulty = new FaultyObjectStore(lake.store);
+    faulty.failOn({
+      op: 'getStream',
+      match: bad,
+      times: Number.POSITIVE_INFINITY,
+      error: () => awsError('InternalError', 500, 'We encountered an internal error. Please try again.'),
+    });
+    const deps = {
+      ...lake.deps,
+      compaction: compactionStepsOver({
+        store: faulty,
+        catalog: lake.catalog,
+        log: QUIET,
+        now: () => lake!.clock.now(),
+        lateHorizonHours: lake.deps.config.lateHorizonHours,
+      }),
+    };
+    const hour = 'dt=2025-01-03/hour=10';
+    // Run 1: the bad object shares a chunk with a good one; both fail.
+    const first = await runLocalWorkflow(SCHEDULED, { deps });
+    expect(first).toMatchObject({ status: 'FAILED', error: 'ItemsFailedError' });
+    expect((await readAttempts(lake.store, hour))[bad]).toMatchObject({ runs: 1 });
+    // Run 2: the objects of the failed chunk get a chunk each; the good one goes through.
+    const second = await runLocalWorkflow(SCHEDULED, { deps });
+    expect(second).toMatchObject({ status: 'FAILED', error: 'ItemsFailedError' });
+    expect(await ids(lake)).toEqual(['1', '2', '4'].map(cwlId));
+    expect(await keysUnder(lake.store, 'quarantine/objects/')).toEqual([]);
+    // Run 3: the third failed run marks it poison; the window completes and the watermark moves.
+    const third = await runLocalWorkflow(SCHEDULED, { deps });
+    expect(third.status).toBe('SUCCEEDED');
+    expect(third.output as RunSummary).toMatchObject({
+      poisonedObjects: 1,
+      failedItems: 0,
+      watermark: '2025-01-03T10:15:00.000Z',
+    });
+    expect((await readAttempts(lake.store, hour))[bad]).toMatchObject({ runs: 3, poisoned: true });
+    expect(await keysUnder(lake.store, 'quarantine/objects/')).toEqual([
+      `quarantine/objects/${bad}`,
+      `quarantine/objects/${bad}.reason.json`,
+    ]);
+    const note = JSON.parse(
+      Buffer.from((await lake.store.get(`quarantine/objects/${bad}.reason.json`))!.body).toString('utf8'),
+    );
+    expect(note).toMatchObject({ reason: 'poison', failedRuns: 3, key: bad, copied: true });
+    expect(note.detail).toMatch(/InternalError/);
+    expect((await lake.store.get(`quarantine/objects/${bad}`))!.body).toEqual((await lake.store.get(bad))!.body);
+    // Run 4: never planned again.
+    const fourth = await runLocalWorkflow(SCHEDULED, { deps });
+    expect(fourth.output as RunSummary).toMatchObject({ status: 'succeeded', objects: 0, poisonedObjects: 0 });
+    expect(await ids(lake)).toEqual(['1', '2', '4'].map(cwlId));
+  });
 
   it('F27: AccessDenied from KMS fails the execution loudly, naming the error; nothing of that unit is published', async () => {
     lake = makeTestLake(WF_NOW, { maxChunkObjects: 1 });
