@@ -23,7 +23,16 @@ describe('eks-log-lake compact', () => {
       now: new Date(T0 + 3 * HOUR),
     };
     const s = await runLocalCompact(opts);
-    expect(s).toMatchObject({ objects: 1, events: 60, duplicates: 0, quarantined: 0, ignoredUnderRaw: 1 });
+    expect(s).toMatchObject({
+      objects: 1,
+      events: 60,
+      duplicates: 0,
+      quarantined: 0,
+      ignoredUnderRaw: 1,
+      truncated: 0,
+      semanticDuplicates: 0,
+      redactions: 0,
+    });
     expect(s.rows).toEqual({ audit_events: 10, component_logs: 40, authenticator_logs: 10, unparsed_logs: 0 });
     expect(countRows(await readPublished(lake.store, lake.catalog))).toBe(60);
     const staged: string[] = [];

@@ -120,6 +120,7 @@ export function compactCommand(): Command {
           rows,
           `duplicates removed ${s.duplicates}`,
           `quarantined        ${s.quarantined}${reasons ? ` (${reasons})` : ''}`,
+          `flagged            ${s.truncated} truncated, ${s.semanticDuplicates} same auditID+stage, ${s.redactions} secrets redacted`,
           `partitions         ${s.partitions} merged, ${s.published} published`,
           `bytes in / out     ${mib(s.bytesIn)} / ${mib(s.bytesOut)}`,
         ].join('\n'),
