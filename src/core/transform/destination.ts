@@ -28,8 +28,14 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
 /** Encodes NDJSON lines as one gzip member (each line newline-terminated). */
 export function encodeRecordData(lines: readonly string[], level: number = RECORD_GZIP_LEVEL): Uint8Array {
   // UTF-8 straight into reused scratch memory: no joined string to build, flatten and encode again.
+  // A UTF-16 unit takes at most 3 UTF-8 bytes; only a record too big to keep scratch for pays
+  // for the exact count, so a huge one does not reserve three times its size.
   let bound = lines.length;
   for (let i = 0; i < lines.length; i++) bound += 3 * lines[i]!.length;
+  if (bound > SCRATCH_KEEP_BYTES) {
+    bound = lines.length;
+    for (let i = 0; i < lines.length; i++) bound += Buffer.byteLength(lines[i]!);
+  }
   let buf = scratch;
   if (buf.length < bound) {
     buf = Buffer.allocUnsafe(bound);

@@ -101,6 +101,14 @@ describe('raw destination', () => {
     );
   });
 
+  it('encodes a record too big for the reused scratch exactly, then a small one after it', () => {
+    const big = ['a\u00e9\u4e16\ud83d\ude00'.repeat(300_000), 'x'.repeat(2_000_000), '\ud800 lone'];
+    const small = ['{"after":1}'];
+    const [bigData, smallData] = [encodeRecordData(big), encodeRecordData(small)];
+    expect(gunzipSync(bigData).equals(Buffer.from(`${big.join('\n')}\n`, 'utf8'))).toBe(true);
+    expect(gunzipSync(smallData).toString('utf8')).toBe('{"after":1}\n');
+  });
+
   it('keeps the destination uncompressed with a .gz extension and the log_type partition key', () => {
     expect(RAW_DESTINATION.compression).toBe('UNCOMPRESSED');
     expect(RAW_DESTINATION.fileExtension).toBe('.gz');
