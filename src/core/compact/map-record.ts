@@ -131,7 +131,8 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
   const secretResource = m.row.resource === 'secrets';
   for (const col of REDACTED_COLUMNS) {
     const v = m.row[col];
-    if (typeof v === 'string') m.row[col] = redactSecrets(v, counts, { secretResource });
+    if (typeof v === 'string')
+      m.row[col] = redactSecrets(v, counts, { secretResource, keyIdsAlone: col.endsWith('_object') });
   }
   const redactions = countRedactions(counts);
   return redactions === 0 ? m : { ...m, redactions };

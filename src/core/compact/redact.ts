@@ -17,12 +17,15 @@ export const redactionMarker = (kind: SecretKind): string => `[REDACTED:${kind}]
 // within one string literal and never splits an escape. A match may not start right after a
 // letter, digit or backslash (that would be inside a word, a `\uXXXX` or an escape), except
 // after `\n`/`\t`/`\r` (a line break in the decoded text).
-const START = String.raw`(?:(?<![A-Za-z0-9_\-\\])|(?<=\\[nrt]))`;
+const START = String.raw`(?:(?<![A-Za-z0-9\\])|(?<=\\[nrt]))`;
 const BEARER_RE = new RegExp(String.raw`${START}([Bb]earer(?: |%20)+)[A-Za-z0-9._~+/=-]{8,}`, 'g');
 const JWT_RE = new RegExp(String.raw`${START}eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`, 'g');
 const AKID_RE = new RegExp(String.raw`${START}(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g');
 // A 40-character secret access key; looked for only where an access key id was found.
 const AWS_SECRET_RE = new RegExp(String.raw`${START}(?<!\+)[A-Za-z0-9/+]{40}(?![A-Za-z0-9+])`, 'g');
+// Non-global twins for a side-effect-free test.
+const AKID_TEST = new RegExp(AKID_RE.source);
+const AWS_SECRET_TEST = new RegExp(AWS_SECRET_RE.source);
 // PEM private key through its END line, or to the end of the string literal when cut.
 const PEM_RE =
   /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:(?:[^"\\]|\\.)*?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|(?:[^"\\]|\\.)*)/g;
@@ -37,7 +40,7 @@ function bump(counts: RedactionCounts, kind: SecretKind, n = 1): void {
   counts[kind] = (counts[kind] ?? 0) + n;
 }
 
-function redactPatterns(text: string, counts: RedactionCounts): string {
+function redactPatterns(text: string, counts: RedactionCounts, keyIdsAlone: boolean): string {
   if (!HINTS.some((h) => text.includes(h))) return text;
   let out = text;
   if (out.includes('PRIVATE KEY'))
@@ -55,19 +58,19 @@ function redactPatterns(text: string, counts: RedactionCounts): string {
       bump(counts, 'jwt');
       return redactionMarker('jwt');
     });
-  if (out.includes('AKIA') || out.includes('ASIA')) {
-    let found = 0;
-    out = out.replace(AKID_RE, () => {
-      found++;
-      return redactionMarker('aws_access_key_id');
-    });
-    if (found > 0) {
-      bump(counts, 'aws_access_key_id', found);
+  if ((out.includes('AKIA') || out.includes('ASIA')) && AKID_TEST.test(out)) {
+    const withSecret = AWS_SECRET_TEST.test(out);
+    if (withSecret || keyIdsAlone) {
+      out = out.replace(AKID_RE, () => {
+        bump(counts, 'aws_access_key_id');
+        return redactionMarker('aws_access_key_id');
+      });
+    }
+    if (withSecret)
       out = out.replace(AWS_SECRET_RE, () => {
         bump(counts, 'aws_secret_access_key');
         return redactionMarker('aws_secret_access_key');
       });
-    }
   }
   return out;
 }
@@ -142,12 +145,17 @@ function redactSecretMaps(s: string, counts: RedactionCounts): string {
  * `[REDACTED:<kind>]` markers and counts them in `counts`. Only characters inside string
  * literals change, so JSON stays valid and every number keeps its exact digits. Pure.
  * `secretResource` (the event's objectRef.resource is `secrets`) redacts `data`/`stringData`
- * values even in bodies that do not say `"kind":"Secret"` (patches).
+ * values even in bodies that do not say `"kind":"Secret"` (patches). `keyIdsAlone: false`
+ * keeps an access key id that has no secret key beside it (authenticator lines log key ids).
  */
-export function redactSecrets(text: string, counts: RedactionCounts, opts: { secretResource?: boolean } = {}): string {
+export function redactSecrets(
+  text: string,
+  counts: RedactionCounts,
+  opts: { secretResource?: boolean; keyIdsAlone?: boolean } = {},
+): string {
   let out = text;
   if (opts.secretResource || SECRET_HINTS.some((h) => out.includes(h))) out = redactSecretMaps(out, counts);
-  return redactPatterns(out, counts);
+  return redactPatterns(out, counts, opts.keyIdsAlone ?? true);
 }
 
 /** Total number of values replaced. */

@@ -86,6 +86,13 @@ describe('redactSecrets', () => {
     }
   });
 
+  it('keeps a lone access key id in a log message but not in a body', () => {
+    const line = `time="2025-12-24T19:52:38Z" level=info msg="STS response" accesskeyid=${CANARY.asid} accountid=927209226484`;
+    expect(redactSecrets(line, {}, { keyIdsAlone: false })).toBe(line);
+    expect(redactSecrets(`${line} secret=${CANARY.awsSecret}`, {}, { keyIdsAlone: false })).not.toContain(CANARY.asid);
+    expect(redactSecrets(line, {})).not.toContain(CANARY.asid);
+  });
+
   it('redacts a patch of a secrets resource only when told the resource, and leaves ConfigMap data alone', () => {
     const patch = JSON.stringify({ data: { password: CANARY.secretValue } });
     expect(redact(patch).out).toBe(patch);
