@@ -18,9 +18,9 @@ export const redactionMarker = (kind: SecretKind): string => `[REDACTED:${kind}]
 // letter, digit or backslash (that would be inside a word, a `\uXXXX` or an escape), except
 // after `\n`/`\t`/`\r` (a line break in the decoded text).
 const START = String.raw`(?:(?<![A-Za-z0-9\\])|(?<=\\[nrt]))`;
-const BEARER_RE = new RegExp(String.raw`${START}([Bb]earer(?: |%20)+)[A-Za-z0-9._~+/=-]{8,}`, 'g');
+const BEARER_RE = new RegExp(`${START}([Bb]earer(?: |%20)+)[A-Za-z0-9._~+/=-]{8,}`, 'g');
 const JWT_RE = new RegExp(String.raw`${START}eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`, 'g');
-const AKID_RE = new RegExp(String.raw`${START}(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g');
+const AKID_RE = new RegExp(`${START}(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g');
 // A 40-character secret access key; looked for only where an access key id was found.
 const AWS_SECRET_RE = new RegExp(String.raw`${START}(?<!\+)[A-Za-z0-9/+]{40}(?![A-Za-z0-9+])`, 'g');
 // Non-global twins for a side-effect-free test.
