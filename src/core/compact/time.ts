@@ -11,6 +11,10 @@ function digits(s: string, at: number, n: number): number {
   return v;
 }
 
+// Events of a stream share their day: Date.UTC once per day on the fast path.
+let lastDay = -1;
+let lastDayMs = 0;
+
 /** Microseconds since the epoch of an RFC 3339 time (fraction beyond µs truncated), or null. */
 export function parseTimeMicros(s: unknown): number | null {
   if (typeof s !== 'string') return null;
@@ -37,7 +41,12 @@ export function parseTimeMicros(s: unknown): number | null {
       }
     }
     if (ok && (mo !== 2 || d < 29 || (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)))) {
-      return Date.UTC(y, mo - 1, d, h, mi, se) * 1000 + frac;
+      const day = y * 10_000 + mo * 100 + d;
+      if (day !== lastDay) {
+        lastDay = day;
+        lastDayMs = Date.UTC(y, mo - 1, d);
+      }
+      return (lastDayMs + h * 3_600_000 + mi * 60_000 + se * 1000) * 1000 + frac;
     }
   }
   const m = RFC3339_RE.exec(s);
@@ -63,8 +72,18 @@ export function parseTimeMicros(s: unknown): number | null {
   return ms * 1000 + frac;
 }
 
+const HOUR_MICROS = 3_600_000_000;
+// Consecutive events nearly always share an hour: one formatted Date per hour, not per row.
+let lastHour = Number.NaN;
+let lastPartition: { readonly dt: string; readonly hour: string } = { dt: '', hour: '' };
+
 /** `dt` (YYYY-MM-DD) and `hour` (HH) of an instant in microseconds, UTC. */
-export function partitionTime(micros: number): { dt: string; hour: string } {
-  const iso = new Date(Math.floor(micros / 1000)).toISOString();
-  return { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
+export function partitionTime(micros: number): { readonly dt: string; readonly hour: string } {
+  const h = Math.floor(micros / HOUR_MICROS);
+  if (h !== lastHour) {
+    const iso = new Date(h * 3_600_000).toISOString();
+    lastPartition = { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
+    lastHour = h;
+  }
+  return lastPartition;
 }
