@@ -51,6 +51,7 @@ export function formatSummary(s: RunSummary): string[] {
     `  raw objects ${n(s.objects)} in ${n(s.chunks)} chunks; events in ${n(s.eventsIn)}`,
     `  rows out ${n(s.rowsOut)}; duplicates removed ${n(s.duplicatesRemoved)}; quarantined ${n(s.quarantined)}`,
     `  partitions published ${n(s.partitions)}; failed items ${n(s.failedItems)}`,
+    ...(s.poisonedObjects ? [`  poisoned raw objects ${n(s.poisonedObjects)} (copied to quarantine/objects/)`] : []),
     ...(s.watermark ? [`  watermark ${s.watermark}`] : []),
   ];
 }
