@@ -18,6 +18,8 @@ export function normalizeRfc3339(s: string): string | null {
   if (s.length === 27 && CANONICAL_RE.test(s)) {
     return isValidCanonical(s) ? s : null;
   }
+  // logrus (the authenticator) writes whole seconds in UTC: `2006-01-02T15:04:05Z`.
+  if (s.length === 20 && isSecondsUtc(s)) return secondsUtc(s);
   // Lines of one batch often share a second-resolution time; skip the work when it repeats.
   if (s === lastInput) return lastOutput;
   const out = normalizeSlow(s);
@@ -43,6 +45,25 @@ function normalizeSlow(s: string): string | null {
   }
   if (ms < 0 || ms > MAX_EPOCH_MS) return null;
   return `${new Date(ms).toISOString().slice(0, 19)}.${(frac + '000000').slice(0, 6)}Z`;
+}
+
+const SECONDS_UTC_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+
+// `YYYY-MM-DDTHH:MM:SSZ` by shape (digits and separators); the values are checked by secondsUtc.
+function isSecondsUtc(s: string): boolean {
+  for (const i of SECONDS_UTC_DIGITS) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return s[4] === '-' && s[7] === '-' && s[10] === 'T' && s[13] === ':' && s[16] === ':' && s[19] === 'Z';
+}
+
+// What normalizeSlow answers for that shape, without the regex and the Date round trip.
+function secondsUtc(s: string): string | null {
+  const year = twoDigits(s, 0) * 100 + twoDigits(s, 2);
+  if (year < 1970) return null;
+  const canonical = `${s.slice(0, 19)}.000000Z`;
+  return isValidCanonical(canonical) ? canonical : null;
 }
 
 // Most events of a batch share a date, so remember the last valid one instead of re-checking it.

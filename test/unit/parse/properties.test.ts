@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseKlogLine, toRawRecordLines } from '../../../src/core/parse/index.ts';
+import { normalizeRfc3339, parseKlogLine, toRawRecordLines } from '../../../src/core/parse/index.ts';
 import { CTX, dataMessage } from './helpers.ts';
 
 const STREAMS = [
@@ -136,4 +136,27 @@ describe('time zone independence', () => {
       expect(probe.lines).toEqual(expected);
     },
   );
+});
+
+describe('normalizeRfc3339', () => {
+  it('reads whole-second UTC times as it reads the same time with a +00:00 offset, valid or not', () => {
+    const pad = (n: number, w: number) => String(n).padStart(w, '0');
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 1960, max: 2100 })),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 24 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 60 }),
+        (y, mo, d, h, mi, s) => {
+          const local = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}`;
+          expect(normalizeRfc3339(`${local}Z`)).toBe(normalizeRfc3339(`${local}+00:00`));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(normalizeRfc3339('2024-02-29T23:59:59Z')).toBe('2024-02-29T23:59:59.000000Z');
+    expect(normalizeRfc3339('2023-02-29T23:59:59Z')).toBeNull();
+  });
 });
