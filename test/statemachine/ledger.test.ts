@@ -3,9 +3,11 @@ import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
 import { runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
 import {
   advanceWatermark,
+  readAttempts,
   readPartitionLedger,
   readProcessed,
   readWatermark,
+  recordFailedAttempts,
   recordPartitions,
   recordProcessed,
   WATERMARK_LAG_METRIC,
@@ -20,6 +22,21 @@ const KEY_B = 'raw/log_type=authenticator/dt=2025-01-03/hour=10/eks-logs-1-2025-
 const VALUES = ['111122223333', 'prod-eu-1', '2025-01-03', '09'];
 
 describe('ledger', () => {
+  it('counts a failed run once per execution, restarts on a new ETag, and marks poison at the limit', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const fail = (etag: string, executionName: string) =>
+      recordFailedAttempts(lake.store, [{ key: KEY_A, etag, error: 'States.Timeout' }], { executionName, at: 'x' }, 3);
+    expect(await fail('"a1"', 'run-1')).toEqual([]);
+    expect(await fail('"a1"', 'run-1')).toEqual([]); // a redrive of the same execution
+    expect((await readAttempts(lake.store, 'dt=2025-01-03/hour=09'))[KEY_A]).toMatchObject({ runs: 1 });
+    expect(await fail('"a1"', 'run-2')).toEqual([]);
+    expect(await fail('"a2"', 'run-3')).toEqual([]); // the object was rewritten: start again
+    expect((await readAttempts(lake.store, 'dt=2025-01-03/hour=09'))[KEY_A]).toMatchObject({ runs: 1, etag: '"a2"' });
+    await fail('"a2"', 'run-4');
+    expect(await fail('"a2"', 'run-5')).toEqual([{ key: KEY_A, etag: '"a2"', runs: 3, lastError: 'States.Timeout' }]);
+    expect((await readAttempts(lake.store, 'dt=2025-01-03/hour=09'))[KEY_A]).toMatchObject({ runs: 3, poisoned: true });
+  });
+
   it('records processed objects under their arrival hour and treats a repeat as a no-op', async () => {
     lake = makeTestLake('2025-01-03T10:20:00Z');
     expect(
