@@ -167,6 +167,13 @@ export class Monitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       description: 'Compaction quarantined raw lines (bad encoding, event time out of range…); see quarantine/.',
     });
+    const poisoned = compactionMetric(COMPACTION_METRICS.poisonedObjects);
+    this.alarm('PoisonedObjects', poisoned, {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description:
+        'A raw object failed compaction in too many runs and was marked poison; its copy and reason are under quarantine/objects/.',
+    });
     const incoming = receiverIncomingMetric(props.deliveryStreamName);
     this.alarm(
       'NoDataArriving',
@@ -224,7 +231,7 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       graph('Firehose incoming records (1 h)', [incoming], 12),
-      graph('Quarantined (1 h)', quarantined, 12),
+      graph('Quarantined and poisoned (1 h)', [...quarantined, poisoned], 12),
     );
   }
 

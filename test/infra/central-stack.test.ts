@@ -590,6 +590,21 @@ describe('monitoring', () => {
     }
   });
 
+  it('alarms on any poisoned raw object over an hour, under the WriteLedger service', () => {
+    const m = COMPACTION_METRICS.poisonedObjects;
+    const alarms = alarmOn(m.metricName);
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]![1].Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: m.service }],
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('alarms when Firehose receives nothing for an hour, treating no data as breaching (F30)', () => {
     const { namespace, incoming, dimension } = SUBSCRIPTION_DELIVERY.receiver;
     const alarms = alarmOn(incoming);
