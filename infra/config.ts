@@ -1,4 +1,5 @@
 import { ConfigError } from '../src/core/errors.ts';
+import { POISON_AFTER_FAILED_RUNS } from '../src/pipeline/ledger.ts';
 
 /** CloudWatch Logs accepts only these retention values (days). */
 export const LOG_RETENTION_DAYS = [
@@ -65,6 +66,8 @@ export interface EksLogLakeConfig {
     readonly leaseTtlSeconds: number;
     /** Hours old generations stay readable after a newer one is published. */
     readonly gcGraceHours: number;
+    /** Failed runs after which a raw object is marked poison and quarantined (default 3). */
+    readonly poisonAfterFailedRuns: number;
   };
   /** E-mail subscribed to the alarm topic (optional). */
   readonly alarmEmail?: string;
@@ -265,7 +268,13 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
   }
   const wfRaw = raw.workflow ?? {};
   const wfPath = `${path}.workflow`;
-  let workflow = { lateHorizonHours: 48, maxBackfillDays: 90, leaseTtlSeconds: 1800, gcGraceHours: 24 };
+  let workflow = {
+    lateHorizonHours: 48,
+    maxBackfillDays: 90,
+    leaseTtlSeconds: 1800,
+    gcGraceHours: 24,
+    poisonAfterFailedRuns: POISON_AFTER_FAILED_RUNS,
+  };
   if (!isObj(wfRaw)) p.add(wfPath, 'must be an object');
   else {
     workflow = {
@@ -273,6 +282,8 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
       maxBackfillDays: num(wfRaw, 'maxBackfillDays', wfPath, p, 90, 1, 3650),
       leaseTtlSeconds: num(wfRaw, 'leaseTtlSeconds', wfPath, p, 1800, 60, 86400),
       gcGraceHours: num(wfRaw, 'gcGraceHours', wfPath, p, 24, 1, 24 * 30),
+      // Each failed run already alarmed; past 100 an object would never leave the plan in practice.
+      poisonAfterFailedRuns: num(wfRaw, 'poisonAfterFailedRuns', wfPath, p, POISON_AFTER_FAILED_RUNS, 1, 100),
     };
   }
   const cfg: EksLogLakeConfig = {

@@ -18,6 +18,8 @@ export const ENV = {
   MAX_BACKFILL_DAYS: 'MAX_BACKFILL_DAYS',
   LEASE_TTL_SECONDS: 'LEASE_TTL_SECONDS',
   GC_GRACE_HOURS: 'GC_GRACE_HOURS',
+  /** Failed runs after which WriteLedger marks a raw object poison and quarantines it. */
+  POISON_AFTER_FAILED_RUNS: 'POISON_AFTER_FAILED_RUNS',
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
   /** CloudWatch namespace of the EMF metrics (Powertools reads it too). */
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',

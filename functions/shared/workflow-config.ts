@@ -38,5 +38,6 @@ export function readWorkflowConfig(env: EnvVars): WorkflowConfig {
       d.athenaStatementsPerInvocation,
     ),
     athenaConcurrency: readPositiveInt(env, WORKFLOW_ENV.ATHENA_CONCURRENCY, d.athenaConcurrency),
+    poisonAfterFailedRuns: readPositiveInt(env, ENV.POISON_AFTER_FAILED_RUNS, d.poisonAfterFailedRuns),
   };
 }

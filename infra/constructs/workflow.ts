@@ -37,6 +37,8 @@ export interface FunctionProfile {
   readonly glue?: 'read' | 'write';
   /** Runs Athena statements itself (CTAS creates and drops its own temporary tables). */
   readonly athena?: boolean;
+  /** Counts failed runs per raw object and marks poison (reads POISON_AFTER_FAILED_RUNS). */
+  readonly poisons?: boolean;
 }
 
 const { raw, curated, control, quarantine } = LAKE_PREFIXES;
@@ -98,6 +100,7 @@ export const FUNCTION_PROFILES: Readonly<Record<string, FunctionProfile>> = {
     memorySize: 512,
     timeout: Duration.minutes(5),
     lake: { read: [control], write: [control] },
+    poisons: true,
   },
   'collect-garbage': {
     memorySize: 1024,
@@ -120,6 +123,8 @@ export interface WorkflowSettings {
   readonly maxBackfillDays: number;
   readonly leaseTtlSeconds: number;
   readonly gcGraceHours: number;
+  /** Only Tasks whose profile `poisons` get it. */
+  readonly poisonAfterFailedRuns: number;
 }
 
 export interface WorkflowProps {
@@ -253,6 +258,8 @@ export class Workflow extends Construct {
       profile.glue ? glueAccess(props.databaseName, profile.glue) : setting(ENV.GLUE_DATABASE, props.databaseName),
     );
     if (profile.athena) grants.push(athenaAccess(props.workGroupName, props.storage));
+    if (profile.poisons)
+      grants.push(setting(ENV.POISON_AFTER_FAILED_RUNS, String(props.settings.poisonAfterFailedRuns)));
     bind(fn, ...grants);
     if (profile.athena) this.allowCtasTables(fn, props.databaseName);
     this.functions[entry] = fn;

@@ -49,7 +49,7 @@ export interface WorkflowConfig extends WindowLimits, ChunkLimits {
 }
 
 /** Defaults sized for Task functions of 2 GiB and 15 minutes; the arithmetic is in ADR 0003. */
-export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig = {
+export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig & { readonly poisonAfterFailedRuns: number } = {
   lateHorizonHours: 48,
   maxBackfillDays: 90,
   childRangeHours: 24,
@@ -60,6 +60,7 @@ export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig = {
   mergeGroupSize: 25,
   athenaStatementsPerInvocation: 240,
   athenaConcurrency: 8,
+  poisonAfterFailedRuns: POISON_AFTER_FAILED_RUNS,
 };
 
 /** A partition of a curated table. */

@@ -2,8 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type App, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/shared/env.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { REPO_ROOT } from '../../infra/constructs/lake-function.ts';
 import { SUBSCRIPTION_DELIVERY } from '../../infra/constructs/monitoring-delivery.ts';
@@ -340,6 +341,53 @@ describe('workflow', () => {
       expect(flat(env.LAKE_BUCKET), entry).toBe(`<${lakeId}>`);
       expect(env.GLUE_DATABASE, entry).toBe('eks_log_lake');
     }
+  });
+
+  it('sets the poison limit from the typed config on WriteLedger only', () => {
+    const envOf = (template: Template, name: string) =>
+      (Object.values(template.findResources('AWS::Lambda::Function', { Properties: { FunctionName: name } }))[0] as any)
+        .Properties.Environment.Variables;
+    const withLimit = TASK_ENTRIES.filter((e) => envOf(t, `eks-log-lake-${e}`)[ENV.POISON_AFTER_FAILED_RUNS]);
+    expect(withLimit).toEqual(['write-ledger']);
+    expect(envOf(t, 'eks-log-lake-write-ledger')[ENV.POISON_AFTER_FAILED_RUNS]).toBe(
+      String(CONFIG.workflow.poisonAfterFailedRuns),
+    );
+
+    const dir = mkdtempSync(join(tmpdir(), 'asl-'));
+    const file = join(dir, 'ledger.asl.json');
+    const task = (name: string) => ({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: { FunctionName: '$' + `{${name}FunctionArn}` },
+    });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        StartAt: 'S',
+        States: { S: { ...task('StageObjects'), Next: 'L' }, L: { ...task('WriteLedger'), End: true } },
+      }),
+    );
+    const stack = new Stack(testApp(), 'Poison', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const storage = new Storage(stack, 'S', {
+      prefix: 'x',
+      rawRetentionDays: 90,
+      rawTransitionDays: 30,
+      curatedRetentionDays: 0,
+      athenaResultsRetentionDays: 7,
+    });
+    new Workflow(stack, 'W', {
+      prefix: 'x',
+      storage,
+      databaseName: 'x',
+      workGroupName: 'x',
+      schedule: 'rate(1 hour)',
+      settings: { ...CONFIG.workflow, poisonAfterFailedRuns: 5 },
+      logRetention: 30,
+      definitionPath: file,
+    });
+    const custom = Template.fromStack(stack);
+    expect(envOf(custom, 'x-write-ledger')[ENV.POISON_AFTER_FAILED_RUNS]).toBe('5');
+    expect(envOf(custom, 'x-stage-objects')[ENV.POISON_AFTER_FAILED_RUNS]).toBeUndefined();
   });
 
   it('gives a Task the table does not know the default profile and a synth warning', () => {

@@ -14,7 +14,13 @@ describe('parseConfig', () => {
     expect(c.logRetentionDays).toBe(30);
     expect(c.members[1]!.logGroupRetentionDays).toBe(7);
     expect(c.members[0]!.region).toBe('eu-west-1');
-    expect(c.workflow).toEqual({ lateHorizonHours: 48, maxBackfillDays: 90, leaseTtlSeconds: 1800, gcGraceHours: 24 });
+    expect(c.workflow).toEqual({
+      lateHorizonHours: 48,
+      maxBackfillDays: 90,
+      leaseTtlSeconds: 1800,
+      gcGraceHours: 24,
+      poisonAfterFailedRuns: 3,
+    });
   });
 
   it.each([
@@ -59,9 +65,23 @@ describe('parseConfig', () => {
       /rawTransitionDays: must be below/,
     ],
     ['a duplicated member', { ...base, members: [RAW_CONFIG.members[0], RAW_CONFIG.members[0]] }, /listed twice/],
+    [
+      'a zero poison limit',
+      { ...base, workflow: { poisonAfterFailedRuns: 0 } },
+      /workflow\.poisonAfterFailedRuns: must be an integer between 1 and 100, got 0/,
+    ],
+    [
+      'a fractional poison limit',
+      { ...base, workflow: { poisonAfterFailedRuns: 2.5 } },
+      /workflow\.poisonAfterFailedRuns: must be an integer/,
+    ],
   ])('rejects %s with a message naming the field', (_name, raw, message) => {
     expect(() => parseConfig(raw)).toThrow(ConfigError);
     expect(() => parseConfig(raw)).toThrow(message);
+  });
+
+  it('reads the poison limit from workflow.poisonAfterFailedRuns', () => {
+    expect(parseConfig({ ...base, workflow: { poisonAfterFailedRuns: 5 } }).workflow.poisonAfterFailedRuns).toBe(5);
   });
 
   it('lists every problem at once', () => {

@@ -146,6 +146,7 @@ describe('readWorkflowConfig', () => {
       [WORKFLOW_ENV.MERGE_GROUP_SIZE]: '10',
       [WORKFLOW_ENV.ATHENA_STATEMENTS_PER_INVOCATION]: '100',
       [WORKFLOW_ENV.ATHENA_CONCURRENCY]: '4',
+      POISON_AFTER_FAILED_RUNS: '5',
     });
     expect(c).toEqual({
       lateHorizonHours: 24,
@@ -158,6 +159,7 @@ describe('readWorkflowConfig', () => {
       mergeGroupSize: 10,
       athenaStatementsPerInvocation: 100,
       athenaConcurrency: 4,
+      poisonAfterFailedRuns: 5,
     });
   });
 
@@ -165,6 +167,8 @@ describe('readWorkflowConfig', () => {
     ['MAX_BACKFILL_DAYS', '-1'],
     ['LEASE_TTL_SECONDS', 'ten'],
     [WORKFLOW_ENV.MERGE_GROUP_SIZE, '0'],
+    ['POISON_AFTER_FAILED_RUNS', '0'],
+    ['POISON_AFTER_FAILED_RUNS', '2.5'],
   ])('rejects %s=%s with a ConfigError', (name, value) => {
     expect(() => readWorkflowConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readWorkflowConfig({ [name]: value })).toThrow(name);
