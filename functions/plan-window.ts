@@ -1,4 +1,4 @@
-import { planWindowTask, type WorkflowDeps } from '../src/pipeline/workflow-tasks.ts';
+import { COMPACTION_METRICS, planWindowTask, type WorkflowDeps } from '../src/pipeline/workflow-tasks.ts';
 import { workflowLambda } from './shared/workflow-aws.ts';
 
 /** PlanWindow Task: Lists, filters and chunks the raw objects of the window; stores the plan. */
@@ -7,4 +7,4 @@ export function makeHandler(deps: WorkflowDeps) {
 }
 
 /** Lambda entry (`${PlanWindowFunctionArn}` in statemachine/compaction.asl.json). */
-export const handler = workflowLambda('plan-window', makeHandler);
+export const handler = workflowLambda(COMPACTION_METRICS.ignoredRawKeys.service, makeHandler);

@@ -174,6 +174,13 @@ export class Monitoring extends Construct {
       description:
         'A raw object failed compaction in too many runs and was marked poison; its copy and reason are under quarantine/objects/.',
     });
+    const ignoredRaw = compactionMetric(COMPACTION_METRICS.ignoredRawKeys);
+    this.alarm('IgnoredRawKeys', ignoredRaw, {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description:
+        'Planning found keys under raw/ that are not Firehose output (manual upload, failure JSON); they are not compacted. Move them out of raw/.',
+    });
     const incoming = receiverIncomingMetric(props.deliveryStreamName);
     this.alarm(
       'NoDataArriving',
@@ -231,7 +238,7 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       graph('Firehose incoming records (1 h)', [incoming], 12),
-      graph('Quarantined and poisoned (1 h)', [...quarantined, poisoned], 12),
+      graph('Quarantined, poisoned and ignored raw keys (1 h)', [...quarantined, poisoned, ignoredRaw], 12),
     );
   }
 

@@ -97,6 +97,8 @@ export const COMPACTION_METRICS = {
   semanticDuplicates: { metricName: 'SemanticDuplicates', service: 'stage-objects' },
   truncatedEvents: { metricName: 'TruncatedEvents', service: 'stage-objects' },
   poisonedObjects: { metricName: 'PoisonedObjects', service: 'write-ledger' },
+  /** Keys under raw/ the planner left out: not Firehose output (manual uploads, failure JSON). */
+  ignoredRawKeys: { metricName: 'IgnoredRawKeys', service: 'plan-window' },
   publishedPartitions: { metricName: 'PublishedPartitions', service: 'publish-partitions' },
 } as const;
 
@@ -227,6 +229,8 @@ export async function planWindowTask(
   );
   const objects = plan.chunks.reduce((n, c) => n + c.objects.length, 0);
   const bytes = plan.chunks.reduce((n, c) => n + c.bytes, 0);
+  // Emitted as 0 too, so the dashboard shows planning ran; the alarm fires only above 0.
+  deps.metrics?.count(COMPACTION_METRICS.ignoredRawKeys.metricName, plan.ignoredKeys.length);
   deps.log?.info('planned', { planId: plan.planId, objects, bytes, chunks: plan.chunks.length });
   return { planId: plan.planId, chunks: plan.chunks.map((c) => c.chunkId), objects, bytes };
 }

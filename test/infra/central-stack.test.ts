@@ -638,8 +638,10 @@ describe('monitoring', () => {
     }
   });
 
-  it('alarms on any poisoned raw object over an hour, under the WriteLedger service', () => {
-    const m = COMPACTION_METRICS.poisonedObjects;
+  it.each([
+    ['poisoned raw object', COMPACTION_METRICS.poisonedObjects],
+    ['ignored raw key (rows 35, 36)', COMPACTION_METRICS.ignoredRawKeys],
+  ])('alarms on any %s over an hour, under the service that counts it', (_what, m) => {
     const alarms = alarmOn(m.metricName);
     expect(alarms).toHaveLength(1);
     expect(alarms[0]![1].Properties).toMatchObject({

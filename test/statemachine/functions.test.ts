@@ -1,14 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createEmfMetrics, METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+import { createEmfMetrics, createMemoryMetrics, METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { readWorkflowConfig, WORKFLOW_ENV } from '../../functions/shared/workflow-config.ts';
 import { LAMBDA_TASKS } from '../../src/adapters/local/local-workflow-runner.ts';
 import { ConfigError, InvalidInputError } from '../../src/core/errors.ts';
 import { functionFileOf, REQUIRED_SUBSTITUTIONS } from '../../src/core/workflow/load-definition.ts';
 import { WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
 import { COMPACTION_METRICS, DEFAULT_WORKFLOW_CONFIG } from '../../src/pipeline/workflow-tasks.ts';
-import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
+import { makeTestLake, putRawObject, type TestLake } from './helpers/test-lake.ts';
 
 let lake: TestLake;
 afterEach(() => lake?.cleanup());
@@ -45,6 +45,44 @@ describe('workflow Lambda entries', () => {
   it('fails at cold start with a ConfigError naming the variable when AWS settings are missing', async () => {
     const { createAwsWorkflowDeps } = await import('../../functions/shared/workflow-aws.ts');
     expect(() => createAwsWorkflowDeps({ AWS_REGION: 'eu-west-1' }, 'plan-window')).toThrow(/LAKE_BUCKET is required/);
+  });
+});
+
+describe('plan-window', () => {
+  it('counts raw keys that are not Firehose output as IgnoredRawKeys and plans only the Firehose object (rows 35, 36)', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const metrics = createMemoryMetrics();
+    const deps = { ...lake.deps, metrics };
+    const good = await putRawObject(lake, '2025-01-03T10:02:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]);
+    const hourDir = good.slice(0, good.lastIndexOf('/') + 1);
+    const strays = [`${hourDir}processing-failed/eks-logs-1-2025-01-03-10-03-00-abc`, `${hourDir}notes.txt`];
+    for (const k of strays) await lake.store.put(k, '{"errorCode":"Lambda.FunctionError","rawData":"e30="}');
+
+    const validate = (await import('../../functions/validate-input.ts')).makeHandler(deps);
+    const acquire = (await import('../../functions/acquire-lease.ts')).makeHandler(deps);
+    const plan = (await import('../../functions/plan-window.ts')).makeHandler(deps);
+    const { window, holder } = await validate({
+      input: { scheduledTime: '2025-01-03T10:15:00Z' },
+      executionName: 'e-1',
+    });
+    const lease = await acquire({ holder });
+    await expect(plan({ window, lease })).resolves.toMatchObject({ objects: 1 });
+    expect(metrics.get(COMPACTION_METRICS.ignoredRawKeys.metricName)).toBe(strays.length);
+  });
+
+  it('reports zero IgnoredRawKeys when raw/ holds only Firehose output', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const metrics = createMemoryMetrics();
+    const deps = { ...lake.deps, metrics };
+    await putRawObject(lake, '2025-01-03T10:02:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]);
+    const { window, holder } = await (await import('../../functions/validate-input.ts')).makeHandler(deps)({
+      input: { scheduledTime: '2025-01-03T10:15:00Z' },
+      executionName: 'e-1',
+    });
+    const lease = await (await import('../../functions/acquire-lease.ts')).makeHandler(deps)({ holder });
+    await (await import('../../functions/plan-window.ts')).makeHandler(deps)({ window, lease });
+    expect(metrics.totals.has(COMPACTION_METRICS.ignoredRawKeys.metricName)).toBe(true);
+    expect(metrics.get(COMPACTION_METRICS.ignoredRawKeys.metricName)).toBe(0);
   });
 });
 
