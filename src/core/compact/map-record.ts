@@ -3,7 +3,7 @@ import type { CuratedTableName } from '../schema.ts';
 import { KLOG_TYPES } from '../types.ts';
 import { topLevelMemberText } from './json-span.ts';
 import { ACCOUNT_RE, CLUSTER_RE, UNKNOWN_CLUSTER } from './layout.ts';
-import { countRedactions, type RedactionCounts, redactSecrets } from './redact.ts';
+import { countRedactions, mayHoldSecret, type RedactionCounts, redactSecrets } from './redact.ts';
 import { parseTimeMicros, partitionTime } from './time.ts';
 
 /** Tables compaction writes (rollups come from Athena). */
@@ -127,14 +127,17 @@ const REDACTED_COLUMNS = ['request_object', 'response_object', 'message', 'msg']
 export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
   const m = mapLine(line, bounds);
   if (m.kind !== 'row') return m;
-  const counts: RedactionCounts = {};
-  const secretResource = m.row.resource === 'secrets';
+  const row = m.row;
+  const secretResource = row.resource === 'secrets';
+  let counts: RedactionCounts | null = null;
   for (const col of REDACTED_COLUMNS) {
-    const v = m.row[col];
-    if (typeof v === 'string')
-      m.row[col] = redactSecrets(v, counts, { secretResource, keyIdsAlone: col.endsWith('_object') });
+    const v = row[col];
+    // Most cells hold no hint of a secret: skip the call and the counts object for them.
+    if (typeof v !== 'string' || (!secretResource && !mayHoldSecret(v))) continue;
+    counts ??= {};
+    row[col] = redactSecrets(v, counts, { secretResource, keyIdsAlone: col.endsWith('_object') });
   }
-  const redactions = countRedactions(counts);
+  const redactions = counts === null ? 0 : countRedactions(counts);
   return redactions === 0 ? m : { ...m, redactions };
 }
 
@@ -175,32 +178,41 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
   const values = [account, cluster, dt, hour] as const;
 
   const eventId = own(rec, 'event_id');
-  const common: CuratedRow = {
+  // Shared columns as locals: each table's row is one object literal (no spread of a common part).
+  const h: Head = {
     time,
-    event_id: typeof eventId === 'string' ? eventId : eventId == null ? '' : String(eventId),
-    cwl_timestamp: cwlMicros,
+    eventId: typeof eventId === 'string' ? eventId : eventId == null ? '' : String(eventId),
+    cwlMicros,
     region: str(own(rec, 'region')),
-    log_group: logGroup,
-    log_stream: str(own(rec, 'log_stream')),
+    logGroup,
+    logStream: str(own(rec, 'log_stream')),
   };
   const status = str(own(rec, 'parse_status')) ?? 'unparsed';
   const parseError = str(own(rec, 'parse_error'));
 
-  const unparsed = (error: string | null, st = status): MappedLine => ({
-    kind: 'row',
-    table: 'unparsed_logs',
-    values,
-    timeFallback,
-    redactions: 0,
-    row: {
-      ...common,
-      log_type: logType,
-      parse_status: st,
-      parse_error: error,
-      message: typeof own(rec, 'message') === 'string' ? (own(rec, 'message') as string) : line,
-      message_b64: str(own(rec, 'message_b64')),
-    },
-  });
+  const unparsed = (error: string | null, st = status): MappedLine => {
+    const message = own(rec, 'message');
+    return {
+      kind: 'row',
+      table: 'unparsed_logs',
+      values,
+      timeFallback,
+      redactions: 0,
+      row: {
+        time: h.time,
+        event_id: h.eventId,
+        cwl_timestamp: h.cwlMicros,
+        region: h.region,
+        log_group: h.logGroup,
+        log_stream: h.logStream,
+        log_type: logType,
+        parse_status: st,
+        parse_error: error,
+        message: typeof message === 'string' ? message : line,
+        message_b64: str(own(rec, 'message_b64')),
+      },
+    };
+  };
 
   if (status === 'unparsed') {
     const text = own(rec, 'message');
@@ -215,11 +227,18 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
     }
     // The apiserver always writes RFC 3339 (metav1.MicroTime); anything else is a corrupt or
     // forged record, kept whole in quarantine rather than curated under a guessed time.
-    for (const field of ['requestReceivedTimestamp', 'stageTimestamp']) {
-      const v = own(rec, field);
-      if (v !== undefined && v !== null && parseTimeMicros(v) === null) {
-        return quarantine('bad_time', `${field} ${JSON.stringify(v).slice(0, 60)} is not RFC 3339`);
-      }
+    const receivedText = own(rec, 'requestReceivedTimestamp');
+    const received = parseTimeMicros(receivedText);
+    if (received === null && receivedText !== undefined && receivedText !== null) {
+      return quarantine(
+        'bad_time',
+        `requestReceivedTimestamp ${JSON.stringify(receivedText).slice(0, 60)} is not RFC 3339`,
+      );
+    }
+    const stageText = own(rec, 'stageTimestamp');
+    const stage = parseTimeMicros(stageText);
+    if (stage === null && stageText !== undefined && stageText !== null) {
+      return quarantine('bad_time', `stageTimestamp ${JSON.stringify(stageText).slice(0, 60)} is not RFC 3339`);
     }
     return {
       kind: 'row',
@@ -227,7 +246,7 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
       values,
       timeFallback,
       redactions: 0,
-      row: auditRow(rec, line, common),
+      row: auditRow(rec, line, h, received, stage),
     };
   }
   if (KLOG.has(logType)) {
@@ -238,7 +257,12 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
       timeFallback,
       redactions: 0,
       row: {
-        ...common,
+        time: h.time,
+        event_id: h.eventId,
+        cwl_timestamp: h.cwlMicros,
+        region: h.region,
+        log_group: h.logGroup,
+        log_stream: h.logStream,
         log_type: logType,
         severity: str(own(rec, 'severity')),
         thread_id: safeInt(own(rec, 'thread_id')),
@@ -259,10 +283,20 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
       values,
       timeFallback,
       redactions: 0,
-      row: authRow(rec, common, status, parseError),
+      row: authRow(rec, h, status, parseError),
     };
   }
   return unparsed(parseError ?? `log_type ${logType}`, status === 'ok' ? 'unknown_log_type' : status);
+}
+
+/** Columns every table shares, read once from the envelope. */
+interface Head {
+  readonly time: number;
+  readonly eventId: string;
+  readonly cwlMicros: number | null;
+  readonly region: string | null;
+  readonly logGroup: string;
+  readonly logStream: string | null;
 }
 
 /** CloudWatch Logs cuts events at 256 KiB (less 26 bytes of overhead per event). */
@@ -292,26 +326,24 @@ export function truncatedJson(text: string): string | null {
   }
 }
 
-function auditRow(rec: Json, line: string, common: CuratedRow): CuratedRow {
+function auditRow(rec: Json, line: string, h: Head, received: number | null, stage: number | null): CuratedRow {
   const user = isObj(rec.user) ? rec.user : {};
   const imp = isObj(rec.impersonatedUser) ? rec.impersonatedUser : {};
   const ref = isObj(rec.objectRef) ? rec.objectRef : {};
   const status = isObj(rec.responseStatus) ? rec.responseStatus : {};
   const ann = isObj(rec.annotations) ? rec.annotations : {};
-  const received = parseTimeMicros(own(rec, 'requestReceivedTimestamp'));
-  const stage = parseTimeMicros(own(rec, 'stageTimestamp'));
   // Bodies come from the line's own text so integers beyond 2^53 stay exact.
   const bodies =
     line.includes('"requestObject"') || line.includes('"responseObject"')
       ? topLevelMemberText(line, ['requestObject', 'responseObject'])
       : undefined;
   return {
-    time: common.time!,
-    event_id: common.event_id!,
-    cwl_timestamp: common.cwl_timestamp!,
-    region: common.region!,
-    log_group: common.log_group!,
-    log_stream: common.log_stream!,
+    time: h.time,
+    event_id: h.eventId,
+    cwl_timestamp: h.cwlMicros,
+    region: h.region,
+    log_group: h.logGroup,
+    log_stream: h.logStream,
     audit_id: str(own(rec, 'auditID')),
     stage: str(own(rec, 'stage')),
     level: str(own(rec, 'level')),
@@ -336,7 +368,7 @@ function auditRow(rec: Json, line: string, common: CuratedRow): CuratedRow {
     response_message: str(own(status, 'message')),
     authz_decision: str(own(ann, 'authorization.k8s.io/decision')),
     authz_reason: str(own(ann, 'authorization.k8s.io/reason')),
-    annotations: entries(rec.annotations),
+    annotations: entries(own(rec, 'annotations')),
     request_received_time: received,
     stage_time: stage,
     latency_ms: received !== null && stage !== null ? (stage - received) / 1000 : null,
@@ -345,10 +377,15 @@ function auditRow(rec: Json, line: string, common: CuratedRow): CuratedRow {
   };
 }
 
-function authRow(rec: Json, common: CuratedRow, status: string, parseError: string | null): CuratedRow {
+function authRow(rec: Json, h: Head, status: string, parseError: string | null): CuratedRow {
   const kv = isObj(rec.kv) ? rec.kv : {};
   const row: CuratedRow = {
-    ...common,
+    time: h.time,
+    event_id: h.eventId,
+    cwl_timestamp: h.cwlMicros,
+    region: h.region,
+    log_group: h.logGroup,
+    log_stream: h.logStream,
     level: str(own(rec, 'level')),
     msg: str(own(rec, 'msg')),
     message: str(own(rec, 'message')),

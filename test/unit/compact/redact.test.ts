@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type RedactionCounts, redactSecrets } from '../../../src/core/compact/redact.ts';
+import { mayHoldSecret, type RedactionCounts, redactSecrets } from '../../../src/core/compact/redact.ts';
 import { CANARY, PEM } from './canaries.ts';
 
 function redact(text: string, secretResource = false): { out: string; counts: RedactionCounts } {
@@ -163,5 +163,31 @@ describe('redactSecrets', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('mayHoldSecret is true for every text redaction changes, so skipping on false changes nothing', () => {
+    const secretKinds = ['"kind":"Secret"', '"kind":"SecretList"'];
+    fc.assert(
+      fc.property(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.option(fc.constantFrom(...secretParts, ...secretKinds, PEM), { nil: undefined }),
+        fc.nat(),
+        (value, planted, pick) => {
+          let text = JSON.stringify({ v: value });
+          if (planted !== undefined) {
+            const at = pick % (text.length + 1);
+            text = `${text.slice(0, at)}${planted}${text.slice(at)}`;
+          }
+          if (mayHoldSecret(text)) return;
+          const counts: RedactionCounts = {};
+          expect(redactSecrets(text, counts, { secretResource: false, keyIdsAlone: true })).toBe(text);
+          expect(counts).toEqual({});
+        },
+      ),
+      { numRuns: 500 },
+    );
+    for (const t of [CANARY.jwt, CANARY.akid, CANARY.asid, PEM, `Bearer ${CANARY.bearer}`, ...secretKinds])
+      expect(mayHoldSecret(`x ${t} y`)).toBe(true);
+    expect(mayHoldSecret('{"kind":"ConfigMap","data":{"a":"b"}}')).toBe(false);
   });
 });
