@@ -51,10 +51,8 @@ export interface PartitionRef {
   readonly values: string[];
 }
 
-/** What phase 1 did for one chunk of raw objects (small and JSON-serialisable). */
-export interface StageResult {
-  planId: string;
-  chunkId: string;
+/** Counters a stage reports and a whole compaction sums (one list, so the two cannot drift). */
+export interface StageCounters {
   objects: number;
   emptyObjects: number;
   quarantinedObjects: number;
@@ -64,10 +62,8 @@ export interface StageResult {
   missingObjects: number;
   /** Non-blank lines read from objects that were read to the end. */
   events: number;
-  rows: Record<CompactedTable, number>;
   duplicates: number;
   quarantined: number;
-  quarantineReasons: Partial<Record<QuarantineReason | string, number>>;
   /** Events partitioned by their CloudWatch timestamp because their own time was unusable. */
   timeFallbacks: number;
   /** Secrets replaced by `[REDACTED:<kind>]` markers in curated rows (raw/ keeps them). */
@@ -81,6 +77,37 @@ export interface StageResult {
   truncated: number;
   bytesIn: number;
   bytesOut: number;
+}
+
+const COUNTER_KEYS = [
+  'objects',
+  'emptyObjects',
+  'quarantinedObjects',
+  'ignoredKeys',
+  'missingObjects',
+  'events',
+  'duplicates',
+  'quarantined',
+  'timeFallbacks',
+  'redactions',
+  'semanticDuplicates',
+  'truncated',
+  'bytesIn',
+  'bytesOut',
+] as const satisfies readonly (keyof StageCounters)[];
+
+function zeroCounters(): StageCounters {
+  const c = {} as StageCounters;
+  for (const k of COUNTER_KEYS) c[k] = 0;
+  return c;
+}
+
+/** What phase 1 did for one chunk of raw objects (small and JSON-serialisable). */
+export interface StageResult extends StageCounters {
+  planId: string;
+  chunkId: string;
+  rows: Record<CompactedTable, number>;
+  quarantineReasons: Partial<Record<QuarantineReason | string, number>>;
   partitions: PartitionRef[];
 }
 
@@ -102,25 +129,11 @@ export interface MergeResult {
 }
 
 /** Totals of a whole in-process compaction (CLI, tests). */
-export interface CompactionSummary {
+export interface CompactionSummary extends StageCounters {
   planId: string;
-  objects: number;
-  emptyObjects: number;
-  quarantinedObjects: number;
-  ignoredKeys: number;
-  missingObjects: number;
-  events: number;
   /** Rows newly added per table (after dedupe against what was already published). */
   rows: Record<CompactedTable, number>;
-  duplicates: number;
-  quarantined: number;
   quarantineReasons: Record<string, number>;
-  timeFallbacks: number;
-  redactions: number;
-  semanticDuplicates: number;
-  truncated: number;
-  bytesIn: number;
-  bytesOut: number;
   partitions: number;
   published: number;
 }
@@ -198,22 +211,9 @@ export async function stageObjects(
   const res: StageResult = {
     planId: input.planId,
     chunkId: input.chunkId,
-    objects: 0,
-    emptyObjects: 0,
-    quarantinedObjects: 0,
-    ignoredKeys: 0,
-    missingObjects: 0,
-    events: 0,
+    ...zeroCounters(),
     rows: zeroRows(),
-    duplicates: 0,
-    quarantined: 0,
     quarantineReasons: {},
-    timeFallbacks: 0,
-    redactions: 0,
-    semanticDuplicates: 0,
-    truncated: 0,
-    bytesIn: 0,
-    bytesOut: 0,
     partitions: [],
   };
   const buffers = new Map<string, StagedBuffer>();
@@ -627,22 +627,9 @@ export async function compactObjects(
   const keys = [...input.keys].sort();
   const sum: CompactionSummary = {
     planId: input.planId,
-    objects: 0,
-    emptyObjects: 0,
-    quarantinedObjects: 0,
-    ignoredKeys: 0,
-    missingObjects: 0,
-    events: 0,
+    ...zeroCounters(),
     rows: zeroRows(),
-    duplicates: 0,
-    quarantined: 0,
     quarantineReasons: {},
-    timeFallbacks: 0,
-    redactions: 0,
-    semanticDuplicates: 0,
-    truncated: 0,
-    bytesIn: 0,
-    bytesOut: 0,
     partitions: 0,
     published: 0,
   };
@@ -653,20 +640,7 @@ export async function compactObjects(
       chunkId: `c${pad(c)}`,
       keys: keys.slice(i, i + chunkSize),
     });
-    sum.objects += r.objects;
-    sum.emptyObjects += r.emptyObjects;
-    sum.quarantinedObjects += r.quarantinedObjects;
-    sum.ignoredKeys += r.ignoredKeys;
-    sum.missingObjects += r.missingObjects;
-    sum.events += r.events;
-    sum.duplicates += r.duplicates;
-    sum.quarantined += r.quarantined;
-    sum.timeFallbacks += r.timeFallbacks;
-    sum.redactions += r.redactions;
-    sum.semanticDuplicates += r.semanticDuplicates;
-    sum.truncated += r.truncated;
-    sum.bytesIn += r.bytesIn;
-    sum.bytesOut += r.bytesOut;
+    for (const k of COUNTER_KEYS) sum[k] += r[k];
     for (const [k, v] of Object.entries(r.quarantineReasons))
       sum.quarantineReasons[k] = (sum.quarantineReasons[k] ?? 0) + (v ?? 0);
     for (const p of r.partitions) touched.set(`${p.table}|${p.values.join('|')}`, p);
