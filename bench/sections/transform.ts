@@ -5,6 +5,7 @@ import { createMemoryLog } from '../../functions/shared/logger.ts';
 import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
 import { makeHandler } from '../../functions/transform.ts';
 import { RecordingReingester } from '../../src/adapters/local/recording-reingester.ts';
+import { batchBySize } from '../../src/core/batch.ts';
 import { generateTraffic } from '../../src/core/generate/traffic.ts';
 import { classifyLogStream } from '../../src/core/parse/index.ts';
 import { RECORD_GZIP_LEVEL } from '../../src/core/transform/index.ts';
@@ -95,20 +96,7 @@ async function stressMaxResponse(
 
 /** Groups records in order while their decoded size stays within the buffer (Firehose's processor buffer). */
 function batchByBuffer<T extends { bytes: number }>(records: readonly T[], bufferBytes: number): T[][] {
-  const batches: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const r of records) {
-    if (current.length > 0 && size + r.bytes > bufferBytes) {
-      batches.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(r);
-    size += r.bytes;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return batchBySize(records, (r) => r.bytes, { maxBytes: bufferBytes });
 }
 
 function toEvent(batch: readonly InputRecord[]): FirehoseTransformationEvent {

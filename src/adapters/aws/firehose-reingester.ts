@@ -1,4 +1,5 @@
 import { type FirehoseClient, PutRecordBatchCommand, type PutRecordBatchCommandOutput } from '@aws-sdk/client-firehose';
+import { batchBySize } from '../../core/batch.ts';
 import type { RecordReingester } from '../../ports.ts';
 
 /** PutRecordBatch limits: 500 records and 4 MiB per call. */
@@ -59,21 +60,8 @@ export class FirehoseRecordReingester implements RecordReingester {
 }
 
 function toBatches(records: readonly Uint8Array[]): Uint8Array[][] {
-  const batches: Uint8Array[][] = [];
-  let current: Uint8Array[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    if (
-      current.length > 0 &&
-      (current.length >= PUT_RECORD_BATCH_MAX_RECORDS || bytes + r.byteLength > PUT_RECORD_BATCH_MAX_BYTES)
-    ) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(r);
-    bytes += r.byteLength;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return batchBySize(records, (r) => r.byteLength, {
+    maxBytes: PUT_RECORD_BATCH_MAX_BYTES,
+    maxCount: PUT_RECORD_BATCH_MAX_RECORDS,
+  });
 }
