@@ -55,6 +55,20 @@ function deps(store: MemoryObjectStore | FaultyObjectStore, catalog: LocalCatalo
   return compactionDeps(store, catalog, nowMs);
 }
 
+/** The test lake's workflow deps with compaction reading through `store` (a fault wrapper). */
+function withCompactionStore(lake: TestLake, store: FaultyObjectStore) {
+  return {
+    ...lake.deps,
+    compaction: compactionStepsOver({
+      store,
+      catalog: lake.catalog,
+      log: QUIET,
+      now: () => lake.clock.now(),
+      lateHorizonHours: lake.deps.config.lateHorizonHours,
+    }),
+  };
+}
+
 describe('faults injected into compaction', () => {
   it('F9: a GetObject stream cut mid-object fails the unit with a retryable error, publishes nothing, and the retry loses nothing', async () => {
     const s = await seeded();
@@ -310,16 +324,7 @@ describe('faults injected into the compaction workflow', () => {
       times: Number.POSITIVE_INFINITY,
       error: () => awsError('InternalError', 500, 'We encountered an internal error. Please try again.'),
     });
-    const deps = {
-      ...lake.deps,
-      compaction: compactionStepsOver({
-        store: faulty,
-        catalog: lake.catalog,
-        log: QUIET,
-        now: () => lake!.clock.now(),
-        lateHorizonHours: lake.deps.config.lateHorizonHours,
-      }),
-    };
+    const deps = withCompactionStore(lake, faulty);
     const hour = 'dt=2025-01-03/hour=10';
     // Run 1: the bad object shares a chunk with a good one; both fail.
     const first = await runLocalWorkflow(SCHEDULED, { deps });
@@ -365,16 +370,7 @@ describe('faults injected into the compaction workflow', () => {
       times: Number.POSITIVE_INFINITY,
       error: () => awsError('AccessDenied', 403, 'not authorized to perform kms:Decrypt'),
     });
-    const deps = {
-      ...lake.deps,
-      compaction: compactionStepsOver({
-        store: faulty,
-        catalog: lake.catalog,
-        log: QUIET,
-        now: () => lake!.clock.now(),
-        lateHorizonHours: lake.deps.config.lateHorizonHours,
-      }),
-    };
+    const deps = withCompactionStore(lake, faulty);
     const run = await runLocalWorkflow(SCHEDULED, { deps });
     expect(run).toMatchObject({ status: 'FAILED', error: 'ItemsFailedError' });
     expect(run.cause).toMatch(/AccessDenied \(not authorized to perform kms:Decrypt\)/);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { toRawRecordLines } from '../../../src/core/parse/index.ts';
-import type { CwlLogEvent, KnownLogType, SubscriptionMessage } from '../../../src/core/types.ts';
+import { type CwlLogEvent, type KnownLogType, LOG_TYPES, type SubscriptionMessage } from '../../../src/core/types.ts';
 
 export const ACCOUNT = '111122223333';
 export const CLUSTER = 'demo-cluster';
@@ -121,11 +121,4 @@ export function rawKey(logType: string, arrivalMs: number, name: string): string
   return `raw/log_type=${logType}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/${name}.gz`;
 }
 
-export const ALL_TYPES: readonly KnownLogType[] = [
-  'kube-apiserver-audit',
-  'kube-apiserver',
-  'kube-scheduler',
-  'kube-controller-manager',
-  'cloud-controller-manager',
-  'authenticator',
-];
+export const ALL_TYPES: readonly KnownLogType[] = LOG_TYPES;
