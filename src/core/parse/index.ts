@@ -1,6 +1,7 @@
 import type { UndecodableMessage } from '../decode.ts';
 import { ENVELOPE_FIELDS, type LogType, type ParseStatus, type RawRecord, type SubscriptionMessage } from '../types.ts';
 import { classifyLogStream, clusterFromLogGroup } from './classify.ts';
+import { scanAuditJson } from './json-scan.ts';
 import { toSingleLineJson } from './json-text.ts';
 import { parseKlogLine } from './klog.ts';
 import { addKv } from './kv.ts';
@@ -119,6 +120,15 @@ function badEnvelopeLine(ev: unknown, shared: string, problem: string): string {
 }
 
 function auditLine(id: string, ts: number, message: string, shared: string): string {
+  // One pass that builds nothing answers for nearly every event; anything it is unsure of
+  // (including reserved names, which need the field order below) goes through JSON.parse.
+  const facts = scanAuditJson(message);
+  if (facts === null || facts.hasReservedKey) return auditLineParsed(id, ts, message, shared);
+  const time = auditTime(facts.requestReceivedTimestamp) ?? auditTime(facts.stageTimestamp) ?? formatEpochMs(ts);
+  return splicedAuditLine(head(time, ts, id, shared, 'ok'), message);
+}
+
+function auditLineParsed(id: string, ts: number, message: string, shared: string): string {
   let body: unknown;
   try {
     body = JSON.parse(message);
@@ -152,8 +162,11 @@ function auditLine(id: string, ts: number, message: string, shared: string): str
     return withFields(head(formatEpochMs(ts), ts, id, shared, 'unparsed', why), { message });
   }
   const time = auditTime(obj.requestReceivedTimestamp) ?? auditTime(obj.stageTimestamp) ?? formatEpochMs(ts);
-  const prefix = head(time, ts, id, shared, 'ok');
-  // Splice the envelope in front of the original text so numbers and duplicate keys stay byte-exact.
+  return splicedAuditLine(head(time, ts, id, shared, 'ok'), message);
+}
+
+// Splices the envelope in front of the original text so numbers and duplicate keys stay byte-exact.
+function splicedAuditLine(prefix: string, message: string): string {
   const open = message.indexOf('{');
   let close = open + 1;
   while (close < message.length && isJsonSpace(message.charCodeAt(close))) close++;
