@@ -17,7 +17,11 @@ export const WATERMARK_LAG_METRIC = {
   service: 'write-ledger',
 } as const;
 
-/** Per account/cluster/hour counters, accumulated over runs (rowsOut is the partitions' current size). */
+/**
+ * Per account/cluster/hour counters, accumulated over runs (rowsOut is the partitions' current size).
+ * Quarantined lines are counted per run (RunSummary), not here: a line is quarantined precisely
+ * because its account, cluster or event time cannot be trusted to name an hour.
+ */
 export interface PartitionLedgerEntry {
   readonly account: string;
   readonly cluster: string;
@@ -27,7 +31,6 @@ export interface PartitionLedgerEntry {
   readonly eventsIn: number;
   readonly rowsOut: number;
   readonly duplicatesRemoved: number;
-  readonly quarantined: number;
   readonly runs: number;
   readonly lastRun: { readonly executionName: string; readonly planId: string; readonly at: string };
 }
@@ -40,7 +43,6 @@ export interface PartitionRunCounts {
   /** Rows now in the partition, over all tables. */
   readonly rowsOut: number;
   readonly duplicatesRemoved: number;
-  readonly quarantined: number;
 }
 
 export interface Watermark {
@@ -148,7 +150,6 @@ async function recordOne(
     eventsIn: (prev?.eventsIn ?? 0) + c.eventsIn,
     rowsOut: c.rowsOut,
     duplicatesRemoved: (prev?.duplicatesRemoved ?? 0) + c.duplicatesRemoved,
-    quarantined: (prev?.quarantined ?? 0) + c.quarantined,
     runs: (prev?.runs ?? 0) + 1,
     lastRun: run,
   };

@@ -485,7 +485,6 @@ export async function writeLedgerTask(
       eventsIn: 0,
       rowsOut: 0,
       duplicatesRemoved: 0,
-      quarantined: 0,
     };
     perHour.set(id, c);
     return c;

@@ -55,7 +55,7 @@ describe('ledger', () => {
 
   it('accumulates per-hour counters over runs but counts one plan once', async () => {
     lake = makeTestLake('2025-01-03T10:20:00Z');
-    const counts = { values: VALUES, rawObjects: 2, eventsIn: 10, rowsOut: 9, duplicatesRemoved: 1, quarantined: 0 };
+    const counts = { values: VALUES, rawObjects: 2, eventsIn: 10, rowsOut: 9, duplicatesRemoved: 1 };
     await recordPartitions(lake.store, [counts], { executionName: 'e1', planId: 'p1', at: '2025-01-03T10:20:00.000Z' });
     await recordPartitions(lake.store, [counts], { executionName: 'e1', planId: 'p1', at: '2025-01-03T10:21:00.000Z' });
     await recordPartitions(lake.store, [{ ...counts, rawObjects: 1, eventsIn: 3, rowsOut: 12, duplicatesRemoved: 0 }], {
@@ -72,7 +72,6 @@ describe('ledger', () => {
       eventsIn: 13,
       rowsOut: 12,
       duplicatesRemoved: 1,
-      quarantined: 0,
       runs: 2,
       lastRun: { executionName: 'e2', planId: 'p2', at: '2025-01-03T10:35:00.000Z' },
     });
