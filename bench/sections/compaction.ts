@@ -2,17 +2,18 @@
 // on the same objects in the same run; peak RSS of a 1 GB partition in a child process.
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
+import { createWorkerStager } from '../../src/adapters/local/stage-workers.ts';
 import { MANIFEST_NAME, parseManifest, planIdFor } from '../../src/core/compact/index.ts';
 import { generateTraffic } from '../../src/core/generate/traffic.ts';
 import { toRawRecordLines } from '../../src/core/parse/index.ts';
 import { RECORD_GZIP_LEVEL } from '../../src/core/transform/index.ts';
-import { compactObjects } from '../../src/pipeline/compact.ts';
+import { type ChunkStager, compactObjects, IN_PROCESS_STAGER } from '../../src/pipeline/compact.ts';
 import type { Log } from '../../src/ports.ts';
 import type { BenchSection } from '../section.ts';
 
@@ -24,6 +25,31 @@ const OBJECT_TEXT_BYTES = 16 * MIB;
 const QUIET: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+/** Stage workers of both compaction runs: BENCH_COMPACTION_WORKERS, else one per core; 1 = in-process. */
+function benchWorkers(): number {
+  return Math.max(1, Number(process.env.BENCH_COMPACTION_WORKERS ?? availableParallelism()));
+}
+
+function stagerFor(lakeDir: string, workers: number): ChunkStager {
+  return workers > 1 ? createWorkerStager({ lakeDir, workers }) : IN_PROCESS_STAGER;
+}
+
+/** Wraps a stager to note when its last chunk was staged, splitting stage from merge and publish. */
+function timedStager(inner: ChunkStager): ChunkStager & { stagedAt: number } {
+  const timed = {
+    concurrency: inner.concurrency,
+    stagedAt: 0,
+    stage: async (...args: Parameters<ChunkStager['stage']>) => {
+      const r = await inner.stage(...args);
+      timed.stagedAt = Math.max(timed.stagedAt, performance.now());
+      return r;
+    },
+    merge: inner.merge?.bind(inner),
+    close: async () => inner.close?.(),
+  };
+  return timed;
+}
 
 /** Generated traffic as raw NDJSON records (one per subscription message, as the transform writes), by log type. */
 function rawLinesByType(sizeMb: number): Map<string, string[][]> {
@@ -174,8 +200,8 @@ async function prepareOnePartition(lakeDir: string, mb: number): Promise<void> {
   process.stdout.write(`${JSON.stringify({ written, events: seq })}\n`);
 }
 
-/** Child mode 2: compacts every raw object of the lake and reports peak RSS. */
-async function compactAll(lakeDir: string): Promise<void> {
+/** Child mode 2: compacts every raw object of the lake with `workers` stage workers and reports peak RSS. */
+async function compactAll(lakeDir: string, workers: number): Promise<void> {
   const store = new FsObjectStore(lakeDir);
   // Keys from the folder itself: the folder store's list would hash every object for its
   // ETag, and that memory is the adapter's, not the compaction's.
@@ -186,7 +212,7 @@ async function compactAll(lakeDir: string): Promise<void> {
   const t = performance.now();
   const sum = await compactObjects(
     { store, catalog: new LocalCatalog(store), log: QUIET, now: () => new Date(START + 3 * 3600_000) },
-    { planId: planIdFor(objects), keys: objects.map((o) => o.key) },
+    { planId: planIdFor(objects), keys: objects.map((o) => o.key), stager: stagerFor(lakeDir, workers) },
   );
   const seconds = (performance.now() - t) / 1000;
   const maxRssMib = process.resourceUsage().maxRSS / 1024;
@@ -217,17 +243,26 @@ export const section: BenchSection = {
       const mb = raw.textBytes / 1e6;
       log(`${raw.keys.length} raw objects, ${round(mb)} MB NDJSON, ${round(raw.gzipBytes / 1e6)} MB gzip`);
 
+      const workers = benchWorkers();
+      const stager = timedStager(stagerFor(lakeDir, workers));
       const t = performance.now();
+      // Process-wide: includes the stage workers' threads and the libuv pool.
       const cpu = process.cpuUsage();
       const sum = await compactObjects(
         { store, catalog, log: QUIET, now: () => new Date(START + 4 * 3600_000) },
-        { planId: 'bench', keys: raw.keys },
+        {
+          planId: 'bench',
+          keys: raw.keys,
+          stager,
+        },
       );
       const seconds = (performance.now() - t) / 1000;
       const cpuSeconds = process.cpuUsage(cpu).user / 1e6;
+      const stageSeconds = (stager.stagedAt - t) / 1000;
       const parquet = await publishedParquetBytes(store, catalog);
       log(
-        `compaction: ${round(seconds)} s, ${sum.events} events, ${sum.partitions} partitions, ${sum.duplicates} duplicates`,
+        `compaction (${workers} workers): ${round(seconds)} s (stage ${round(stageSeconds)} s, merge + publish ${round(seconds - stageSeconds)} s), ` +
+          `${sum.events} events, ${sum.partitions} partitions, ${sum.duplicates} duplicates`,
       );
 
       const duck = await duckdbSeconds(lakeDir, dir, 2);
@@ -240,9 +275,9 @@ export const section: BenchSection = {
       const oneDir = join(dir, 'one');
       log(`writing one ${oneMb} MB partition in a child process`);
       const prep = runChild('--prepare', oneDir, String(oneMb));
-      const rss = runChild('--compact', oneDir);
+      const rss = runChild('--compact', oneDir, String(workers));
       log(
-        `1 partition of ${round(Number(prep.written) / 1e6)} MB: ${round(Number(rss.seconds))} s, peak RSS ${round(Number(rss.maxRssMib))} MiB`,
+        `1 partition of ${round(Number(prep.written) / 1e6)} MB (${workers} workers): ${round(Number(rss.seconds))} s, peak RSS ${round(Number(rss.maxRssMib))} MiB`,
       );
 
       return {
@@ -257,6 +292,9 @@ export const section: BenchSection = {
         one_partition_mb: round(Number(prep.written) / 1e6),
         one_partition_mb_per_s: round(Number(prep.written) / 1e6 / Number(rss.seconds)),
         events: sum.events,
+        workers,
+        stage_seconds: round(stageSeconds),
+        merge_publish_seconds: round(seconds - stageSeconds),
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -266,7 +304,7 @@ export const section: BenchSection = {
 
 if (require.main === module) {
   const [mode, lakeDir, arg] = process.argv.slice(2);
-  const run = mode === '--prepare' ? prepareOnePartition(lakeDir!, Number(arg)) : compactAll(lakeDir!);
+  const run = mode === '--prepare' ? prepareOnePartition(lakeDir!, Number(arg)) : compactAll(lakeDir!, Number(arg));
   run.catch((err: unknown) => {
     console.error(err);
     process.exit(1);

@@ -618,13 +618,88 @@ function keyColumns(table: CompactedTable): string[] {
   return table === 'unparsed_logs' ? [...KEY_COLUMNS] : ['log_group', 'event_id'];
 }
 
-/** Convenience for the CLI and tests: stage in chunks, merge every touched partition, publish. */
+/** One chunk of raw objects to stage: its chunk id names the staged files. */
+export interface StageInput {
+  planId: string;
+  chunkId: string;
+  keys: string[];
+}
+
+/** One partition to merge under a plan. */
+export interface MergeRequest {
+  planId: string;
+  table: CuratedTableName;
+  values: string[];
+}
+
+/**
+ * Stages chunks for {@link compactObjects}: in this process by default, or elsewhere (worker
+ * threads) as long as the staged files land in the same store; with `merge`, it merges
+ * partitions too. `close` is called once both phases are over, also after a failure.
+ */
+export interface ChunkStager {
+  /** How many chunks (and partitions) it works on at once (at least 1). */
+  readonly concurrency: number;
+  stage(deps: CompactionDeps, input: StageInput): Promise<StageResult>;
+  merge?(deps: CompactionDeps, input: MergeRequest): Promise<MergeResult>;
+  close?(): Promise<void>;
+}
+
+/** Stages one chunk at a time in this process (what the workflow's Task Lambdas do per item). */
+export const IN_PROCESS_STAGER: ChunkStager = { concurrency: 1, stage: stageObjects };
+
+/** Chunks a compaction aims at, so that a few workers have work to share out. */
+const TARGET_CHUNKS = 8;
+const MIN_CHUNK_KEYS = 2;
+const MAX_CHUNK_KEYS = 32;
+
+/**
+ * Splits keys into chunks that depend on the keys alone (sorted, never on the worker count), so a
+ * rerun anywhere stages the same chunk files: about {@link TARGET_CHUNKS}, 2–32 keys each.
+ */
+export function chunkKeys(keys: readonly string[], chunkSize?: number): string[][] {
+  const sorted = [...keys].sort();
+  const size =
+    chunkSize ?? Math.min(MAX_CHUNK_KEYS, Math.max(MIN_CHUNK_KEYS, Math.ceil(sorted.length / TARGET_CHUNKS)));
+  const chunks: string[][] = [];
+  for (let i = 0; i < sorted.length; i += size) chunks.push(sorted.slice(i, i + size));
+  return chunks;
+}
+
+/** Runs `run` over items with at most `limit` in flight; on failure starts nothing new and rethrows the first. */
+async function runLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  run: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await run(items[i]!, i);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failed) throw failed.error;
+  return out;
+}
+
+/**
+ * Convenience for the CLI and tests: stage in chunks (up to `stager.concurrency` at once),
+ * merge every touched partition, publish.
+ */
 export async function compactObjects(
   deps: CompactionDeps,
-  input: { planId: string; keys: string[]; fence?: () => Promise<void>; chunkSize?: number },
+  input: { planId: string; keys: string[]; fence?: () => Promise<void>; chunkSize?: number; stager?: ChunkStager },
 ): Promise<CompactionSummary> {
-  const chunkSize = input.chunkSize ?? 32;
-  const keys = [...input.keys].sort();
+  const stager = input.stager ?? IN_PROCESS_STAGER;
+  const chunks = chunkKeys(input.keys, input.chunkSize);
   const sum: CompactionSummary = {
     planId: input.planId,
     ...zeroCounters(),
@@ -633,24 +708,34 @@ export async function compactObjects(
     partitions: 0,
     published: 0,
   };
-  const touched = new Map<string, PartitionRef>();
-  for (let i = 0, c = 0; i < keys.length; i += chunkSize, c++) {
-    const r = await stageObjects(deps, {
-      planId: input.planId,
-      chunkId: `c${pad(c)}`,
-      keys: keys.slice(i, i + chunkSize),
-    });
-    for (const k of COUNTER_KEYS) sum[k] += r[k];
-    for (const [k, v] of Object.entries(r.quarantineReasons))
-      sum.quarantineReasons[k] = (sum.quarantineReasons[k] ?? 0) + (v ?? 0);
-    for (const p of r.partitions) touched.set(`${p.table}|${p.values.join('|')}`, p);
+  let merged: MergeResult[];
+  try {
+    const staged = await runLimited(chunks, stager.concurrency, (keys, c) =>
+      stager.stage(deps, { planId: input.planId, chunkId: `c${pad(c)}`, keys }),
+    );
+    // Summed in chunk order, so the summary does not depend on which chunk finished first.
+    const touched = new Map<string, PartitionRef>();
+    for (const r of staged) {
+      for (const k of COUNTER_KEYS) sum[k] += r[k];
+      for (const [k, v] of Object.entries(r.quarantineReasons))
+        sum.quarantineReasons[k] = (sum.quarantineReasons[k] ?? 0) + (v ?? 0);
+      for (const p of r.partitions) touched.set(`${p.table}|${p.values.join('|')}`, p);
+    }
+    const parts = [...touched.values()].sort((a, b) =>
+      `${a.table}|${a.values}`.localeCompare(`${b.table}|${b.values}`),
+    );
+    const merge = stager.merge?.bind(stager);
+    merged = merge
+      ? await runLimited(parts, stager.concurrency, (p) =>
+          merge(deps, { planId: input.planId, table: p.table, values: p.values }),
+        )
+      : await runLimited(parts, 1, (p) =>
+          mergePartition(deps, { planId: input.planId, table: p.table, values: p.values }),
+        );
+  } finally {
+    await stager.close?.();
   }
-  const merged: MergeResult[] = [];
-  for (const p of [...touched.values()].sort((a, b) =>
-    `${a.table}|${a.values}`.localeCompare(`${b.table}|${b.values}`),
-  )) {
-    const m = await mergePartition(deps, { planId: input.planId, table: p.table, values: p.values });
-    merged.push(m);
+  for (const m of merged) {
     sum.rows[m.table] += m.addedRows;
     sum.duplicates += m.duplicates;
     sum.bytesOut += m.bytesOut;
