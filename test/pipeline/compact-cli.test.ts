@@ -45,6 +45,59 @@ describe('eks-log-lake compact', () => {
     expect(again.published).toBe(0);
   });
 
+  it('publishes the same rows and summary with --workers 1 and --workers 2, and a rerun with the other count adds nothing', async () => {
+    const runs = [];
+    for (const workers of [1, 2]) {
+      const l = makeLake();
+      try {
+        for (const [i, arrival] of [T0 + HOUR, T0 + HOUR, T0 + HOUR, T0 + HOUR, T0 + HOUR].entries()) {
+          const lines = ALL_TYPES.flatMap((t) => rawLines(message(t, sampleEvents(t, T0 + i * 300_000, 8, i * 50))));
+          // Each object also re-delivers the previous object's first lines (a duplicate across chunks).
+          const prev =
+            i === 0
+              ? []
+              : ALL_TYPES.flatMap((t) =>
+                  rawLines(message(t, sampleEvents(t, T0 + (i - 1) * 300_000, 2, (i - 1) * 50))),
+                );
+          await l.store.put(rawKey('kube-apiserver-audit', arrival, `obj-${i}`), gzipObject([...lines, ...prev]));
+        }
+        const opts = {
+          lake: l.dir,
+          from: '2026-11-27T02:00:00Z',
+          to: '2026-11-27T03:00:00Z',
+          now: new Date(T0 + 3 * HOUR),
+        };
+        const s = await runLocalCompact({ ...opts, workers });
+        const published = await readPublished(l.store, l.catalog);
+        const again = await runLocalCompact({ ...opts, workers: 3 - workers });
+        expect(again.published).toBe(0);
+        expect(await readPublished(l.store, l.catalog)).toEqual(published);
+        runs.push({ s, published });
+      } finally {
+        l.dispose();
+      }
+    }
+    expect(runs[0]!.s.duplicates).toBe(4 * 2 * ALL_TYPES.length);
+    expect(countRows(runs[0]!.published)).toBe(5 * 8 * ALL_TYPES.length);
+    expect(runs[1]).toEqual(runs[0]);
+  });
+
+  it('rejects a --workers count that is not a whole number of at least 1', async () => {
+    lake = makeLake();
+    const dir = lake.dir;
+    await expect(
+      runLocalCompact({ lake: dir, from: '2026-11-27T02:00:00Z', to: '2026-11-27T03:00:00Z', workers: 0 }),
+    ).rejects.toThrow(/--workers/);
+    const cmd = compactCommand()
+      .exitOverride()
+      .configureOutput({ writeErr: () => {} });
+    expect(() =>
+      cmd.parse(['--lake', dir, '--from', '2026-11-27T02:00:00Z', '--to', '2026-11-27T03:00:00Z', '--workers', '1.5'], {
+        from: 'user',
+      }),
+    ).toThrow(/whole number/);
+  });
+
   it('says in --help which options are required, their units, and gives an example', () => {
     let out = '';
     const cmd = compactCommand().configureOutput({ writeOut: (t) => (out += t) });
@@ -56,6 +109,7 @@ describe('eks-log-lake compact', () => {
     expect(out).toMatch(/inclusive/);
     expect(out).toMatch(/exclusive/);
     expect(out).toMatch(/--horizon-hours <n>\s+hours/);
+    expect(out).toMatch(/--workers <n>\s+worker threads[\s\S]*1 runs everything in this process/);
     expect(out).toMatch(/Examples:\n\s+\$ eks-log-lake compact --lake \S+ --from \S+ --to \S+/);
   });
 

@@ -1,9 +1,11 @@
-import { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { Command, InvalidArgumentError } from 'commander';
 import { FsObjectStore } from '../../adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../adapters/local/local-catalog.ts';
+import { createWorkerStager } from '../../adapters/local/stage-workers.ts';
 import { parseRawKey, planIdFor } from '../../core/compact/index.ts';
 import { InvalidInputError } from '../../core/errors.ts';
-import { type CompactionSummary, compactObjects } from '../../pipeline/compact.ts';
+import { type CompactionSummary, compactObjects, IN_PROCESS_STAGER } from '../../pipeline/compact.ts';
 import { deleteStaging } from '../../pipeline/gc.ts';
 import type { Log } from '../../ports.ts';
 
@@ -14,6 +16,8 @@ export interface LocalCompactOptions {
   readonly lateHorizonHours?: number;
   readonly now?: Date;
   readonly log?: Log;
+  /** Worker threads that stage chunks and merge partitions (default: available parallelism); 1 = in this process. */
+  readonly workers?: number;
 }
 
 const QUIET: Log = { debug() {}, info() {}, warn() {}, error() {} };
@@ -47,6 +51,9 @@ export async function runLocalCompact(
     if (raw.arrivalMs >= from && raw.arrivalMs < to) objects.push({ key: o.key, etag: o.etag });
   }
   const planId = planIdFor(objects);
+  const workers = opts.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new InvalidInputError(`--workers must be a whole number ≥ 1, got ${workers}`);
   const summary = await compactObjects(
     {
       store,
@@ -55,11 +62,21 @@ export async function runLocalCompact(
       now: () => opts.now ?? new Date(),
       lateHorizonHours: opts.lateHorizonHours,
     },
-    { planId, keys: objects.map((o) => o.key) },
+    {
+      planId,
+      keys: objects.map((o) => o.key),
+      stager: workers > 1 ? createWorkerStager({ lakeDir: opts.lake, workers }) : IN_PROCESS_STAGER,
+    },
   );
   // Published: the staged copies are no longer needed (the workflow leaves them to GC).
   await deleteStaging({ store }, { planId });
   return { ...summary, ignoredUnderRaw };
+}
+
+function parseWorkers(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
 }
 
 function mib(n: number): string {
@@ -82,6 +99,12 @@ export function compactCommand(): Command {
       (v) => Number(v),
       48,
     )
+    .option(
+      '--workers <n>',
+      'worker threads that stage chunks and merge partitions at once; 1 runs everything in this process',
+      parseWorkers,
+      availableParallelism(),
+    )
     .option('--json', 'print the summary as JSON instead of text')
     .addHelpText(
       'after',
@@ -90,40 +113,51 @@ export function compactCommand(): Command {
         'Examples:',
         '  $ eks-log-lake compact --lake ./lake --from 2026-11-27T00:00:00Z --to 2026-11-27T01:00:00Z',
         '  $ eks-log-lake compact --lake ./lake --from 2026-11-27T00:00:00Z --to 2026-11-28T00:00:00Z --json',
+        '  $ eks-log-lake compact --lake ./lake --from 2026-11-27T00:00:00Z --to 2026-11-28T00:00:00Z --workers 1',
         '',
-        'Re-running a window changes nothing. Exit code 0 on success, non-zero on bad options or a failure.',
+        'Re-running a window changes nothing, with any --workers. Exit code 0 on success, non-zero on bad options or a failure.',
       ].join('\n'),
     )
-    .action(async (opts: { lake: string; from: string; to: string; horizonHours: number; json?: boolean }) => {
-      const s = await runLocalCompact({
-        lake: opts.lake,
-        from: opts.from,
-        to: opts.to,
-        lateHorizonHours: opts.horizonHours,
-      });
-      if (opts.json) {
-        console.log(JSON.stringify(s, null, 2));
-        return;
-      }
-      const rows = Object.entries(s.rows)
-        .map(([t, n]) => `  ${t.padEnd(20)} ${n}`)
-        .join('\n');
-      const reasons = Object.entries(s.quarantineReasons)
-        .map(([r, n]) => `${r}=${n}`)
-        .join(' ');
-      console.log(
-        [
-          `plan ${s.planId}`,
-          `objects            ${s.objects} (empty ${s.emptyObjects}, quarantined ${s.quarantinedObjects}, ignored ${s.ignoredKeys + s.ignoredUnderRaw})`,
-          `events             ${s.events}`,
-          'rows added',
-          rows,
-          `duplicates removed ${s.duplicates}`,
-          `quarantined        ${s.quarantined}${reasons ? ` (${reasons})` : ''}`,
-          `flagged            ${s.truncated} truncated, ${s.semanticDuplicates} same auditID+stage, ${s.redactions} secrets redacted`,
-          `partitions         ${s.partitions} merged, ${s.published} published`,
-          `bytes in / out     ${mib(s.bytesIn)} / ${mib(s.bytesOut)}`,
-        ].join('\n'),
-      );
-    });
+    .action(
+      async (opts: {
+        lake: string;
+        from: string;
+        to: string;
+        horizonHours: number;
+        workers: number;
+        json?: boolean;
+      }) => {
+        const s = await runLocalCompact({
+          lake: opts.lake,
+          from: opts.from,
+          to: opts.to,
+          lateHorizonHours: opts.horizonHours,
+          workers: opts.workers,
+        });
+        if (opts.json) {
+          console.log(JSON.stringify(s, null, 2));
+          return;
+        }
+        const rows = Object.entries(s.rows)
+          .map(([t, n]) => `  ${t.padEnd(20)} ${n}`)
+          .join('\n');
+        const reasons = Object.entries(s.quarantineReasons)
+          .map(([r, n]) => `${r}=${n}`)
+          .join(' ');
+        console.log(
+          [
+            `plan ${s.planId}`,
+            `objects            ${s.objects} (empty ${s.emptyObjects}, quarantined ${s.quarantinedObjects}, ignored ${s.ignoredKeys + s.ignoredUnderRaw})`,
+            `events             ${s.events}`,
+            'rows added',
+            rows,
+            `duplicates removed ${s.duplicates}`,
+            `quarantined        ${s.quarantined}${reasons ? ` (${reasons})` : ''}`,
+            `flagged            ${s.truncated} truncated, ${s.semanticDuplicates} same auditID+stage, ${s.redactions} secrets redacted`,
+            `partitions         ${s.partitions} merged, ${s.published} published`,
+            `bytes in / out     ${mib(s.bytesIn)} / ${mib(s.bytesOut)}`,
+          ].join('\n'),
+        );
+      },
+    );
 }
