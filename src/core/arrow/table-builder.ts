@@ -63,48 +63,84 @@ class Validity {
   }
 }
 
+/** Strings encoded together: one `Buffer#write` per block instead of one per cell. */
+const BLOCK_CELLS = 128;
+const BLOCK_CHARS = 16 * 1024;
+
 /** UTF-8 strings appended straight into one byte buffer: the JS strings can die young. */
 class Utf8Column {
   offsets: Int32Array = new Int32Array(128);
   data: Buffer = Buffer.allocUnsafe(4096);
   length = 0;
   readonly valid = new Validity();
+  /** Cells not yet encoded (null for a null cell), the last rows of the column. */
+  private pending: (string | null)[] = [];
+  private pendingChars = 0;
 
   push(s: string | null): void {
     const i = this.length++;
-    if (i + 2 > this.offsets.length) this.offsets = growInt32(this.offsets, i + 2);
-    let pos = this.offsets[i]!;
-    if (s !== null) {
-      const n = s.length;
-      if (pos + n * 3 > this.data.length) this.data = growBytes(this.data, pos + n * 3);
-      const data = this.data;
-      // Short ASCII is copied by hand; anything else is written in place by Buffer#write
-      // (no view object per string, unlike encodeInto on a subarray).
-      let k = 0;
-      if (n < 64) {
-        for (; k < n; k++) {
-          const c = s.charCodeAt(k);
-          if (c >= 0x80) break;
-          data[pos++] = c;
-        }
-      }
-      if (k < n) pos += data.write(k === 0 ? s : s.slice(k), pos, 'utf8');
-      if (pos > 0x7fffffff) throw new RangeError('utf8 column exceeds 2 GiB; write smaller batches');
-    }
-    this.offsets[i + 1] = pos;
     if (s !== null) {
       const byte = i >> 3;
       if (byte >= this.valid.bits.length) this.valid.bits = growBytes(this.valid.bits, byte + 1);
       this.valid.bits[byte]! |= 1 << (i & 7);
+      // A long string is written on its own: joining it would copy it once more.
+      if (s.length > BLOCK_CHARS) {
+        this.flush(i);
+        this.pending.push(s);
+        this.pendingChars = s.length;
+        this.flush();
+        return;
+      }
+      this.pendingChars += s.length;
     } else this.valid.set(i, false);
+    this.pending.push(s);
+    if (this.pending.length >= BLOCK_CELLS || this.pendingChars >= BLOCK_CHARS) this.flush();
+  }
+
+  /**
+   * Encodes the pending cells. A block is joined and written at once (a short-string
+   * `Buffer#write` costs more in its call than in its copy); when the block is all ASCII
+   * (bytes written = UTF-16 units), each cell's byte length is its string length. Otherwise
+   * each cell is written again on its own, so a surrogate split across two cells encodes
+   * exactly as it would alone. `end` is the row after the last pending one.
+   */
+  private flush(end = this.length): void {
+    const cells = this.pending;
+    const n = cells.length;
+    if (n === 0) return;
+    const first = end - n;
+    if (end + 1 > this.offsets.length) this.offsets = growInt32(this.offsets, end + 1);
+    const offsets = this.offsets;
+    let pos = offsets[first]!;
+    if (pos + this.pendingChars * 3 > this.data.length) this.data = growBytes(this.data, pos + this.pendingChars * 3);
+    const data = this.data;
+    const text = n === 1 ? (cells[0] ?? '') : cells.join('');
+    const written = text.length === 0 ? 0 : data.write(text, pos, 'utf8');
+    if (written === text.length) {
+      for (let k = 0; k < n; k++) {
+        const c = cells[k];
+        if (c != null) pos += c.length;
+        offsets[first + k + 1] = pos;
+      }
+    } else {
+      for (let k = 0; k < n; k++) {
+        const c = cells[k];
+        if (c != null && c.length > 0) pos += data.write(c, pos, 'utf8');
+        offsets[first + k + 1] = pos;
+      }
+    }
+    if (pos > 0x7fffffff) throw new RangeError('utf8 column exceeds 2 GiB; write smaller batches');
+    this.pending = [];
+    this.pendingChars = 0;
   }
 
   get bytes(): number {
-    return this.offsets[this.length]! + this.length * 5;
+    return this.offsets[this.length - this.pending.length]! + this.pendingChars + this.length * 5;
   }
 
   /** Arrow data of the rows in `perm` order (a permutation or a subset). */
   take(perm: Int32Array): Data<Utf8> {
+    this.flush();
     const offs = this.offsets;
     let total = 0;
     for (let i = 0; i < perm.length; i++) total += offs[perm[i]! + 1]! - offs[perm[i]!]!;
