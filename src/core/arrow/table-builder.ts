@@ -35,6 +35,8 @@ function growInt32(a: Int32Array, need: number): Int32Array {
   return next;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** A validity bitmap that grows with the column. */
 class Validity {
   bits: Buffer = Buffer.alloc(16);
@@ -64,7 +66,7 @@ class Validity {
 }
 
 /** Strings encoded together: one `Buffer#write` per block instead of one per cell. */
-const BLOCK_CELLS = 128;
+const BLOCK_CELLS = 32;
 const BLOCK_CHARS = 16 * 1024;
 
 /** UTF-8 strings appended straight into one byte buffer: the JS strings can die young. */
@@ -146,14 +148,15 @@ class Utf8Column {
     for (let i = 0; i < perm.length; i++) total += offs[perm[i]! + 1]! - offs[perm[i]!]!;
     const out = new Uint8Array(total);
     const outOffs = new Int32Array(perm.length + 1);
+    const data = this.data;
     let pos = 0;
     for (let i = 0; i < perm.length; i++) {
       const j = perm[i]!;
       const a = offs[j]!;
       const b = offs[j + 1]!;
-      if (b - a < 32) for (let k = a; k < b; k++) out[pos++] = this.data[k]!;
+      if (b - a < 32) for (let k = a; k < b; k++) out[pos++] = data[k]!;
       else {
-        out.set(this.data.subarray(a, b), pos);
+        out.set(data.subarray(a, b), pos);
         pos += b - a;
       }
       outOffs[i + 1] = pos;
@@ -210,7 +213,18 @@ class NumberColumn {
       for (let i = 0; i < n; i++) data[i] = v[perm[i]!]!;
     } else {
       data = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) if (this.valid.isValid(perm[i]!)) data[i] = BigInt(v[perm[i]!]!);
+      // Safe integers are written as two 32-bit words: no BigInt allocated per cell.
+      const words = LITTLE_ENDIAN ? new Int32Array(data.buffer) : null;
+      for (let i = 0; i < n; i++) {
+        const j = perm[i]!;
+        if (!this.valid.isValid(j)) continue;
+        const x = v[j]!;
+        if (words !== null && Number.isSafeInteger(x)) {
+          const hi = Math.floor(x / 0x1_0000_0000);
+          words[2 * i] = x - hi * 0x1_0000_0000;
+          words[2 * i + 1] = hi;
+        } else data[i] = BigInt(x);
+      }
     }
     return makeData({ type, length: n, nullCount, nullBitmap, data } as never);
   }

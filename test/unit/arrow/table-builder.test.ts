@@ -2,6 +2,7 @@ import type { Data } from 'apache-arrow';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Cell, CuratedRow } from '../../../src/core/arrow/build.ts';
+import { tableToRows } from '../../../src/core/arrow/rows.ts';
 import { TableBuilder } from '../../../src/core/arrow/table-builder.ts';
 import { tableDef } from '../../../src/core/schema.ts';
 
@@ -40,7 +41,7 @@ const cell = fc.oneof(
   },
 );
 
-describe('TableBuilder string columns', () => {
+describe('TableBuilder columns', () => {
   it('stores every cell as exactly the UTF-8 bytes Buffer.from gives, in any mix of cells', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(cell, cell), { maxLength: 300 }), (pairs) => {
@@ -87,6 +88,33 @@ describe('TableBuilder string columns', () => {
         },
       ),
       { numRuns: 40 },
+    );
+  });
+
+  it('writes 64-bit integers and timestamps exactly in permutation order, nulls included', () => {
+    const values = [
+      -(2 ** 53 - 1),
+      -(2 ** 32) - 1,
+      -1,
+      0,
+      1,
+      2 ** 31,
+      2 ** 32,
+      2 ** 32 + 1,
+      1_795_000_000_123_456,
+      2 ** 53 - 1,
+      null,
+    ];
+    fc.assert(
+      fc.property(fc.shuffledSubarray(values, { minLength: 1 }), (cells) => {
+        const b = new TableBuilder(DEF);
+        for (const v of cells) b.append({ thread_id: v, time: v });
+        const perm = Int32Array.from(cells.keys()).reverse();
+        const t = b.take(perm);
+        const want = [...perm].map((i) => ({ thread_id: cells[i]!, time: cells[i]! }));
+        expect(tableToRows(DEF, t, ['thread_id', 'time'])).toEqual(want);
+      }),
+      { numRuns: 50 },
     );
   });
 
