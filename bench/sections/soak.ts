@@ -3,17 +3,18 @@
 // publish) over a folder lake, in a child process so its peak RSS is the pipeline's alone.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLog } from '../../functions/shared/logger.ts';
 import { deliverTraffic } from '../../src/adapters/local/firehose-delivery.ts';
 import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
 import { createLocalFirehose } from '../../src/adapters/local/local-firehose.ts';
+import { createWorkerStager } from '../../src/adapters/local/stage-workers.ts';
 import { planIdFor } from '../../src/core/compact/index.ts';
 import { emptyGroundTruth, generateTraffic } from '../../src/core/generate/traffic.ts';
 import { countFailedEvents } from '../../src/demo/demo.ts';
-import { compactObjects } from '../../src/pipeline/compact.ts';
+import { compactObjects, IN_PROCESS_STAGER } from '../../src/pipeline/compact.ts';
 import type { Log } from '../../src/ports.ts';
 import type { BenchSection } from '../section.ts';
 
@@ -44,7 +45,7 @@ function rssSampler() {
 }
 
 /** Child mode: the whole pipeline over a folder lake; prints one JSON line of figures. */
-async function soak(lakeDir: string, sizeMb: number): Promise<void> {
+async function soak(lakeDir: string, sizeMb: number, workers: number): Promise<void> {
   const store = new FsObjectStore(lakeDir);
   const catalog = new LocalCatalog(store);
   const rss = rssSampler();
@@ -87,7 +88,11 @@ async function soak(lakeDir: string, sizeMb: number): Promise<void> {
       now: () => new Date(truth.arrivalRange.last + 3600_000),
       lateHorizonHours: 48,
     },
-    { planId: planIdFor(objects), keys: objects.map((o) => o.key) },
+    {
+      planId: planIdFor(objects),
+      keys: objects.map((o) => o.key),
+      stager: workers > 1 ? createWorkerStager({ lakeDir, workers }) : IN_PROCESS_STAGER,
+    },
   );
   const compactSeconds = (performance.now() - t) / 1000;
   const compactRss = rss.phase();
@@ -119,6 +124,7 @@ async function soak(lakeDir: string, sizeMb: number): Promise<void> {
       balanced,
       deliverRssMib: deliverRss,
       compactRssMib: compactRss,
+      workers,
       maxRssMib: process.resourceUsage().maxRSS / 1024,
     })}\n`,
   );
@@ -128,11 +134,13 @@ export const section: BenchSection = {
   name: 'soak',
   async run({ sizeMb, log }) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-soak-'));
+    // Stage workers of the compaction: BENCH_COMPACTION_WORKERS, else one per core; 1 = in-process.
+    const workers = Math.max(1, Number(process.env.BENCH_COMPACTION_WORKERS ?? availableParallelism()));
     try {
       log(`soak: one 15-minute window of ~${sizeMb} MB log text through transform, delivery and compaction`);
       const r = spawnSync(
         process.execPath,
-        ['--import', 'tsx', __filename, '--child', join(dir, 'lake'), String(sizeMb)],
+        ['--import', 'tsx', __filename, '--child', join(dir, 'lake'), String(sizeMb), String(workers)],
         {
           cwd: join(__dirname, '..', '..'),
           encoding: 'utf8',
@@ -147,7 +155,7 @@ export const section: BenchSection = {
       log(
         `soak: ${n('events')} events, ${round(n('textMb'))} MB text → ${n('rawObjects')} raw objects (${round(n('rawMb'))} MB) ` +
           `in ${round(n('deliverSeconds'))} s → ${n('partitions')} partitions (${round(n('parquetMb'))} MB Parquet) ` +
-          `in ${round(n('compactSeconds'))} s; peak RSS ${round(n('maxRssMib'))} MiB; conservation ${s.balanced ? 'holds' : 'BROKEN'}`,
+          `in ${round(n('compactSeconds'))} s (${workers} workers); peak RSS ${round(n('maxRssMib'))} MiB; conservation ${s.balanced ? 'holds' : 'BROKEN'}`,
       );
       if (s.balanced !== true) throw new Error(`soak: events not conserved: ${r.stdout}`);
       return {
@@ -170,6 +178,7 @@ export const section: BenchSection = {
         deliver_peak_rss_mib: round(n('deliverRssMib')),
         compact_peak_rss_mib: round(n('compactRssMib')),
         peak_rss_mib: round(n('maxRssMib')),
+        compaction_workers: workers,
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -178,7 +187,7 @@ export const section: BenchSection = {
 };
 
 if (require.main === module && process.argv[2] === '--child') {
-  soak(process.argv[3]!, Number(process.argv[4])).catch((err: unknown) => {
+  soak(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5] ?? 1)).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

@@ -648,22 +648,23 @@ export interface ChunkStager {
 /** Stages one chunk at a time in this process (what the workflow's Task Lambdas do per item). */
 export const IN_PROCESS_STAGER: ChunkStager = { concurrency: 1, stage: stageObjects };
 
-/** Chunks a compaction aims at, so that a few workers have work to share out. */
-const TARGET_CHUNKS = 8;
-const MIN_CHUNK_KEYS = 2;
+/** Keys a chunk holds at most: about what one stage call keeps its dedupe set and buffers for. */
 const MAX_CHUNK_KEYS = 32;
 
 /**
- * Splits keys into chunks that depend on the keys alone (sorted, never on the worker count), so a
- * rerun anywhere stages the same chunk files: about {@link TARGET_CHUNKS}, 2–32 keys each.
+ * Splits keys into chunks that depend on the keys alone (sorted; never on the worker count), so
+ * a rerun anywhere stages the same chunk files: as few chunks of at most 32 keys as will do,
+ * of even sizes; `chunkSize` instead cuts fixed-size chunks.
  */
 export function chunkKeys(keys: readonly string[], chunkSize?: number): string[][] {
+  if (chunkSize !== undefined && !(Number.isInteger(chunkSize) && chunkSize >= 1)) {
+    throw new InvalidInputError(`chunk size must be a whole number ≥ 1, got ${chunkSize}`);
+  }
   const sorted = [...keys].sort();
-  const size =
-    chunkSize ?? Math.min(MAX_CHUNK_KEYS, Math.max(MIN_CHUNK_KEYS, Math.ceil(sorted.length / TARGET_CHUNKS)));
-  const chunks: string[][] = [];
-  for (let i = 0; i < sorted.length; i += size) chunks.push(sorted.slice(i, i + size));
-  return chunks;
+  const n = sorted.length;
+  const count = Math.ceil(n / (chunkSize ?? MAX_CHUNK_KEYS));
+  const cut = (i: number) => (chunkSize ? Math.min(n, i * chunkSize) : Math.floor((i * n) / count));
+  return Array.from({ length: count }, (_, i) => sorted.slice(cut(i), cut(i + 1)));
 }
 
 /** Runs `run` over items with at most `limit` in flight; on failure starts nothing new and rethrows the first. */
@@ -691,15 +692,18 @@ async function runLimited<T, R>(
 }
 
 /**
- * Convenience for the CLI and tests: stage in chunks (up to `stager.concurrency` at once),
- * merge every touched partition, publish.
+ * Convenience for the CLI and tests: stage in chunks, merge every touched partition, publish.
+ * With more than one chunk, `stager` runs up to its `concurrency` chunks (and merges) at once.
  */
 export async function compactObjects(
   deps: CompactionDeps,
   input: { planId: string; keys: string[]; fence?: () => Promise<void>; chunkSize?: number; stager?: ChunkStager },
 ): Promise<CompactionSummary> {
-  const stager = input.stager ?? IN_PROCESS_STAGER;
   const chunks = chunkKeys(input.keys, input.chunkSize);
+  // A lone chunk stays in this process: splitting a window only to feed workers makes every
+  // partition it touches a cross-chunk merge (key pass, small files rewritten), which cost more
+  // CPU than a second core gives back, and a worker's heap adds to peak RSS.
+  const stager = chunks.length > 1 ? (input.stager ?? IN_PROCESS_STAGER) : IN_PROCESS_STAGER;
   const sum: CompactionSummary = {
     planId: input.planId,
     ...zeroCounters(),
@@ -733,7 +737,7 @@ export async function compactObjects(
           mergePartition(deps, { planId: input.planId, table: p.table, values: p.values }),
         );
   } finally {
-    await stager.close?.();
+    await input.stager?.close?.();
   }
   for (const m of merged) {
     sum.rows[m.table] += m.addedRows;

@@ -4,6 +4,7 @@ import { ALL_TYPES, gzipObject, message, rawKey, rawLines, sampleEvents } from '
 import { countRows, type Lake, makeLake, readPublished } from './compact-lake.ts';
 
 const HOUR = 3600_000;
+const OBJECTS = 34;
 const T0 = Date.UTC(2026, 10, 27, 1, 0, 0);
 let lake: Lake | undefined;
 afterEach(() => lake?.dispose());
@@ -50,16 +51,16 @@ describe('eks-log-lake compact', () => {
     for (const workers of [1, 2]) {
       const l = makeLake();
       try {
-        for (const [i, arrival] of [T0 + HOUR, T0 + HOUR, T0 + HOUR, T0 + HOUR, T0 + HOUR].entries()) {
-          const lines = ALL_TYPES.flatMap((t) => rawLines(message(t, sampleEvents(t, T0 + i * 300_000, 8, i * 50))));
-          // Each object also re-delivers the previous object's first lines (a duplicate across chunks).
+        // 34 objects: two chunks, so the worker run stages them side by side.
+        for (let i = 0; i < OBJECTS; i++) {
+          const lines = ALL_TYPES.flatMap((t) => rawLines(message(t, sampleEvents(t, T0 + i * 60_000, 3, i * 50))));
+          // Each object also re-delivers the previous object's first line (a duplicate across chunks).
           const prev =
             i === 0
               ? []
-              : ALL_TYPES.flatMap((t) =>
-                  rawLines(message(t, sampleEvents(t, T0 + (i - 1) * 300_000, 2, (i - 1) * 50))),
-                );
-          await l.store.put(rawKey('kube-apiserver-audit', arrival, `obj-${i}`), gzipObject([...lines, ...prev]));
+              : ALL_TYPES.flatMap((t) => rawLines(message(t, sampleEvents(t, T0 + (i - 1) * 60_000, 1, (i - 1) * 50))));
+          const name = `obj-${String(i).padStart(2, '0')}`;
+          await l.store.put(rawKey('kube-apiserver-audit', T0 + HOUR, name), gzipObject([...lines, ...prev]));
         }
         const opts = {
           lake: l.dir,
@@ -77,8 +78,8 @@ describe('eks-log-lake compact', () => {
         l.dispose();
       }
     }
-    expect(runs[0]!.s.duplicates).toBe(4 * 2 * ALL_TYPES.length);
-    expect(countRows(runs[0]!.published)).toBe(5 * 8 * ALL_TYPES.length);
+    expect(runs[0]!.s.duplicates).toBe((OBJECTS - 1) * ALL_TYPES.length);
+    expect(countRows(runs[0]!.published)).toBe(OBJECTS * 3 * ALL_TYPES.length);
     expect(runs[1]).toEqual(runs[0]);
   });
 

@@ -17,6 +17,8 @@ const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 27, 1, 0, 0);
 const NOW = T0 + 3 * HOUR;
 const PLAN = 'plan-workers';
+/** Two keys a chunk: the nine keys of the lake make five chunks, so the workers share them out. */
+const CHUNK = 2;
 
 let lakes: Lake[] = [];
 function lake(): Lake {
@@ -79,7 +81,7 @@ const withWorkers = (l: Lake, workers: number): ChunkStager =>
   workers === 1 ? IN_PROCESS_STAGER : createWorkerStager({ lakeDir: l.dir, workers });
 
 async function run(l: Lake, keys: string[], workers: number, extra: Parameters<Lake['deps']>[1] = {}) {
-  return compactObjects(l.deps(NOW, extra), { planId: PLAN, keys, stager: withWorkers(l, workers) });
+  return compactObjects(l.deps(NOW, extra), { planId: PLAN, keys, chunkSize: CHUNK, stager: withWorkers(l, workers) });
 }
 
 describe('compactObjects with stage workers', () => {
@@ -88,7 +90,7 @@ describe('compactObjects with stage workers', () => {
     for (const workers of [1, 2, 3]) {
       const l = lake();
       const keys = await fillLake(l);
-      expect(chunkKeys(keys).length).toBeGreaterThan(2);
+      expect(chunkKeys(keys, CHUNK)).toHaveLength(5);
       results.push(await outcome(l, await run(l, keys, workers)));
     }
     const [one, ...others] = results;
@@ -161,7 +163,9 @@ describe('compactObjects with stage workers', () => {
           },
         };
         if (crash === 'publish' || crashWorkers > 1) {
-          await expect(compactObjects(l.deps(NOW, { catalog }), { planId: PLAN, keys, stager })).rejects.toThrow();
+          await expect(
+            compactObjects(l.deps(NOW, { catalog }), { planId: PLAN, keys, chunkSize: CHUNK, stager }),
+          ).rejects.toThrow();
         }
         const rerun = await outcome(l, await run(l, keys, rerunWorkers));
         expect(rerun.published, `${crash} crash with ${crashWorkers}, rerun with ${rerunWorkers}`).toEqual(
@@ -190,7 +194,7 @@ describe('compactObjects with stage workers', () => {
       // A clock 10 h before the events: every one is in its future, so all are quarantined.
       const sum = await compactObjects(
         { ...l.deps(T0 - 10 * HOUR), log, metrics: m },
-        { planId: PLAN, keys, stager: withWorkers(l, workers) },
+        { planId: PLAN, keys, chunkSize: CHUNK, stager: withWorkers(l, workers) },
       );
       seen[workers] = { logs: logs.sort(), metrics: metrics.sort(), sum };
     }
@@ -220,7 +224,7 @@ describe('compactObjects with stage workers', () => {
           closed++;
         },
       };
-      const done = compactObjects(l.deps(NOW), { planId: PLAN, keys, stager });
+      const done = compactObjects(l.deps(NOW), { planId: PLAN, keys, chunkSize: CHUNK, stager });
       if (fail) await expect(done).rejects.toThrow('chunk failed');
       else await done;
       expect(closed).toBe(1);
@@ -234,18 +238,47 @@ describe('chunkKeys', () => {
   it.each([
     [0, []],
     [1, [1]],
-    [3, [2, 1]],
-    [16, [2, 2, 2, 2, 2, 2, 2, 2]],
-    [21, [3, 3, 3, 3, 3, 3, 3]],
-  ])('splits %i keys into chunks of sizes %j, whatever their order', (n, sizes) => {
+    [21, [21]],
+    [32, [32]],
+    [33, [16, 17]],
+    [100, [25, 25, 25, 25]],
+  ])('splits %i keys into even chunks of at most 32 keys (%j), whatever their order', (n, sizes) => {
     const keys = keysOf(n);
     const chunks = chunkKeys([...keys].reverse());
     expect(chunks.map((c) => c.length)).toEqual(sizes);
     expect(chunks.flat()).toEqual([...keys].sort());
   });
 
-  it('caps chunks at 32 keys and keeps an explicit chunk size', () => {
-    expect(chunkKeys(keysOf(1000)).map((c) => c.length)).toEqual([...Array(31).fill(32), 8]);
+  it('keeps 1000 keys in 32 chunks of 31 or 32 keys', () => {
+    const sizes = chunkKeys(keysOf(1000)).map((c) => c.length);
+    expect(sizes).toHaveLength(32);
+    expect([Math.min(...sizes), Math.max(...sizes)]).toEqual([31, 32]);
+  });
+
+  it('cuts fixed-size chunks when given a chunk size, and rejects a size below 1', () => {
     expect(chunkKeys(keysOf(5), 2).map((c) => c.length)).toEqual([2, 2, 1]);
+    expect(() => chunkKeys(keysOf(5), 0)).toThrow(InvalidInputError);
+  });
+});
+
+describe('compactObjects with one chunk', () => {
+  it('stages in this process without starting a worker, and still closes the stager', async () => {
+    const l = lake();
+    const keys = await fillLake(l);
+    let staged = 0;
+    let closed = 0;
+    const stager: ChunkStager = {
+      concurrency: 2,
+      stage: async (deps, input) => {
+        staged++;
+        return IN_PROCESS_STAGER.stage(deps, input);
+      },
+      close: async () => {
+        closed++;
+      },
+    };
+    const sum = await compactObjects(l.deps(NOW), { planId: PLAN, keys, stager });
+    expect(sum.objects).toBe(8);
+    expect([staged, closed]).toEqual([0, 1]);
   });
 });

@@ -1,56 +1,11 @@
 // Worker-thread side of the stage pool: stages chunks of a folder lake with the same
 // stageObjects as the in-process path; the clock value and limits come with each request.
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  type CompactionDeps,
-  type MergeRequest,
-  mergePartition,
-  type StageInput,
-  stageObjects,
-} from '../../pipeline/compact.ts';
-import type { Log, Metrics, MetricUnitName } from '../../ports.ts';
+import { type CompactionDeps, mergePartition, stageObjects } from '../../pipeline/compact.ts';
+import type { Log, Metrics } from '../../ports.ts';
 import { FsObjectStore } from './fs-object-store.ts';
 import { LocalCatalog } from './local-catalog.ts';
-
-/** A request from the pool: stage one chunk or merge one partition, as of `nowMs`. */
-export type StageRequest = {
-  readonly id: number;
-  readonly nowMs: number;
-  readonly lateHorizonHours?: number;
-  readonly memoryBudgetBytes?: number;
-} & ({ readonly op: 'stage'; readonly input: StageInput } | { readonly op: 'merge'; readonly input: MergeRequest });
-
-/** An error as it crosses the thread boundary (structured clone keeps neither class nor name). */
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string;
-  readonly props: Record<string, string | number | boolean | null>;
-}
-
-/** What a worker posts back: a log line or metric to forward, or the outcome of a request. */
-export type StageReply =
-  | {
-      readonly kind: 'log';
-      readonly level: keyof Log;
-      readonly message: string;
-      readonly fields?: Record<string, unknown>;
-    }
-  | { readonly kind: 'count'; readonly name: string; readonly value: number; readonly dims?: Record<string, string> }
-  | { readonly kind: 'gauge'; readonly name: string; readonly value: number; readonly unit: MetricUnitName }
-  | { readonly kind: 'done'; readonly id: number; readonly result: unknown }
-  | { readonly kind: 'failed'; readonly id: number; readonly error: SerializedError };
-
-/** Name, message, stack and the primitive own fields (`code`, `reason`, `key`…) of a thrown value. */
-export function serializeError(error: unknown): SerializedError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error), props: {} };
-  const props: Record<string, string | number | boolean | null> = {};
-  for (const [k, v] of Object.entries(error)) {
-    if (k === 'name' || k === 'message' || k === 'stack') continue;
-    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) props[k] = v as string | number | boolean;
-  }
-  return { name: error.name, message: error.message, stack: error.stack, props };
-}
+import { type StageReply, type StageRequest, serializeError } from './stage-workers.ts';
 
 function main(): void {
   const port = parentPort;

@@ -1,3 +1,5 @@
+// Worker threads that stage chunks and merge partitions of a folder lake for compactObjects,
+// the local twin of the workflow's Map states (one Lambda per chunk or merge group).
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -11,9 +13,49 @@ import type {
   StageResult,
 } from '../../pipeline/compact.ts';
 import { RawObjectError } from '../../pipeline/compact-lines.ts';
-import type { SerializedError, StageReply, StageRequest } from './stage-worker-entry.ts';
+import type { Log, MetricUnitName } from '../../ports.ts';
 
 const ENTRY = join(__dirname, 'stage-worker-entry.ts');
+
+/** A request from the pool: stage one chunk or merge one partition, as of `nowMs`. */
+export type StageRequest = {
+  readonly id: number;
+  readonly nowMs: number;
+  readonly lateHorizonHours?: number;
+  readonly memoryBudgetBytes?: number;
+} & ({ readonly op: 'stage'; readonly input: StageInput } | { readonly op: 'merge'; readonly input: MergeRequest });
+
+/** An error as it crosses the thread boundary (structured clone keeps neither class nor name). */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly props: Record<string, string | number | boolean | null>;
+}
+
+/** What a worker posts back: a log line or metric to forward, or the outcome of a request. */
+export type StageReply =
+  | {
+      readonly kind: 'log';
+      readonly level: keyof Log;
+      readonly message: string;
+      readonly fields?: Record<string, unknown>;
+    }
+  | { readonly kind: 'count'; readonly name: string; readonly value: number; readonly dims?: Record<string, string> }
+  | { readonly kind: 'gauge'; readonly name: string; readonly value: number; readonly unit: MetricUnitName }
+  | { readonly kind: 'done'; readonly id: number; readonly result: unknown }
+  | { readonly kind: 'failed'; readonly id: number; readonly error: SerializedError };
+
+/** Name, message, stack and the primitive own fields (`code`, `reason`, `key`…) of a thrown value. */
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error), props: {} };
+  const props: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(error)) {
+    if (k === 'name' || k === 'message' || k === 'stack') continue;
+    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) props[k] = v as string | number | boolean;
+  }
+  return { name: error.name, message: error.message, stack: error.stack, props };
+}
 
 // The entry is TypeScript: load tsx's require hook first, as bin/eks-log-lake.cjs does. Resolved
 // from the entry's folder, so it works under the bin, `tsx src/cli/main.ts` and vitest alike.
@@ -61,8 +103,9 @@ interface Slot {
 }
 
 /**
- * Stages chunks in worker threads over a folder lake, up to `workers` at once, with the caller's
- * clock value, limits, log and metrics. Workers start on first use and are terminated by `close`.
+ * Stages chunks and merges partitions in worker threads over a folder lake and its local catalog,
+ * up to `workers` at once, with the caller's clock value, limits, log and metrics. Workers start
+ * on first use; `close` terminates them (compactObjects calls it when both phases are over).
  */
 export function createWorkerStager(options: StageWorkerOptions): ChunkStager & { close(): Promise<void> } {
   const size = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
