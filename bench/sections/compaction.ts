@@ -13,7 +13,7 @@ import { MANIFEST_NAME, parseManifest, planIdFor } from '../../src/core/compact/
 import { generateTraffic } from '../../src/core/generate/traffic.ts';
 import { toRawRecordLines } from '../../src/core/parse/index.ts';
 import { RECORD_GZIP_LEVEL } from '../../src/core/transform/index.ts';
-import { type ChunkStager, compactObjects, IN_PROCESS_STAGER } from '../../src/pipeline/compact.ts';
+import { type ChunkStager, chunkKeys, compactObjects, IN_PROCESS_STAGER } from '../../src/pipeline/compact.ts';
 import type { Log } from '../../src/ports.ts';
 import type { BenchSection } from '../section.ts';
 
@@ -293,6 +293,8 @@ export const section: BenchSection = {
         one_partition_mb_per_s: round(Number(prep.written) / 1e6 / Number(rss.seconds)),
         events: sum.events,
         workers,
+        // A lone chunk is staged in-process whatever the worker count (see compactObjects).
+        chunks: chunkKeys(raw.keys).length,
         stage_seconds: round(stageSeconds),
         merge_publish_seconds: round(seconds - stageSeconds),
       };
