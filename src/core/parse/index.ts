@@ -26,7 +26,21 @@ const EVENT_ID_RE = /^\d+$/;
  * CONTROL_MESSAGE. Never throws on event content: bad events become `bad_envelope` records.
  */
 export function toRawRecordLines(message: SubscriptionMessage, ctx: ParseContext): string[] {
-  if (message.messageType !== 'DATA_MESSAGE') return [];
+  const { heads, tails } = toRawRecordParts(message, ctx);
+  for (let i = 0; i < heads.length; i++) if (tails[i] !== '') heads[i] += tails[i]!;
+  return heads;
+}
+
+/** The lines of toRawRecordLines in two parts each: line i is `heads[i] + tails[i]`. */
+export interface RawRecordParts {
+  readonly heads: string[];
+  /** Mostly empty; an audit line's original body, kept apart so it is copied once, not joined first. */
+  readonly tails: string[];
+}
+
+/** toRawRecordLines without joining each line's parts, for writers that copy them out anyway. */
+export function toRawRecordParts(message: SubscriptionMessage, ctx: ParseContext): RawRecordParts {
+  if (message.messageType !== 'DATA_MESSAGE') return { heads: [], tails: [] };
   const cluster = clusterFromLogGroup(message.logGroup);
   // Only EKS control-plane groups are parsed; anything else is kept verbatim as `unknown`.
   const logType: LogType = cluster === null ? 'unknown' : classifyLogStream(message.logStream);
@@ -34,11 +48,11 @@ export function toRawRecordLines(message: SubscriptionMessage, ctx: ParseContext
     `,"account":${JSON.stringify(message.owner)},"region":${JSON.stringify(ctx.region)}` +
     `,"cluster":${JSON.stringify(cluster)},"log_group":${JSON.stringify(message.logGroup)}` +
     `,"log_stream":${JSON.stringify(message.logStream)},"log_type":"${logType}"`;
-  const lines: string[] = new Array(message.logEvents.length);
-  for (let i = 0; i < message.logEvents.length; i++) {
-    lines[i] = eventLine(message.logEvents[i], logType, shared);
-  }
-  return lines;
+  const n = message.logEvents.length;
+  const heads: string[] = new Array(n);
+  const tails: string[] = new Array(n).fill('');
+  for (let i = 0; i < n; i++) heads[i] = eventLine(message.logEvents[i], logType, shared, tails, i);
+  return { heads, tails };
 }
 
 /**
@@ -72,7 +86,8 @@ function withFields(prefix: string, fields: Record<string, unknown>): string {
   return `${prefix},${JSON.stringify(fields).slice(1)}`;
 }
 
-function eventLine(ev: unknown, logType: LogType, shared: string): string {
+// Writes `tails[i]` only when it splits the line (an audit body); returns the rest of the line.
+function eventLine(ev: unknown, logType: LogType, shared: string, tails: string[], i: number): string {
   const problem = eventProblem(ev);
   if (problem !== null) return badEnvelopeLine(ev, shared, problem);
   const { id, timestamp, message } = ev as { id: string; timestamp: number; message: string };
@@ -85,7 +100,7 @@ function eventLine(ev: unknown, logType: LogType, shared: string): string {
   }
   switch (logType) {
     case 'kube-apiserver-audit':
-      return auditLine(id, timestamp, message, shared);
+      return auditLine(id, timestamp, message, shared, tails, i);
     case 'authenticator':
       return authenticatorLine(id, timestamp, message, shared);
     case 'unknown':
@@ -119,13 +134,16 @@ function badEnvelopeLine(ev: unknown, shared: string, problem: string): string {
   });
 }
 
-function auditLine(id: string, ts: number, message: string, shared: string): string {
+function auditLine(id: string, ts: number, message: string, shared: string, tails: string[], i: number): string {
   // One pass that builds nothing answers for nearly every event; anything it is unsure of
   // (including reserved names, which need the field order below) goes through JSON.parse.
   const facts = scanAuditJson(message);
   if (facts === null || facts.hasReservedKey) return auditLineParsed(id, ts, message, shared);
   const time = auditTime(facts.requestReceivedTimestamp) ?? auditTime(facts.stageTimestamp) ?? formatEpochMs(ts);
-  return splicedAuditLine(head(time, ts, id, shared, 'ok'), message);
+  const body = auditBody(message);
+  if (body === null) return `${head(time, ts, id, shared, 'ok')}}`;
+  tails[i] = body;
+  return `${head(time, ts, id, shared, 'ok')},`;
 }
 
 function auditLineParsed(id: string, ts: number, message: string, shared: string): string {
@@ -162,16 +180,20 @@ function auditLineParsed(id: string, ts: number, message: string, shared: string
     return withFields(head(formatEpochMs(ts), ts, id, shared, 'unparsed', why), { message });
   }
   const time = auditTime(obj.requestReceivedTimestamp) ?? auditTime(obj.stageTimestamp) ?? formatEpochMs(ts);
-  return splicedAuditLine(head(time, ts, id, shared, 'ok'), message);
+  const members = auditBody(message);
+  return `${head(time, ts, id, shared, 'ok')}${members === null ? '}' : `,${members}`}`;
 }
 
-// Splices the envelope in front of the original text so numbers and duplicate keys stay byte-exact.
-function splicedAuditLine(prefix: string, message: string): string {
+/**
+ * The members of a valid audit object and its closing brace, made single-line, to splice after
+ * the envelope so numbers and duplicate keys stay byte-exact; null for an empty object.
+ */
+function auditBody(message: string): string | null {
   const open = message.indexOf('{');
   let close = open + 1;
   while (close < message.length && isJsonSpace(message.charCodeAt(close))) close++;
-  if (message.charCodeAt(close) === 0x7d) return `${prefix}}`;
-  return `${prefix},${toSingleLineJson(message.slice(open + 1))}`;
+  if (message.charCodeAt(close) === 0x7d) return null;
+  return toSingleLineJson(message.slice(open + 1));
 }
 
 function isJsonSpace(c: number): boolean {

@@ -25,16 +25,25 @@ export const RECORD_GZIP_LEVEL = 1;
 const SCRATCH_KEEP_BYTES = 4 * 1024 * 1024;
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
-/** Encodes NDJSON lines as one gzip member (each line newline-terminated). */
-export function encodeRecordData(lines: readonly string[], level: number = RECORD_GZIP_LEVEL): Uint8Array {
+/**
+ * Encodes NDJSON lines as one gzip member (each line newline-terminated). With `tails`, line i
+ * is `lines[i] + tails[i]` (see toRawRecordParts).
+ */
+export function encodeRecordData(
+  lines: readonly string[],
+  level: number = RECORD_GZIP_LEVEL,
+  tails?: readonly string[],
+): Uint8Array {
   // UTF-8 straight into reused scratch memory: no joined string to build, flatten and encode again.
   // A UTF-16 unit takes at most 3 UTF-8 bytes; only a record too big to keep scratch for pays
   // for the exact count, so a huge one does not reserve three times its size.
   let bound = lines.length;
-  for (let i = 0; i < lines.length; i++) bound += 3 * lines[i]!.length;
+  for (let i = 0; i < lines.length; i++) bound += 3 * (lines[i]!.length + (tails?.[i]?.length ?? 0));
   if (bound > SCRATCH_KEEP_BYTES) {
     bound = lines.length;
-    for (let i = 0; i < lines.length; i++) bound += Buffer.byteLength(lines[i]!);
+    for (let i = 0; i < lines.length; i++) {
+      bound += Buffer.byteLength(lines[i]!) + (tails === undefined ? 0 : Buffer.byteLength(tails[i]!));
+    }
   }
   let buf = scratch;
   if (buf.length < bound) {
@@ -44,6 +53,8 @@ export function encodeRecordData(lines: readonly string[], level: number = RECOR
   let at = 0;
   for (let i = 0; i < lines.length; i++) {
     at += buf.write(lines[i]!, at);
+    const tail = tails?.[i];
+    if (tail) at += buf.write(tail, at);
     buf[at++] = 0x0a;
   }
   // gzipSync reads its input before returning, so the scratch can be reused at once.

@@ -1,6 +1,6 @@
 import { decodeBase64Strict, decodeSubscriptionPayload } from '../decode.ts';
 import { DecodeError } from '../errors.ts';
-import { classifyLogStream, clusterFromLogGroup, toRawRecordLines } from '../parse/index.ts';
+import { classifyLogStream, clusterFromLogGroup, toRawRecordParts } from '../parse/index.ts';
 import type { LogType, SubscriptionMessage } from '../types.ts';
 import { encodeRecordData } from './destination.ts';
 import type { FailureReason, RecordOutcome, TransformOptions } from './types.ts';
@@ -53,7 +53,7 @@ export function transformRecord(data: string, options: TransformOptions): Record
     return { kind: 'failed', reason: 'owner_not_allowed', events, inputBytes };
   }
   if (events === 0) return { kind: 'dropped', reason: 'empty_data_message', events, inputBytes };
-  const lines = toRawRecordLines(message, { region: options.region });
+  const { heads, tails } = toRawRecordParts(message, { region: options.region });
   let textChars = 0;
   for (let i = 0; i < message.logEvents.length; i++) {
     const m = message.logEvents[i]?.message;
@@ -62,9 +62,9 @@ export function transformRecord(data: string, options: TransformOptions): Record
   return {
     kind: 'ok',
     logType: logTypeOf(message),
-    data: encodeRecordData(lines, options.gzipLevel),
+    data: encodeRecordData(heads, options.gzipLevel, tails),
     events,
-    lines: lines.length,
+    lines: heads.length,
     textChars,
     reingested: isReingested(message),
     inputBytes,
