@@ -101,7 +101,7 @@ export function compactCommand(): Command {
     )
     .option(
       '--workers <n>',
-      'worker threads that stage chunks and merge partitions at once; 1 runs everything in this process',
+      'worker threads that stage chunks of up to 32 raw objects and merge partitions at once; a window of one chunk, or 1, runs everything in this process',
       parseWorkers,
       availableParallelism(),
     )
