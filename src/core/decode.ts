@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { DecodeError } from './errors.ts';
 import type { CwlLogEvent, SubscriptionMessage } from './types.ts';
@@ -102,12 +102,14 @@ function gunzipBounded(buf: Buffer, max: number): Buffer {
 }
 
 function parseMessageJson(text: Buffer): SubscriptionMessage {
-  const valid = isUtf8(text);
+  // ASCII (most payloads) reads the same as latin1, which is a plain copy with nothing to decode.
+  const ascii = isAscii(text);
+  const valid = ascii || isUtf8(text);
   let value: unknown;
   try {
     // Invalid UTF-8 (rare; CloudWatch itself rejects it) is read byte-for-char so each event's
     // original bytes can be recovered; see recoverMessageBytes.
-    value = JSON.parse(valid ? stripBom(text.toString('utf8')) : text.toString('latin1'));
+    value = JSON.parse(valid && !ascii ? stripBom(text.toString('utf8')) : text.toString('latin1'));
   } catch (err) {
     throw new DecodeError(`payload is not valid JSON: ${(err as Error).message}`, 'invalid_json', { cause: err });
   }

@@ -140,7 +140,8 @@ function auditLine(id: string, ts: number, message: string, shared: string, tail
   const facts = scanAuditJson(message);
   if (facts === null || facts.hasReservedKey) return auditLineParsed(id, ts, message, shared);
   const time = auditTime(facts.requestReceivedTimestamp) ?? auditTime(facts.stageTimestamp) ?? formatEpochMs(ts);
-  const body = auditBody(message);
+  // The scan is unsure of any control character, so a body it accepts has no CR/LF to replace.
+  const body = auditBody(message, false);
   if (body === null) return `${head(time, ts, id, shared, 'ok')}}`;
   tails[i] = body;
   return `${head(time, ts, id, shared, 'ok')},`;
@@ -180,7 +181,7 @@ function auditLineParsed(id: string, ts: number, message: string, shared: string
     return withFields(head(formatEpochMs(ts), ts, id, shared, 'unparsed', why), { message });
   }
   const time = auditTime(obj.requestReceivedTimestamp) ?? auditTime(obj.stageTimestamp) ?? formatEpochMs(ts);
-  const members = auditBody(message);
+  const members = auditBody(message, true);
   return `${head(time, ts, id, shared, 'ok')}${members === null ? '}' : `,${members}`}`;
 }
 
@@ -188,12 +189,12 @@ function auditLineParsed(id: string, ts: number, message: string, shared: string
  * The members of a valid audit object and its closing brace, made single-line, to splice after
  * the envelope so numbers and duplicate keys stay byte-exact; null for an empty object.
  */
-function auditBody(message: string): string | null {
+function auditBody(message: string, mayHaveLineBreaks: boolean): string | null {
   const open = message.indexOf('{');
   let close = open + 1;
   while (close < message.length && isJsonSpace(message.charCodeAt(close))) close++;
   if (message.charCodeAt(close) === 0x7d) return null;
-  return toSingleLineJson(message.slice(open + 1));
+  return toSingleLineJson(message.slice(open + 1), mayHaveLineBreaks);
 }
 
 function isJsonSpace(c: number): boolean {
