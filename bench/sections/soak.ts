@@ -3,7 +3,7 @@
 // publish) over a folder lake, in a child process so its peak RSS is the pipeline's alone.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLog } from '../../functions/shared/logger.ts';
 import { deliverTraffic } from '../../src/adapters/local/firehose-delivery.ts';
@@ -134,8 +134,8 @@ export const section: BenchSection = {
   name: 'soak',
   async run({ sizeMb, log }) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-soak-'));
-    // Stage workers of the compaction: BENCH_COMPACTION_WORKERS, else one per core; 1 = in-process.
-    const workers = Math.max(1, Number(process.env.BENCH_COMPACTION_WORKERS ?? availableParallelism()));
+    // Stage workers of the compaction: BENCH_COMPACTION_WORKERS, else in-process like the CLI's default.
+    const workers = Math.max(1, Number(process.env.BENCH_COMPACTION_WORKERS ?? 1));
     try {
       log(`soak: one 15-minute window of ~${sizeMb} MB log text through transform, delivery and compaction`);
       const r = spawnSync(

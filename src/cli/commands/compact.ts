@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { FsObjectStore } from '../../adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../adapters/local/local-catalog.ts';
@@ -51,7 +50,9 @@ export async function runLocalCompact(
     if (raw.arrivalMs >= from && raw.arrivalMs < to) objects.push({ key: o.key, etag: o.etag });
   }
   const planId = planIdFor(objects);
-  const workers = opts.workers ?? availableParallelism();
+  // In-process by default: each worker holds its own working set (measured: ~2× peak RSS for
+  // 1.1–1.3× on two cores), so parallel staging is something to ask for on a big backfill.
+  const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1)
     throw new InvalidInputError(`--workers must be a whole number ≥ 1, got ${workers}`);
   const summary = await compactObjects(
@@ -101,9 +102,9 @@ export function compactCommand(): Command {
     )
     .option(
       '--workers <n>',
-      'worker threads that stage chunks of up to 32 raw objects and merge partitions at once; a window of one chunk, or 1, runs everything in this process',
+      'worker threads that stage chunks of up to 32 raw objects and merge partitions at once; each adds its own working set to memory; a window of one chunk, or 1, runs everything in this process',
       parseWorkers,
-      availableParallelism(),
+      1,
     )
     .option('--json', 'print the summary as JSON instead of text')
     .addHelpText(
@@ -113,7 +114,7 @@ export function compactCommand(): Command {
         'Examples:',
         '  $ eks-log-lake compact --lake ./lake --from 2026-11-27T00:00:00Z --to 2026-11-27T01:00:00Z',
         '  $ eks-log-lake compact --lake ./lake --from 2026-11-27T00:00:00Z --to 2026-11-28T00:00:00Z --json',
-        '  $ eks-log-lake compact --lake ./lake --from 2026-11-27T00:00:00Z --to 2026-11-28T00:00:00Z --workers 1',
+        '  $ eks-log-lake compact --lake ./lake --from 2026-11-27T00:00:00Z --to 2026-11-28T00:00:00Z --workers 2',
         '',
         'Re-running a window changes nothing, with any --workers. Exit code 0 on success, non-zero on bad options or a failure.',
       ].join('\n'),
