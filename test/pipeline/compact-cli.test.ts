@@ -110,7 +110,9 @@ describe('eks-log-lake compact', () => {
     expect(out).toMatch(/inclusive/);
     expect(out).toMatch(/exclusive/);
     expect(out).toMatch(/--horizon-hours <n>\s+hours/);
-    expect(out).toMatch(/--workers <n>\s+worker threads[\s\S]*1, runs everything in this process/);
+    expect(out).toMatch(
+      /--workers <n>\s+worker threads[\s\S]*1, runs\s+everything\s+in\s+this\s+process[\s\S]*default: 1/,
+    );
     expect(out).toMatch(/Examples:\n\s+\$ eks-log-lake compact --lake \S+ --from \S+ --to \S+/);
   });
 
