@@ -115,8 +115,9 @@ function quarantine(reason: QuarantineReason, detail: string): MappedLine {
   return { kind: 'quarantine', reason, detail };
 }
 
-// Columns that carry free text or request/response bodies, where secrets show up.
-const REDACTED_COLUMNS = ['request_object', 'response_object', 'message', 'msg'] as const;
+// Columns that carry free text or request/response bodies, where secrets show up; request URIs
+// (tokens in query strings) and the user's extra attributes (JSON text) too.
+const REDACTED_COLUMNS = ['request_object', 'response_object', 'message', 'msg', 'request_uri', 'user_extra'] as const;
 
 /**
  * Maps one raw NDJSON line (design §3) to its curated table, partition and row, or to a
@@ -135,7 +136,10 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
     // Most cells hold no hint of a secret: skip the call and the counts object for them.
     if (typeof v !== 'string' || (!secretResource && !mayHoldSecret(v))) continue;
     counts ??= {};
-    row[col] = redactSecrets(v, counts, { secretResource, keyIdsAlone: col.endsWith('_object') });
+    // Secret `data` maps only exist in bodies; a lone access key id elsewhere is an identifier
+    // investigations join on (user_extra's accessKeyId), so only bodies lose it.
+    const body = col.endsWith('_object');
+    row[col] = redactSecrets(v, counts, { secretResource: secretResource && body, keyIdsAlone: body });
   }
   const redactions = counts === null ? 0 : countRedactions(counts);
   return redactions === 0 ? m : { ...m, redactions };

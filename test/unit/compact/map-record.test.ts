@@ -4,6 +4,7 @@ import { tableToRows } from '../../../src/core/arrow/rows.ts';
 import { mapRawLine, parseGroups, topLevelMemberText, truncatedJson } from '../../../src/core/compact/index.ts';
 import { decodeParquet, encodeParquet } from '../../../src/core/parquet.ts';
 import { tableDef } from '../../../src/core/schema.ts';
+import { CANARY } from './canaries.ts';
 import { ACCOUNT, CLUSTER, message, rawLines, sampleEvents } from './raw-fixtures.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 1, 30, 0);
@@ -90,6 +91,31 @@ describe('mapRawLine', () => {
       `"requestObject":${deep}`,
     );
     expect(mapped(line).row.request_object).toBe(deep);
+  });
+
+  it('redacts tokens in the request URI and in user extra, but keeps the access key id investigations join on', () => {
+    const line = JSON.stringify(
+      envelope({
+        kind: 'Event',
+        auditID: 'a1',
+        verb: 'get',
+        requestURI: `/api/v1/namespaces/default/pods/web-0/exec?command=sh&access_token=${CANARY.jwt}`,
+        user: {
+          username: 'kubernetes-admin',
+          extra: { accessKeyId: [CANARY.asid], sessionToken: [`Bearer ${CANARY.bearer}`] },
+        },
+        objectRef: { resource: 'pods', namespace: 'default', name: 'web-0', subresource: 'exec' },
+      }),
+    );
+    const m = mapped(line);
+    expect(m.row.request_uri).toBe('/api/v1/namespaces/default/pods/web-0/exec?command=sh&access_token=[REDACTED:jwt]');
+    expect(m.row.user_extra).toContain(CANARY.asid);
+    expect(m.row.user_extra).not.toContain(CANARY.bearer);
+    expect(JSON.parse(m.row.user_extra as string)).toEqual({
+      accessKeyId: [CANARY.asid],
+      sessionToken: ['Bearer [REDACTED:bearer]'],
+    });
+    expect(m.redactions).toBe(2);
   });
 
   it('does not pollute prototypes with __proto__ or constructor keys', () => {
