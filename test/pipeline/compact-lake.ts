@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
 import { tableToRows } from '../../src/core/arrow/rows.ts';
@@ -21,6 +22,20 @@ export interface Lake {
   catalog: Catalog;
   deps(now: number, extra?: Partial<CompactionDeps>): CompactionDeps;
   dispose(): void;
+}
+
+/** A `lake()` factory for a test file: every lake it makes is removed after each test. */
+export function lakePerTest(): () => Lake {
+  let lakes: Lake[] = [];
+  afterEach(() => {
+    for (const l of lakes) l.dispose();
+    lakes = [];
+  });
+  return () => {
+    const l = makeLake();
+    lakes.push(l);
+    return l;
+  };
 }
 
 export function makeLake(): Lake {

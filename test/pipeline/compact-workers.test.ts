@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWorkerStager } from '../../src/adapters/local/stage-workers.ts';
 import { InvalidInputError } from '../../src/core/errors.ts';
 import {
@@ -11,7 +11,7 @@ import {
 } from '../../src/pipeline/compact.ts';
 import type { Catalog, Log, Metrics } from '../../src/ports.ts';
 import { gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
-import { countRows, type Lake, makeLake, readPublished } from './compact-lake.ts';
+import { countRows, type Lake, lakePerTest, readPublished } from './compact-lake.ts';
 
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 27, 1, 0, 0);
@@ -20,16 +20,7 @@ const PLAN = 'plan-workers';
 /** Two keys a chunk: the nine keys of the lake make five chunks, so the workers share them out. */
 const CHUNK = 2;
 
-let lakes: Lake[] = [];
-function lake(): Lake {
-  const l = makeLake();
-  lakes.push(l);
-  return l;
-}
-afterEach(() => {
-  for (const l of lakes) l.dispose();
-  lakes = [];
-});
+const lake = lakePerTest();
 
 /**
  * Eight raw objects of every stream type over two event hours: re-deliveries within and across

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tableToRows } from '../../src/core/arrow/rows.ts';
 import {
   generationPrefix,
@@ -26,22 +26,13 @@ import {
   rawLines,
   sampleEvents,
 } from '../unit/compact/raw-fixtures.ts';
-import { countRows, type Lake, makeLake, readPublished } from './compact-lake.ts';
+import { countRows, type Lake, lakePerTest, readPublished } from './compact-lake.ts';
 
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 27, 1, 0, 0);
 const NOW = T0 + 3 * HOUR;
 
-let lakes: Lake[] = [];
-function lake(): Lake {
-  const l = makeLake();
-  lakes.push(l);
-  return l;
-}
-afterEach(() => {
-  for (const l of lakes) l.dispose();
-  lakes = [];
-});
+const lake = lakePerTest();
 
 /** Lines of `n` events per stream type starting at `startMs` (ids unique per type and second). */
 function linesOf(types: readonly KnownLogType[], startMs: number, n: number, seq0 = 0): string[] {
