@@ -2,7 +2,7 @@
 // on the same objects in the same run; peak RSS of a 1 GB partition in a child process.
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -26,9 +26,12 @@ const QUIET: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
-/** Stage workers of both compaction runs: BENCH_COMPACTION_WORKERS, else one per core; 1 = in-process. */
+/**
+ * Stage workers of both compaction runs: BENCH_COMPACTION_WORKERS, else in-process like
+ * `compact`'s default (the bench's window is one chunk, which stays in-process anyway).
+ */
 function benchWorkers(): number {
-  return Math.max(1, Number(process.env.BENCH_COMPACTION_WORKERS ?? availableParallelism()));
+  return Math.max(1, Number(process.env.BENCH_COMPACTION_WORKERS ?? 1));
 }
 
 function stagerFor(lakeDir: string, workers: number): ChunkStager {
