@@ -4,13 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGzip, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
 import { createWorkerStager } from '../../src/adapters/local/stage-workers.ts';
 import { MANIFEST_NAME, parseManifest, planIdFor } from '../../src/core/compact/index.ts';
 import { generateTraffic } from '../../src/core/generate/traffic.ts';
+import { decodeParquet, encodeParquet } from '../../src/core/parquet.ts';
 import { toRawRecordLines } from '../../src/core/parse/index.ts';
 import { RECORD_GZIP_LEVEL } from '../../src/core/transform/index.ts';
 import { type ChunkStager, chunkKeys, compactObjects, IN_PROCESS_STAGER } from '../../src/pipeline/compact.ts';
@@ -95,15 +96,50 @@ async function writeRawObjects(store: FsObjectStore, byType: Map<string, string[
   return { keys, textBytes, gzipBytes };
 }
 
-async function publishedParquetBytes(store: FsObjectStore, catalog: LocalCatalog): Promise<number> {
-  let bytes = 0;
+/** Keys and sizes of every published Parquet file (through the catalog, as a reader sees them). */
+async function publishedFiles(store: FsObjectStore, catalog: LocalCatalog): Promise<{ key: string; bytes: number }[]> {
+  const files: { key: string; bytes: number }[] = [];
   for (const table of ['audit_events', 'component_logs', 'authenticator_logs', 'unparsed_logs']) {
     for (const p of await catalog.listPartitions(table)) {
       const m = await store.get(`${p.location}${MANIFEST_NAME}`);
-      if (m) for (const f of parseManifest(Buffer.from(m.body).toString()).files) bytes += f.bytes;
+      if (m) for (const f of parseManifest(Buffer.from(m.body).toString()).files) files.push(f);
     }
   }
-  return bytes;
+  return files;
+}
+
+/**
+ * The floor of this stack on one thread: what gunzip of the raw objects, `JSON.parse` of every
+ * line and parquet-wasm's encode of the published tables cost alone, with nothing mapped,
+ * sorted, deduped or partitioned. Compaction cannot be faster than this without replacing one
+ * of the three, so it bounds the ratio any tuning of the rest can reach.
+ */
+async function stackFloor(store: FsObjectStore, rawKeys: readonly string[], published: readonly { key: string }[]) {
+  let gunzipMs = 0;
+  let parseMs = 0;
+  let encodeMs = 0;
+  for (const key of rawKeys) {
+    const gz = (await store.get(key))?.body;
+    if (!gz) throw new Error(`raw object ${key} vanished`);
+    let t = performance.now();
+    const text = gunzipSync(gz).toString();
+    gunzipMs += performance.now() - t;
+    t = performance.now();
+    for (let i = 0; i < text.length; ) {
+      const end = text.indexOf('\n', i);
+      const j = end < 0 ? text.length : end;
+      if (j > i) JSON.parse(text.slice(i, j));
+      i = j + 1;
+    }
+    parseMs += performance.now() - t;
+  }
+  for (const f of published) {
+    const table = decodeParquet((await store.get(f.key))!.body);
+    const t = performance.now();
+    encodeParquet(table);
+    encodeMs += performance.now() - t;
+  }
+  return { gunzip: gunzipMs / 1000, parse: parseMs / 1000, encode: encodeMs / 1000 };
 }
 
 // DuckDB's own NDJSON → Parquet path over the same objects: typed columns, ZSTD, no dedupe.
@@ -245,7 +281,8 @@ export const section: BenchSection = {
       );
       const seconds = (performance.now() - t) / 1000;
       const cpuSeconds = process.cpuUsage(cpu).user / 1e6;
-      const parquet = await publishedParquetBytes(store, catalog);
+      const published = await publishedFiles(store, catalog);
+      const parquet = published.reduce((n, f) => n + f.bytes, 0);
       log(
         `compaction (${workers} workers, ${chunkKeys(raw.keys).length} chunks): ${round(seconds)} s, ` +
           `${sum.events} events, ${sum.partitions} partitions, ${sum.duplicates} duplicates`,
@@ -255,6 +292,13 @@ export const section: BenchSection = {
       const duck1 = await duckdbSeconds(lakeDir, dir, 1);
       log(
         `duckdb read_json → COPY parquet zstd: ${round(duck.seconds)} s (2 threads), ${round(duck1.seconds)} s (1 thread)`,
+      );
+
+      const floor = await stackFloor(store, raw.keys, published);
+      const floorSeconds = floor.gunzip + floor.parse + floor.encode;
+      log(
+        `floor of the stack, one thread: gunzip ${round(floor.gunzip)} s + JSON.parse ${round(floor.parse)} s + ` +
+          `parquet-wasm encode ${round(floor.encode)} s = ${round(floorSeconds)} s`,
       );
 
       const oneMb = Number(process.env.BENCH_PARTITION_MB ?? 1024);
@@ -272,6 +316,11 @@ export const section: BenchSection = {
         duckdb_1thread_mb_per_s: round(mb / duck1.seconds),
         cpu_mb_per_s: round(mb / cpuSeconds),
         vs_duckdb: round(duck.seconds / seconds, 3),
+        floor_mb_per_s: round(mb / floorSeconds),
+        floor_vs_duckdb: round(duck.seconds / floorSeconds, 3),
+        floor_gunzip_s: round(floor.gunzip, 3),
+        floor_json_parse_s: round(floor.parse, 3),
+        floor_encode_s: round(floor.encode, 3),
         peak_rss_mib: round(Number(rss.maxRssMib)),
         parquet_to_gzip_ratio: round(parquet / raw.gzipBytes, 3),
         duckdb_parquet_to_gzip_ratio: round(duck.bytes / raw.gzipBytes, 3),
