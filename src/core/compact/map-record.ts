@@ -118,6 +118,9 @@ function quarantine(reason: QuarantineReason, detail: string): MappedLine {
 // Columns that carry free text or request/response bodies, where secrets show up; request URIs
 // (tokens in query strings) and the user's extra attributes (JSON text) too.
 const REDACTED_COLUMNS = ['request_object', 'response_object', 'message', 'msg', 'request_uri', 'user_extra'] as const;
+// Map values too: admission webhooks copy their JSON patches (env values included) into audit
+// annotations, and klog key-values can carry a token.
+const REDACTED_MAP_COLUMNS = ['annotations', 'kv'] as const;
 
 /**
  * Maps one raw NDJSON line (design §3) to its curated table, partition and row, or to a
@@ -140,6 +143,21 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
     // investigations join on (user_extra's accessKeyId), so only bodies lose it.
     const body = col.endsWith('_object');
     row[col] = redactSecrets(v, counts, { secretResource: secretResource && body, keyIdsAlone: body });
+  }
+  for (const col of REDACTED_MAP_COLUMNS) {
+    const cell = row[col] as MapCell | null | undefined;
+    if (!cell) continue;
+    let out: [string, string | null][] | null = null;
+    for (let i = 0; i < cell.length; i++) {
+      const v = cell[i]![1];
+      if (v === null || !mayHoldSecret(v)) continue;
+      counts ??= {};
+      const r = redactSecrets(v, counts, { secretResource: false, keyIdsAlone: false });
+      if (r === v) continue;
+      out ??= cell.map(([k, x]) => [k, x]);
+      out[i]![1] = r;
+    }
+    if (out) row[col] = out;
   }
   const redactions = counts === null ? 0 : countRedactions(counts);
   return redactions === 0 ? m : { ...m, redactions };

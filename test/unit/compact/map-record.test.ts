@@ -118,6 +118,50 @@ describe('mapRawLine', () => {
     expect(m.redactions).toBe(2);
   });
 
+  it('redacts tokens in annotation and klog key-value values, keeping the keys and the other entries', () => {
+    const patch = JSON.stringify({
+      patch: [{ op: 'add', path: '/spec/containers/0/env/0', value: { name: 'TOKEN', value: CANARY.jwt } }],
+    });
+    const audit = mapped(
+      JSON.stringify(
+        envelope({
+          kind: 'Event',
+          auditID: 'a1',
+          verb: 'create',
+          annotations: {
+            'authorization.k8s.io/decision': 'allow',
+            'patch.webhook.admission.k8s.io/round_0_index_0': patch,
+            'example.com/key-id': CANARY.akid,
+          },
+        }),
+      ),
+    );
+    expect(audit.row.annotations).toEqual([
+      ['authorization.k8s.io/decision', 'allow'],
+      ['patch.webhook.admission.k8s.io/round_0_index_0', patch.replace(CANARY.jwt, '[REDACTED:jwt]')],
+      // A lone key id outside a body is an identifier, as in user_extra.
+      ['example.com/key-id', CANARY.akid],
+    ]);
+    expect(audit.redactions).toBe(1);
+
+    const klog = mapped(
+      JSON.stringify(
+        envelope({
+          log_type: 'kube-controller-manager',
+          log_stream: 'kube-controller-manager-abc',
+          severity: 'I',
+          msg: 'token refreshed',
+          kv: { client: 'cm', header: `Authorization: Bearer ${CANARY.bearer}` },
+        }),
+      ),
+    );
+    expect(klog.row.kv).toEqual([
+      ['client', 'cm'],
+      ['header', 'Authorization: Bearer [REDACTED:bearer]'],
+    ]);
+    expect(klog.redactions).toBe(1);
+  });
+
   it('does not pollute prototypes with __proto__ or constructor keys', () => {
     const line = JSON.stringify(envelope({ kind: 'Event', auditID: 'a1' })).replace(
       '"kind"',
