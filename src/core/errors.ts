@@ -58,6 +58,17 @@ export class CommitConflictError extends PipelineError {
   }
 }
 
+/** A raw object that is not gzip, is corrupt, or decompresses beyond the limit. */
+export class RawObjectError extends PipelineError {
+  constructor(
+    readonly reason: 'not_gzip' | 'corrupt_gzip' | 'too_large',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RawObjectError';
+  }
+}
+
 /** A transient failure worth retrying (throttling, 5xx). */
 export class RetryableError extends PipelineError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,5 +1,9 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { RawObjectError } from '../core/errors.ts';
+
+// Re-exported: callers and the stage workers' error revival import it from here.
+export { RawObjectError };
 
 /** One line of a raw object, or the head of a line too long to hold. */
 export type RawLine =
@@ -12,17 +16,6 @@ export interface LineLimits {
   readonly maxLineBytes: number;
   /** Decompressed size at which the object is rejected (gzip bombs). */
   readonly maxObjectBytes: number;
-}
-
-/** The object is not gzip, is corrupt, or decompresses beyond the limit. */
-export class RawObjectError extends Error {
-  constructor(
-    readonly reason: 'not_gzip' | 'corrupt_gzip' | 'too_large',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RawObjectError';
-  }
 }
 
 const HEAD_BYTES = 64 * 1024;
