@@ -31,13 +31,14 @@ export interface UndecodableMessage {
 }
 
 /**
- * Decodes one CloudWatch Logs subscription payload: gzip (several members allowed) or plain
- * JSON text. Validates the message envelope; events are checked later, one record each.
- * Throws DecodeError with a `code` naming the failure.
+ * Decodes one CloudWatch Logs subscription payload: gzip (several members allowed), or plain
+ * JSON text when `allowPlainJson` (the `parse` command's convenience; CloudWatch Logs always
+ * gzips, so the transform refuses anything else). Validates the message envelope; events are
+ * checked later, one record each. Throws DecodeError with a `code` naming the failure.
  */
 export function decodeSubscriptionPayload(
   bytes: Uint8Array,
-  options?: { maxDecodedBytes?: number },
+  options?: { maxDecodedBytes?: number; allowPlainJson?: boolean },
 ): SubscriptionMessage {
   const max = options?.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
   if (bytes.length === 0) throw new DecodeError('payload is empty', 'empty');
@@ -45,11 +46,14 @@ export function decodeSubscriptionPayload(
   let text: Buffer;
   if (buf[0] === 0x1f && buf[1] === 0x8b) {
     text = gunzipBounded(buf, max);
-  } else if (looksLikeJsonText(buf)) {
+  } else if (options?.allowPlainJson && looksLikeJsonText(buf)) {
     if (buf.length > max) throw new DecodeError(`payload exceeds ${max} bytes`, 'too_large');
     text = buf;
   } else {
-    throw new DecodeError('payload is neither gzip nor JSON text', 'not_gzip');
+    throw new DecodeError(
+      options?.allowPlainJson ? 'payload is neither gzip nor JSON text' : 'payload is not gzip',
+      'not_gzip',
+    );
   }
   if (text.length === 0) throw new DecodeError('decoded payload is empty', 'empty');
   return parseMessageJson(text);

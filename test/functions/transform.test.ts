@@ -65,6 +65,11 @@ const ROWS: Row[] = [
   { row: '2: empty data', data: () => '', result: 'ProcessingFailed', metric: 'decode_failed' },
   { row: '3: valid base64, not gzip', data: () => b64('hello, not gzip at all'), result: 'ProcessingFailed' },
   {
+    row: '3: valid base64 of a plain JSON message, not gzip',
+    data: () => b64(JSON.stringify(auditMessage())),
+    result: 'ProcessingFailed',
+  },
+  {
     row: '4: truncated gzip',
     data: () => {
       const gz = gzipSync(JSON.stringify(auditMessage()));

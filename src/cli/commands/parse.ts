@@ -12,7 +12,7 @@ import type { SubscriptionMessage } from '../../core/types.ts';
  */
 export function readSubscriptionMessages(name: string, bytes: Uint8Array): SubscriptionMessage[] {
   try {
-    return [decodeSubscriptionPayload(bytes)];
+    return [decodeSubscriptionPayload(bytes, { allowPlainJson: true })];
   } catch (err) {
     if (!(err instanceof DecodeError) || err.code !== 'invalid_json') throw notAMessage(name, err);
     const text = decodedText(bytes);
@@ -22,7 +22,7 @@ export function readSubscriptionMessages(name: string, bytes: Uint8Array): Subsc
     lines.forEach((line, i) => {
       if (line.trim() === '') return;
       try {
-        messages.push(decodeSubscriptionPayload(Buffer.from(line, 'utf8')));
+        messages.push(decodeSubscriptionPayload(Buffer.from(line, 'utf8'), { allowPlainJson: true }));
       } catch (lineErr) {
         throw notAMessage(`${name} line ${i + 1}`, lineErr);
       }
