@@ -23,6 +23,8 @@ import { compactionDeps, keysUnder, planIdOf, QUIET, publishedRows as readPublis
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 27, 1, 0, 0);
 const NOW = T0 + 3 * HOUR;
+/** When the seeded lake's store stamps every write (its injected clock). */
+const STORED_AT = T0 + HOUR;
 
 function linesOf(types: readonly KnownLogType[], startMs: number, n: number, seq0 = 0): string[] {
   return types.flatMap((t) => rawLines(message(t, sampleEvents(t, startMs, n, seq0))));
@@ -30,7 +32,7 @@ function linesOf(types: readonly KnownLogType[], startMs: number, n: number, seq
 
 /** A lake with three raw objects (120 events over every stream type), one published run as reference. */
 async function seeded() {
-  const store = new MemoryObjectStore(() => new Date(T0 + HOUR));
+  const store = new MemoryObjectStore(() => new Date(STORED_AT));
   const keys: string[] = [];
   for (let i = 0; i < 3; i++) {
     const key = rawKey('kube-apiserver-audit', T0 + HOUR, `eks-log-lake-raw-1-obj${i}`);
@@ -53,6 +55,11 @@ async function referenceRows(): Promise<string[]> {
 
 function deps(store: MemoryObjectStore | FaultyObjectStore, catalog: LocalCatalog, nowMs = NOW) {
   return compactionDeps(store, catalog, nowMs);
+}
+
+/** Sets the file time of every object in a folder-store lake to `at`. */
+async function stampLake(lake: TestLake, at: Date): Promise<void> {
+  for await (const o of lake.store.list('')) utimesSync(join(lake.dir, o.key), at, at);
 }
 
 /** The test lake's workflow deps with compaction reading through `store` (a fault wrapper). */
@@ -152,10 +159,8 @@ describe('faults injected into compaction', () => {
     expect(await readPublished(s.store, s.catalog)).toEqual(await referenceRows());
     expect((await keysUnder(s.store, 'control/staging/')).length).toBeGreaterThan(0);
     const gc = await collectGarbage(
-      { ...deps(s.store, s.catalog), now: () => new Date(Date.now() + 25 * HOUR) },
-      {
-        graceHours: 24,
-      },
+      { ...deps(s.store, s.catalog), now: () => new Date(STORED_AT + 25 * HOUR) },
+      { graceHours: 24 },
     );
     expect(gc.stagingPlans).toBe(1);
     expect(await keysUnder(s.store, 'control/staging/')).toEqual([]);
@@ -407,8 +412,10 @@ describe('faults injected into the compaction workflow', () => {
     expect(rollups).toHaveLength(2);
     for (const p of rollups) expect(orphans[0]!.startsWith(p.location)).toBe(false);
 
+    // The folder store dates objects by file time: stamp the lake at the test clock so GC runs on it.
+    await stampLake(l, l.clock.now());
     const gc = await collectGarbage(
-      { store: l.store, catalog: l.catalog, log: QUIET, now: () => new Date(Date.now() + 25 * HOUR) },
+      { store: l.store, catalog: l.catalog, log: QUIET, now: () => new Date(l.clock.now().getTime() + 25 * HOUR) },
       { graceHours: 24 },
     );
     expect(gc.generations).toBeGreaterThanOrEqual(1);
