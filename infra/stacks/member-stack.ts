@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { ArnFormat, CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -48,7 +47,6 @@ export class MemberStack extends Stack {
     const guard = needsGuard
       ? new LakeFunction(this, 'Guard', {
           entry: 'member-guard',
-          functionsDir: join(__dirname, '..', 'custom-resources'),
           functionName: `${config.prefix}-member-guard`,
           description: 'eks-log-lake: prepares EKS log groups and turns on control-plane logging',
           memorySize: 256,

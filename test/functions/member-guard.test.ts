@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type CfnEvent,
-  checkSubscriptionFilters,
-  EKS_LOG_TYPES,
-  type GuardDeps,
-  makeHandler,
-  missingLogTypes,
-} from '../../infra/custom-resources/member-guard.ts';
+import { type CfnEvent, type MemberGuardDeps, makeHandler } from '../../functions/member-guard.ts';
+import type { CfnStatus } from '../../src/adapters/aws/cfn-response.ts';
+import { CloudWatchLogGroupSetup, EksClusterLoggingSetup } from '../../src/adapters/aws/eks-log-setup.ts';
 
 const LOG_GROUP = '/aws/eks/prod-eu-1/cluster';
 const OURS = 'eks-log-lake-to-central';
@@ -14,7 +9,7 @@ const OURS = 'eks-log-lake-to-central';
 /** A stand-in for the CloudWatch Logs and EKS SDK clients that answers by command name. */
 function fakeClients(state: { filters: string[]; enabled: string[]; existingGroup?: boolean }) {
   const calls: Array<{ command: string; input: any }> = [];
-  const send = async (cmd: { constructor: { name: string }; input: any }) => {
+  const send = async (cmd: { constructor: { name: string }; input: any }): Promise<any> => {
     const command = cmd.constructor.name;
     calls.push({ command, input: cmd.input });
     switch (command) {
@@ -33,8 +28,19 @@ function fakeClients(state: { filters: string[]; enabled: string[]; existingGrou
         throw new Error(`unexpected ${command}`);
     }
   };
-  const deps = { logs: { send }, eks: { send } } as unknown as GuardDeps;
-  return { deps, calls };
+  return { client: { send } as any, calls };
+}
+
+/** The handler wired to the real AWS adapters over the fake clients; CloudFormation answers are captured. */
+function guardOver(state: Parameters<typeof fakeClients>[0]) {
+  const { client, calls } = fakeClients(state);
+  const sent: Array<{ status: CfnStatus; id: string; reason: string }> = [];
+  const deps: MemberGuardDeps = {
+    logGroups: new CloudWatchLogGroupSetup(client),
+    clusters: new EksClusterLoggingSetup(client),
+    respond: async (_e, status, id, reason) => void sent.push({ status, id, reason }),
+  };
+  return { run: makeHandler(deps), calls, sent };
 }
 
 function event(props: CfnEvent['ResourceProperties'], requestType: CfnEvent['RequestType'] = 'Create'): CfnEvent {
@@ -56,34 +62,17 @@ const prepare = {
   FilterName: OURS,
 } as const;
 
-describe('checkSubscriptionFilters', () => {
-  it.each([
-    [[], null],
-    [[OURS], null],
-    [['datadog'], null],
-    [['datadog', OURS], null],
-    [['datadog', 'splunk-firehose'], /already has 2 subscription filters \(datadog, splunk-firehose\)/],
-  ])('with existing %j answers %s', (existing, expected) => {
-    const res = checkSubscriptionFilters(LOG_GROUP, existing, OURS);
-    if (expected === null) expect(res).toBeNull();
-    else expect(res).toMatch(expected);
-  });
-});
-
-describe('missingLogTypes', () => {
-  it('lists the control-plane types still off', () => {
-    expect(missingLogTypes(['api', 'audit'])).toEqual(['authenticator', 'controllerManager', 'scheduler']);
-    expect(missingLogTypes([...EKS_LOG_TYPES])).toEqual([]);
-  });
-});
-
 describe('member guard custom resource', () => {
   it('creates the log group, sets retention and succeeds when one foreign filter exists', async () => {
-    const { deps, calls } = fakeClients({ filters: ['datadog'], enabled: [], existingGroup: true });
-    const sent: unknown[] = [];
-    await makeHandler(deps, async (_e, status, id, reason) => void sent.push({ status, id, reason }))(event(prepare));
+    const { run, calls, sent } = guardOver({ filters: ['datadog'], enabled: [], existingGroup: true });
+    await run(event(prepare));
     expect(sent).toEqual([
       { status: 'SUCCESS', id: `guard:${LOG_GROUP}`, reason: 'sharing the log group with filter datadog' },
+    ]);
+    expect(calls.map((c) => c.command)).toEqual([
+      'CreateLogGroupCommand',
+      'PutRetentionPolicyCommand',
+      'DescribeSubscriptionFiltersCommand',
     ]);
     expect(calls.find((c) => c.command === 'PutRetentionPolicyCommand')?.input).toEqual({
       logGroupName: LOG_GROUP,
@@ -91,34 +80,47 @@ describe('member guard custom resource', () => {
     });
   });
 
+  it('succeeds with a plain note when only our own filter is there', async () => {
+    const { run, sent } = guardOver({ filters: [OURS], enabled: [] });
+    await run(event(prepare));
+    expect(sent).toEqual([{ status: 'SUCCESS', id: `guard:${LOG_GROUP}`, reason: 'ok' }]);
+  });
+
   it('fails the deployment with a clear reason when two foreign filters exist', async () => {
-    const { deps } = fakeClients({ filters: ['datadog', 'siem'], enabled: [] });
-    const sent: Array<{ status: string; reason: string }> = [];
-    await makeHandler(deps, async (_e, status, _id, reason) => void sent.push({ status, reason }))(event(prepare));
+    const { run, sent } = guardOver({ filters: ['datadog', 'siem'], enabled: [] });
+    await run(event(prepare));
     expect(sent).toHaveLength(1);
     expect(sent[0]!.status).toBe('FAILED');
+    expect(sent[0]!.id).toBe('guard:PrepareProdEu1');
     expect(sent[0]!.reason).toContain('already has 2 subscription filters (datadog, siem)');
     expect(sent[0]!.reason).toContain('will not replace a filter it does not own');
   });
 
   it('enables only the missing control-plane log types', async () => {
-    const { deps, calls } = fakeClients({ filters: [], enabled: ['api', 'audit'] });
-    const sent: Array<{ status: string; reason: string }> = [];
-    await makeHandler(
-      deps,
-      async (_e, status, _id, reason) => void sent.push({ status, reason }),
-    )(event({ ServiceToken: prepare.ServiceToken, Op: 'EnableControlPlaneLogs', ClusterName: 'prod-eu-1' }));
-    expect(sent[0]).toEqual({ status: 'SUCCESS', reason: 'enabled authenticator, controllerManager, scheduler' });
+    const { run, calls, sent } = guardOver({ filters: [], enabled: ['api', 'audit'] });
+    await run(event({ ServiceToken: prepare.ServiceToken, Op: 'EnableControlPlaneLogs', ClusterName: 'prod-eu-1' }));
+    expect(sent).toEqual([
+      { status: 'SUCCESS', id: 'eks-logging:prod-eu-1', reason: 'enabled authenticator, controllerManager, scheduler' },
+    ]);
     expect(calls.find((c) => c.command === 'UpdateClusterConfigCommand')?.input.logging).toEqual({
       clusterLogging: [{ types: ['authenticator', 'controllerManager', 'scheduler'], enabled: true }],
     });
   });
 
+  it('changes nothing when every control-plane log type is already on', async () => {
+    const { run, calls, sent } = guardOver({
+      filters: [],
+      enabled: ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'],
+    });
+    await run(event({ ServiceToken: prepare.ServiceToken, Op: 'EnableControlPlaneLogs', ClusterName: 'prod-eu-1' }));
+    expect(sent).toEqual([{ status: 'SUCCESS', id: 'eks-logging:prod-eu-1', reason: 'already enabled' }]);
+    expect(calls.map((c) => c.command)).toEqual(['DescribeClusterCommand']);
+  });
+
   it('leaves everything in place on Delete', async () => {
-    const { deps, calls } = fakeClients({ filters: [], enabled: [] });
-    const sent: string[] = [];
-    await makeHandler(deps, async (_e, status) => void sent.push(status))(event(prepare, 'Delete'));
-    expect(sent).toEqual(['SUCCESS']);
+    const { run, calls, sent } = guardOver({ filters: [], enabled: [] });
+    await run(event(prepare, 'Delete'));
+    expect(sent.map((s) => s.status)).toEqual(['SUCCESS']);
     expect(calls).toEqual([]);
   });
 });
