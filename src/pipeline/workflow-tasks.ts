@@ -1,5 +1,6 @@
 import { QUARANTINE_OBJECTS_PREFIX } from '../core/compact/layout.ts';
 import type { CuratedTableName } from '../core/schema.ts';
+import { classifyFailure, environmentErrorOf } from '../core/workflow/failure.ts';
 import { leaseHolderOf, resolveWindow } from '../core/workflow/input.ts';
 import type { ChunkLimits } from '../core/workflow/plan.ts';
 import { groupsOf } from '../core/workflow/plan.ts';
@@ -155,6 +156,11 @@ export interface RunSummary {
   /** Raw objects marked poison by this run: failed in too many runs, copied to quarantine/objects/. */
   readonly poisonedObjects: number;
   readonly failedItems: number;
+  /**
+   * Set when items failed because of the environment (access, KMS, credentials, throttling), not
+   * their objects: the error the execution ends with. Such failures never count toward poison.
+   */
+  readonly environmentFailure: 'AccessDeniedError' | 'ThrottledError' | null;
   readonly failureSummary: string;
   readonly watermark: string | null;
 }
@@ -244,17 +250,23 @@ export async function stageObjectsTask(
   const run = runKey(payload.lease, planId);
   const done = await maybeReadRunFile<StageResult>(deps.store, run, `staged/${chunkId}.json`);
   if (done) return { chunkId, partitions: done.partitions.length };
-  await fenceLease(leaseDeps(deps), payload.lease);
-  const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
-  const chunk = plan.chunks.find((c) => c.chunkId === chunkId);
-  if (!chunk) throw new Error(`plan ${planId} has no chunk ${chunkId}`);
-  const staged = await deps.compaction.stageObjects({
-    planId,
-    chunkId: chunkName(chunkId),
-    keys: chunk.objects.map((o) => o.key),
-  });
-  await writeRunFile(deps.store, run, `staged/${chunkId}.json`, staged);
-  return { chunkId, partitions: staged.partitions.length };
+  try {
+    await fenceLease(leaseDeps(deps), payload.lease);
+    const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
+    const chunk = plan.chunks.find((c) => c.chunkId === chunkId);
+    if (!chunk) throw new Error(`plan ${planId} has no chunk ${chunkId}`);
+    const staged = await deps.compaction.stageObjects({
+      planId,
+      chunkId: chunkName(chunkId),
+      keys: chunk.objects.map((o) => o.key),
+    });
+    await writeRunFile(deps.store, run, `staged/${chunkId}.json`, staged);
+    return { chunkId, partitions: staged.partitions.length };
+  } catch (err) {
+    // Step Functions keeps only the error's name: give access and throttling failures ours, so
+    // WriteLedger can tell them from the object's own and never count them toward poison.
+    throw environmentErrorOf(err) ?? err;
+  }
 }
 
 /** PlanMerge: unions the touched partitions of the staged chunks into merge groups. */
@@ -295,9 +307,11 @@ export async function mergePartitionTask(
     try {
       merged.push(await deps.compaction.mergePartition({ planId, table: p.table, values: [...p.values] }));
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      // Transient faults go back to the Map's Retry; anything else is this partition's own failure.
-      if (e.name === 'RetryableError' || e.name === 'LeaseLostError') throw e;
+      const environment = environmentErrorOf(err);
+      const e = environment ?? (err instanceof Error ? err : new Error(String(err)));
+      // Transient and environment faults go back to the Map's Retry (they are no partition's own);
+      // anything else is this partition's own failure.
+      if (environment || e.name === 'RetryableError' || e.name === 'LeaseLostError') throw e;
       deps.log?.error('partition merge failed', { partition: partitionId(p), error: e.name, cause: e.message });
       failed.push({ ...p, error: e.name, cause: e.message });
     }
@@ -457,7 +471,9 @@ export async function writeLedgerTask(
     ? await readMerged(deps, run, published.groups)
     : { merged: [] as MergeResult[], failed: [] as { id: string; error: string; cause: string }[] };
 
-  const poisoned = await poisonRepeatFailures(deps, plan, mergePlan?.failedChunks ?? [], {
+  // Access and throttling say nothing about the objects: those chunks are planned again, never poisoned.
+  const objectFailures = (mergePlan?.failedChunks ?? []).filter((c) => kindOf(c.error) === 'object');
+  const poisoned = await poisonRepeatFailures(deps, plan, objectFailures, {
     planId,
     executionName: payload.executionName,
   });
@@ -534,6 +550,7 @@ export async function writeLedgerTask(
     const lagSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(current)) / 1000);
     deps.metrics?.gauge(WATERMARK_LAG_METRIC.metricName, lagSeconds, WATERMARK_LAG_METRIC.unit);
   }
+  const environmentFailure = environmentFailureOf(failures);
   const summary: RunSummary = {
     status: failures.length === 0 ? 'succeeded' : 'failed',
     mode: window.mode,
@@ -550,7 +567,10 @@ export async function writeLedgerTask(
     quarantined,
     poisonedObjects: poisoned.size,
     failedItems: failures.length,
-    failureSummary: describeFailures(failures, plan.chunks.length + merged.length + failed.length),
+    environmentFailure,
+    failureSummary:
+      (environmentFailure ? ENVIRONMENT_NOTE[environmentFailure] : '') +
+      describeFailures(failures, plan.chunks.length + merged.length + failed.length),
     watermark,
   };
   deps.log?.info('run recorded', { ...summary });
@@ -617,6 +637,23 @@ async function poisonRepeatFailures(
   }
   return new Set(poisoned.map((p) => p.key));
 }
+
+const kindOf = (errorName: string | undefined) => classifyFailure({ name: errorName ?? '' }).kind;
+
+/** The error a run ends with when any item failed for the environment; access outranks throttling. */
+function environmentFailureOf(failures: readonly { error: string }[]): RunSummary['environmentFailure'] {
+  const kinds = new Set(failures.map((f) => kindOf(f.error)));
+  if (kinds.has('access')) return 'AccessDeniedError';
+  if (kinds.has('throttling')) return 'ThrottledError';
+  return null;
+}
+
+const ENVIRONMENT_NOTE: Record<NonNullable<RunSummary['environmentFailure']>, string> = {
+  AccessDeniedError:
+    'Access denied (IAM, bucket or KMS key policy, key state or credentials), not a fault of the objects: none was marked poison and every failed object is planned again. ',
+  ThrottledError:
+    'Throttled after every retry, not a fault of the objects: none was marked poison and every failed object is planned again. ',
+};
 
 function describeFailures(failures: readonly { id: string; error: string; cause: string }[], total: number): string {
   if (failures.length === 0) return '';
@@ -712,6 +749,8 @@ export async function summarizeBackfillTask(
     quarantined: sum((s) => s.quarantined),
     poisonedObjects: sum((s) => s.poisonedObjects ?? 0),
     failedItems: failures.length,
+    // Each failed child already ended with its own error; the parent names the ranges.
+    environmentFailure: null,
     failureSummary: describeFailures(failures, payload.children.length),
     watermark: null,
   };

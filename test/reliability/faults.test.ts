@@ -365,11 +365,11 @@ describe('faults injected into the compaction workflow', () => {
     expect(await ids(lake)).toEqual(['1', '2', '4'].map(cwlId));
   });
 
-  it('F27: AccessDenied from KMS fails the execution loudly, naming the error; nothing of that unit is published', async () => {
+  it('F27: AccessDenied from KMS is retried, then fails the execution as AccessDeniedError; the other units still publish', async () => {
     lake = makeTestLake(WF_NOW, { maxChunkObjects: 1 });
     const keys = await seedWindow(lake);
     const faulty = new FaultyObjectStore(lake.store);
-    faulty.failOn({
+    const denied = faulty.failOn({
       op: 'getStream',
       match: keys[1],
       times: Number.POSITIVE_INFINITY,
@@ -377,10 +377,62 @@ describe('faults injected into the compaction workflow', () => {
     });
     const deps = withCompactionStore(lake, faulty);
     const run = await runLocalWorkflow(SCHEDULED, { deps });
-    expect(run).toMatchObject({ status: 'FAILED', error: 'ItemsFailedError' });
-    expect(run.cause).toMatch(/AccessDenied \(not authorized to perform kms:Decrypt\)/);
+    expect(run).toMatchObject({ status: 'FAILED', error: 'AccessDeniedError', failedState: 'AccessDenied' });
+    expect(run.cause).toMatch(
+      /^Access denied .*chunk 1: AccessDeniedError \(AccessDenied: not authorized to perform kms:Decrypt\)/,
+    );
+    expect(denied.fired).toBe(2);
+    // Correct data of the other units is published and recorded; the denied object is not.
     expect(await ids(lake)).toEqual(['1', '2', '4'].map(cwlId));
+    expect(Object.keys(await readProcessed(lake.store, 'dt=2025-01-03/hour=10'))).toEqual([keys[2]]);
+    expect(await readAttempts(lake.store, 'dt=2025-01-03/hour=10')).toEqual({});
   });
+
+  it.each([
+    [
+      'KMS AccessDenied on decrypt',
+      () => awsError('AccessDenied', 403, 'not authorized to perform kms:Decrypt'),
+      'AccessDeniedError',
+      /AccessDenied: not authorized to perform kms:Decrypt/,
+    ],
+    [
+      'a disabled KMS key',
+      () => awsError('KMS.DisabledException', 400, 'the key is disabled'),
+      'AccessDeniedError',
+      /KMS\.DisabledException: the key is disabled/,
+    ],
+    [
+      'S3 throttling',
+      () => awsError('SlowDown', 503, 'Please reduce your request rate.'),
+      'ThrottledError',
+      /SlowDown: Please reduce your request rate\./,
+    ],
+  ])(
+    'F27: %s for three runs never poisons: each run fails naming it, nothing is recorded, and once fixed every object reaches curated',
+    async (_, error, name, cause) => {
+      lake = makeTestLake(WF_NOW);
+      const keys = await seedWindow(lake);
+      const faulty = new FaultyObjectStore(lake.store);
+      faulty.failOn({ op: 'getStream', match: /^raw\//, times: Number.POSITIVE_INFINITY, error });
+      const deps = withCompactionStore(lake, faulty);
+      const hour = 'dt=2025-01-03/hour=10';
+      for (const _ of [1, 2, 3]) {
+        const run = await runLocalWorkflow(SCHEDULED, { deps });
+        expect(run).toMatchObject({ status: 'FAILED', error: name });
+        expect(run.cause).toMatch(cause);
+        expect(await readAttempts(lake.store, hour)).toEqual({});
+        expect(await readProcessed(lake.store, hour)).toEqual({});
+        expect(await keysUnder(lake.store, 'quarantine/objects/')).toEqual([]);
+        expect(await ids(lake)).toEqual([]);
+      }
+      faulty.faults.clear();
+      const fixed = await runLocalWorkflow(SCHEDULED, { deps });
+      expect(fixed.status).toBe('SUCCEEDED');
+      expect(fixed.output as RunSummary).toMatchObject({ objects: 3, poisonedObjects: 0, failedItems: 0 });
+      expect(await ids(lake)).toEqual(['1', '2', '3', '4'].map(cwlId));
+      expect(Object.keys(await readProcessed(lake.store, hour)).sort()).toEqual(keys.slice(1).sort());
+    },
+  );
 
   it('F18: a rollup that fails after writing part files is rebuilt in a new generation; the orphan is never published and GC removes it', async () => {
     lake = makeTestLake(WF_NOW);
