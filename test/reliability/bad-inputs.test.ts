@@ -7,7 +7,7 @@ import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.
 import { RecordingReingester } from '../../src/adapters/local/recording-reingester.ts';
 import { type CompactionSummary, compactObjects } from '../../src/pipeline/compact.ts';
 import type { Log } from '../../src/ports.ts';
-import { ACCOUNT, encodeMessage, firehoseEvent, message, SAMPLE_LINES } from '../unit/transform/builders.ts';
+import { ACCOUNT, encodeMessage, firehoseEvent, message, SAMPLE_LINES, STREAMS } from '../unit/transform/builders.ts';
 import { compactionDeps, keysUnder, planWindowFor, publishedRows } from './pipeline.ts';
 
 // The bad-input rows of the reliability matrix that need the whole path to show their outcome:
@@ -63,6 +63,14 @@ const CASES = {
   year2099: audit({ auditID: 'y2099', requestReceivedTimestamp: '2099-01-01T00:00:00.000000Z' }),
   epoch0: audit({ auditID: 'epoch', requestReceivedTimestamp: '1970-01-01T00:00:00.000000Z' }),
   nonIso: audit({ auditID: 'noniso', requestReceivedTimestamp: 'Fri, 27 Nov 2026 03:00:01 GMT' }),
+  // `kubectl exec` held open for three days: its ResponseComplete is logged (and arrives) now.
+  longRunning: audit({
+    auditID: 'exec-long',
+    verb: 'create',
+    objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default', name: 'debug', apiVersion: 'v1' },
+    requestReceivedTimestamp: '2026-11-24T02:31:00.000000Z',
+    stageTimestamp: '2026-11-27T03:00:01.100000Z',
+  }),
   semanticA: audit({ auditID: 'same-audit-id', stage: 'ResponseComplete' }),
   semanticB: audit({ auditID: 'same-audit-id', stage: 'ResponseComplete' }),
   canary: audit({
@@ -221,6 +229,17 @@ describe('bad audit events from the transform through compaction', () => {
     expect(outcome.quarantined.get(idOf('nonIso'))).toBe('bad_time');
   });
 
+  it('curates the ResponseComplete of a request open for three days under its received time (§5.8)', () => {
+    expect(outcome.quarantined.has(idOf('longRunning'))).toBe(false);
+    const { table, values, row } = rowOf('longRunning')!;
+    expect(table).toBe('audit_events');
+    expect(values.slice(2)).toEqual(['2026-11-24', '02']);
+    expect(row).toMatchObject({
+      subresource: 'exec',
+      latency_ms: Date.UTC(2026, 10, 27, 3, 0, 1, 100) - Date.UTC(2026, 10, 24, 2, 31),
+    });
+  });
+
   it('keeps both events of one auditID and stage under different CloudWatch ids (row 30)', () => {
     expect(rowOf('semanticA')!.row.audit_id).toBe('same-audit-id');
     expect(rowOf('semanticB')!.row.audit_id).toBe('same-audit-id');
@@ -240,6 +259,71 @@ describe('bad audit events from the transform through compaction', () => {
     expect(outcome.summary.redactions).toBe(3);
     expect(outcome.logs.length).toBeGreaterThan(0);
     for (const c of CANARIES) expect(outcome.logs).not.toContain(c);
+  });
+});
+
+describe('events with a bad CloudWatch envelope (row 12)', () => {
+  const line = (n: number) =>
+    `I1127 03:00:0${n}.000000       1 leaderelection.go:258] successfully acquired lease ${n}`;
+  const logEvents = [
+    { id: 'xyz', timestamp: T0 + 1000, message: line(1) },
+    { id: 'xyz', timestamp: T0 + 2000, message: line(2) },
+    { id: '12a4', timestamp: T0 + 3000, message: line(3) },
+    { timestamp: T0 + 4000, message: line(4) },
+    { id: '5'.repeat(56), message: line(5) },
+    { id: '6'.repeat(56), timestamp: T0 + 6000, message: line(6) },
+  ];
+
+  it('quarantines every bad_envelope event with its reason, keeps two events sharing id "xyz", and curates none', async () => {
+    const handler = localTransformProcessor({
+      region: 'eu-west-1',
+      allowedAccounts: [ACCOUNT],
+      deliveryStreamName: 'raw',
+      log: createMemoryLog(),
+    })(new RecordingReingester());
+    const response = await handler(
+      firehoseEvent([encodeMessage(message({ logStream: STREAMS['kube-scheduler'], logEvents }))]),
+    );
+    const data = response.records[0]!.data!;
+    const statuses = gunzipSync(Buffer.from(data, 'base64'))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).parse_status);
+    expect(statuses).toEqual(['bad_envelope', 'bad_envelope', 'bad_envelope', 'bad_envelope', 'bad_envelope', 'ok']);
+
+    const store = new MemoryObjectStore();
+    const catalog = new LocalCatalog(store);
+    const key = rawKeyAt(T0 + 5 * 60_000, 'bad-envelopes').replace('=kube-apiserver-audit/', '=kube-scheduler/');
+    await store.put(key, Buffer.from(data, 'base64'));
+    const sum = await compactObjects(compactionDeps(store, catalog, T0 + HOUR), { planId: 'envelopes', keys: [key] });
+    expect(sum).toMatchObject({
+      events: 6,
+      quarantined: 5,
+      duplicates: 0,
+      quarantineReasons: { bad_envelope: 5 },
+      rows: { component_logs: 1, unparsed_logs: 0 },
+    });
+    const published = (await publishedRows(store, catalog)).map((l) => JSON.parse(l)[2].event_id);
+    expect(published).toEqual(['6'.repeat(56)]);
+    const notes = [];
+    for (const k of await keysUnder(store, 'quarantine/records/')) {
+      for (const l of gunzipSync((await store.get(k))!.body)
+        .toString('utf8')
+        .trim()
+        .split('\n'))
+        notes.push(JSON.parse(l));
+    }
+    expect(notes.map((q) => [q.reason, q.line, JSON.parse(q.text).message])).toEqual(
+      [1, 2, 3, 4, 5].map((n) => ['bad_envelope', n, line(n)]),
+    );
+    expect(notes.map((q) => q.detail)).toEqual([
+      'log event id is missing or not a decimal string',
+      'log event id is missing or not a decimal string',
+      'log event id is missing or not a decimal string',
+      'log event id is missing or not a decimal string',
+      'log event timestamp is missing or not epoch milliseconds',
+    ]);
   });
 });
 

@@ -25,10 +25,14 @@ export type QuarantineReason =
   | 'invalid_cluster'
   | 'bad_time'
   | 'time_out_of_range'
+  | 'bad_envelope'
   | 'encoding_error'
   | 'line_too_long';
 
-/** Bounds for a plausible event time, microseconds (design: [arrival − horizon, now + 2 h]). */
+/**
+ * Bounds for the time an event was emitted, microseconds, taken from its raw object's arrival
+ * hour (timeBoundsFor): [arrival − horizon, arrival + clock skew].
+ */
 export interface TimeBounds {
   readonly minMicros: number;
   readonly maxMicros: number;
@@ -47,6 +51,15 @@ export type MappedLine =
     }
   | { readonly kind: 'quarantine'; readonly reason: QuarantineReason; readonly detail: string };
 
+/**
+ * How long before its `stageTimestamp` an audit request may have been received: exec, attach,
+ * port-forward and watch requests stay open for days, and log their last stage only at the end.
+ */
+export const MAX_REQUEST_AGE_MS = 30 * 86_400_000;
+const MAX_REQUEST_AGE_MICROS = MAX_REQUEST_AGE_MS * 1000;
+
+// CloudWatch event ids are decimal strings; anything else cannot be a dedupe key.
+const EVENT_ID_RE = /^\d+$/;
 const KLOG = new Set<string>(KLOG_TYPES);
 const AUTH_PROMOTED: Readonly<Record<string, string>> = {
   username: 'username',
@@ -187,23 +200,37 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
     return quarantine('invalid_cluster', `cluster ${JSON.stringify(cluster).slice(0, 120)}`);
   }
 
+  // Row 12: an event whose CloudWatch id or timestamp was unusable has no sound dedupe key (two
+  // different events with id "xyz" would collapse into one) nor a trusted time.
+  const eventId = own(rec, 'event_id');
+  if (own(rec, 'parse_status') === 'bad_envelope' || typeof eventId !== 'string' || !EVENT_ID_RE.test(eventId)) {
+    const why = str(own(rec, 'parse_error')) ?? `event_id ${JSON.stringify(eventId ?? null).slice(0, 60)}`;
+    return quarantine('bad_envelope', why.slice(0, 200));
+  }
+
   const cwlMs = own(rec, 'cwl_timestamp');
   const cwlMicros = typeof cwlMs === 'number' && Number.isFinite(cwlMs) ? Math.round(cwlMs * 1000) : null;
   let time = parseTimeMicros(own(rec, 'time'));
   const timeFallback = time === null;
   if (time === null) time = cwlMicros;
   if (time === null) return quarantine('bad_time', `time ${JSON.stringify(own(rec, 'time'))?.slice(0, 60)}`);
-  if (time < bounds.minMicros || time > bounds.maxMicros) {
-    return quarantine('time_out_of_range', `time ${new Date(Math.floor(time / 1000)).toISOString()}`);
+  // An audit event is emitted at its stage time: the ResponseComplete of a request open for days
+  // arrives on time although its time (when the request was received) is older than the horizon.
+  const emitted = logType === 'kube-apiserver-audit' ? parseTimeMicros(own(rec, 'stageTimestamp')) : null;
+  const checked = emitted ?? time;
+  if (checked < bounds.minMicros || checked > bounds.maxMicros) {
+    return quarantine('time_out_of_range', `${emitted === null ? 'time' : 'stageTimestamp'} ${isoOf(checked)}`);
+  }
+  if (emitted !== null && (time < emitted - MAX_REQUEST_AGE_MICROS || time > bounds.maxMicros)) {
+    return quarantine('time_out_of_range', `time ${isoOf(time)} with stageTimestamp ${isoOf(emitted)}`);
   }
   const { dt, hour } = partitionTime(time);
   const values = [account, cluster, dt, hour] as const;
 
-  const eventId = own(rec, 'event_id');
   // Shared columns as locals: each table's row is one object literal (no spread of a common part).
   const h: Head = {
     time,
-    eventId: typeof eventId === 'string' ? eventId : eventId == null ? '' : String(eventId),
+    eventId,
     cwlMicros,
     region: str(own(rec, 'region')),
     logGroup,
@@ -258,7 +285,7 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
       );
     }
     const stageText = own(rec, 'stageTimestamp');
-    const stage = parseTimeMicros(stageText);
+    const stage = emitted;
     if (stage === null && stageText !== undefined && stageText !== null) {
       return quarantine('bad_time', `stageTimestamp ${JSON.stringify(stageText).slice(0, 60)} is not RFC 3339`);
     }
@@ -309,6 +336,11 @@ function mapLine(line: string, bounds: TimeBounds): MappedLine {
     };
   }
   return unparsed(parseError ?? `log_type ${logType}`, status === 'ok' ? 'unknown_log_type' : status);
+}
+
+function isoOf(micros: number): string {
+  const d = new Date(Math.floor(micros / 1000));
+  return Number.isNaN(d.getTime()) ? String(micros) : d.toISOString();
 }
 
 /** Columns every table shares, read once from the envelope. */

@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { buildTable } from '../../../src/core/arrow/build.ts';
 import { tableToRows } from '../../../src/core/arrow/rows.ts';
-import { mapRawLine, parseGroups, topLevelMemberText, truncatedJson } from '../../../src/core/compact/index.ts';
+import {
+  MAX_REQUEST_AGE_MS,
+  mapRawLine,
+  parseGroups,
+  topLevelMemberText,
+  truncatedJson,
+} from '../../../src/core/compact/index.ts';
 import { decodeParquet, encodeParquet } from '../../../src/core/parquet.ts';
 import { tableDef } from '../../../src/core/schema.ts';
+import type { CwlLogEvent } from '../../../src/core/types.ts';
 import { CANARY } from './canaries.ts';
 import { ACCOUNT, CLUSTER, message, rawLines, sampleEvents } from './raw-fixtures.ts';
 
@@ -229,14 +236,99 @@ describe('mapRawLine', () => {
     expect(m.row).toMatchObject({ log_type: 'unknown', message: 'hello from an app' });
   });
 
-  it('sends bad_envelope events to unparsed_logs with the reason, partitioned by a usable time', () => {
-    const [line] = rawLines(
-      message('kube-scheduler', [{ id: 'not-a-number', timestamp: T0, message: 'I1127 01:30:00.000000 1 x.go:1] hi' }]),
+  it.each([
+    ['an id that is not a digit string', { id: 'xyz', timestamp: T0 }],
+    ['no id', { timestamp: T0 }],
+    ['no timestamp', { id: '5'.repeat(56) }],
+    ['a timestamp that is not epoch milliseconds', { id: '5'.repeat(56), timestamp: '1764207000000' }],
+  ])("quarantines an event with %s as bad_envelope, with the transform's reason (row 12)", (_, ev) => {
+    // The decoder leaves events unchecked, so a malformed one reaches the parser as sent.
+    const event = { ...ev, message: 'I1127 01:30:00.000000 1 x.go:1] hi' } as unknown as CwlLogEvent;
+    const [line] = rawLines(message('kube-scheduler', [event]));
+    expect(JSON.parse(line!).parse_status).toBe('bad_envelope');
+    const m = mapRawLine(line!, BOUNDS);
+    expect(m).toMatchObject({ kind: 'quarantine', reason: 'bad_envelope' });
+    expect(m.kind === 'quarantine' && m.detail).toMatch(/log event (id|timestamp) is missing or not/);
+  });
+
+  it.each([
+    ['not a digit string', 'xyz'],
+    ['empty', ''],
+    ['a number', 12345],
+    ['absent', undefined],
+  ])('quarantines a line whose event_id is %s as bad_envelope, whatever its parse_status (row 12)', (_, id) => {
+    const line = JSON.stringify(envelope({ event_id: id, kind: 'Event', auditID: 'a' }));
+    expect(mapRawLine(line, BOUNDS)).toMatchObject({ kind: 'quarantine', reason: 'bad_envelope' });
+  });
+
+  it('keeps the ResponseComplete of a request open for days: bounds apply to its stageTimestamp (design §5.8)', () => {
+    const received = '2026-11-24T04:00:00.000000Z';
+    const line = JSON.stringify(
+      envelope({
+        time: received,
+        kind: 'Event',
+        auditID: 'exec-1',
+        stage: 'ResponseComplete',
+        verb: 'create',
+        objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default', name: 'debug' },
+        requestReceivedTimestamp: received,
+        stageTimestamp: '2026-11-27T01:29:00.000000Z',
+      }),
     );
-    const m = mapped(line!);
-    expect(m.table).toBe('unparsed_logs');
-    expect(m.row.parse_status).toBe('bad_envelope');
-    expect(m.row.parse_error).toBeTruthy();
+    const m = mapped(line);
+    expect(m.values).toEqual([ACCOUNT, CLUSTER, '2026-11-24', '04']);
+    expect(m.row).toMatchObject({
+      time: Date.UTC(2026, 10, 24, 4) * 1000,
+      request_received_time: Date.UTC(2026, 10, 24, 4) * 1000,
+      stage_time: Date.UTC(2026, 10, 27, 1, 29) * 1000,
+      latency_ms: Date.UTC(2026, 10, 27, 1, 29) - Date.UTC(2026, 10, 24, 4),
+      subresource: 'exec',
+    });
+  });
+
+  it.each([
+    ['a stageTimestamp before the horizon', '2026-11-20T04:00:00.000000Z', '2026-11-20T04:00:01.000000Z'],
+    ['a stageTimestamp after the upper bound', '2026-11-27T04:00:00.000000Z', '2026-11-27T06:00:00.000000Z'],
+    [
+      'a request received more than 30 days before its stage',
+      '2026-10-27T01:00:00.000000Z',
+      '2026-11-27T01:29:00.000000Z',
+    ],
+    ['a request received in 2099', '2099-01-01T00:00:00.000000Z', '2026-11-27T01:29:00.000000Z'],
+    ['a request received at epoch 0', '1970-01-01T00:00:00.000000Z', '2026-11-27T01:29:00.000000Z'],
+  ])('quarantines an audit event with %s as time_out_of_range', (_, received, stage) => {
+    const line = JSON.stringify(
+      envelope({
+        time: received,
+        kind: 'Event',
+        auditID: 'a',
+        requestReceivedTimestamp: received,
+        stageTimestamp: stage,
+      }),
+    );
+    expect(mapRawLine(line, BOUNDS)).toMatchObject({ kind: 'quarantine', reason: 'time_out_of_range' });
+  });
+
+  it('accepts a request received up to MAX_REQUEST_AGE_MS before its stageTimestamp, and not a microsecond more', () => {
+    const stage = T0;
+    const at = (receivedMs: number, extraMicros = 0) => {
+      const receivedMicros = receivedMs * 1000 - extraMicros;
+      const iso = `${new Date(Math.floor(receivedMicros / 1000)).toISOString().slice(0, 19)}.${String(receivedMicros % 1_000_000).padStart(6, '0')}Z`;
+      return mapRawLine(
+        JSON.stringify(
+          envelope({
+            time: iso,
+            kind: 'Event',
+            auditID: 'a',
+            requestReceivedTimestamp: iso,
+            stageTimestamp: new Date(stage).toISOString(),
+          }),
+        ),
+        BOUNDS,
+      ).kind;
+    };
+    expect(at(stage - MAX_REQUEST_AGE_MS)).toBe('row');
+    expect(at(stage - MAX_REQUEST_AGE_MS, 1)).toBe('quarantine');
   });
 
   it('sends JSON that is not an audit Event to unparsed_logs', () => {
