@@ -23,6 +23,7 @@ import {
   serializeManifest,
   sha256Hex,
   stagingPrefix,
+  timeBoundsFor,
 } from '../core/compact/index.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { decodeParquet, encodeParquet } from '../core/parquet.ts';
@@ -140,7 +141,6 @@ export interface CompactionSummary extends StageCounters {
 
 const DEFAULT_HORIZON_HOURS = 48;
 const DEFAULT_BUDGET = 24 * 1024 * 1024;
-const FUTURE_SLACK_MS = 2 * 3600_000;
 const MAX_OBJECT_BYTES = 8 * 1024 * 1024 * 1024;
 /** Files below this many rows are rewritten into the next generation instead of carried over. */
 const SMALL_FILE_ROWS = 20_000;
@@ -206,7 +206,6 @@ export async function stageObjects(
   checkPlanId(input.planId);
   checkPlanId(input.chunkId);
   const budget = budgetOf(deps);
-  const nowMs = deps.now().getTime();
   const horizonMs = (deps.lateHorizonHours ?? DEFAULT_HORIZON_HOURS) * 3600_000;
   const res: StageResult = {
     planId: input.planId,
@@ -302,7 +301,8 @@ export async function stageObjects(
         yield chunk;
       }
     })();
-    const bounds = { minMicros: (raw.arrivalMs - horizonMs) * 1000, maxMicros: (nowMs + FUTURE_SLACK_MS) * 1000 };
+    // From the object's arrival hour, not the clock: a rerun of the plan stages the same rows (F25).
+    const bounds = timeBoundsFor(raw.arrivalMs, horizonMs);
     // Rows of a small object are committed together, so a corrupt one adds nothing half-read;
     // a bigger one is committed in slices of COMMIT_SLICE of the budget (what was read stays,
     // deduped later). Small slices let mapped rows die young: ~12 % less CPU than budget / 8.

@@ -87,3 +87,24 @@ export function partitionTime(micros: number): { readonly dt: string; readonly h
   }
   return lastPartition;
 }
+
+/** How far ahead of its arrival an event's own time may be: clocks of the cluster's nodes drift. */
+export const FUTURE_SLACK_MS = 2 * 3_600_000;
+// Firehose names an object's hour by its oldest record's arrival; its newest record arrived up to
+// one buffer interval (at most 900 s) later.
+const MAX_BUFFER_MS = 900_000;
+
+/**
+ * Plausible emit times of the events of a raw object that arrived in the hour starting at
+ * `arrivalHourMs`, in microseconds: from `horizonMs` before that hour to the end of the hour
+ * plus one Firehose buffer interval and FUTURE_SLACK_MS. Taken from the input, never a clock.
+ */
+export function timeBoundsFor(
+  arrivalHourMs: number,
+  horizonMs: number,
+): { readonly minMicros: number; readonly maxMicros: number } {
+  return {
+    minMicros: (arrivalHourMs - horizonMs) * 1000,
+    maxMicros: (arrivalHourMs + 3_600_000 + MAX_BUFFER_MS + FUTURE_SLACK_MS) * 1000,
+  };
+}

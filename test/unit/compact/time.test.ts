@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseTimeMicros, partitionTime } from '../../../src/core/compact/time.ts';
+import { FUTURE_SLACK_MS, parseTimeMicros, partitionTime, timeBoundsFor } from '../../../src/core/compact/time.ts';
 
 describe('parseTimeMicros', () => {
   it.each([
@@ -39,5 +39,20 @@ describe('parseTimeMicros', () => {
       dt: '2026-12-31',
       hour: '23',
     });
+  });
+});
+
+describe('timeBoundsFor', () => {
+  const HOUR = 3_600_000;
+  const ARRIVAL = Date.UTC(2026, 10, 27, 4);
+  it.each([
+    ['48 h before the arrival hour', ARRIVAL - 48 * HOUR, true],
+    ['just before that', ARRIVAL - 48 * HOUR - 1, false],
+    ['the end of the hour, one 15 min buffer and the skew later', ARRIVAL + HOUR + 900_000 + FUTURE_SLACK_MS, true],
+    ['just after that', ARRIVAL + HOUR + 900_000 + FUTURE_SLACK_MS + 1, false],
+  ])('puts a time %s inside the bounds: %s', (_, ms, inside) => {
+    const b = timeBoundsFor(ARRIVAL, 48 * HOUR);
+    const micros = ms * 1000;
+    expect(micros >= b.minMicros && micros <= b.maxMicros).toBe(inside);
   });
 });
