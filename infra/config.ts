@@ -47,6 +47,8 @@ export interface EksLogLakeConfig {
   readonly rawRetentionDays: number;
   /** Days after which raw objects move to Standard-IA; must be below rawRetentionDays. */
   readonly rawTransitionDays: number;
+  /** Days quarantine/ keeps poison objects and quarantined lines (unredacted); defaults to rawRetentionDays. */
+  readonly quarantineRetentionDays: number;
   /** Days curated Parquet is kept; 0 keeps it forever (it moves to Intelligent-Tiering at once). */
   readonly curatedRetentionDays: number;
   /** Days Athena query results are kept. */
@@ -294,6 +296,8 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     allowedSourceAccounts,
     rawRetentionDays,
     rawTransitionDays,
+    // Quarantined lines are the raw lines curated data could not hold, secrets unredacted: no longer than raw by default.
+    quarantineRetentionDays: num(raw, 'quarantineRetentionDays', path, p, rawRetentionDays, 1, 3650),
     curatedRetentionDays: num(raw, 'curatedRetentionDays', path, p, 0, 0, 36500),
     athenaResultsRetentionDays: num(raw, 'athenaResultsRetentionDays', path, p, 7, 1, 365),
     logRetentionDays: retention(raw, 'logRetentionDays', path, p, 30, false),

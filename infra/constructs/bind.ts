@@ -41,6 +41,18 @@ export interface LakeAccess {
   readonly delete?: readonly string[];
 }
 
+/**
+ * Use of the lake key only through S3 (SSE-KMS objects of the lake and Athena results buckets):
+ * a leaked session cannot call KMS directly to decrypt or mint data keys.
+ */
+export function keyViaS3(scope: IConstruct, storage: Storage, actions: readonly string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: [...actions],
+    resources: [storage.key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(scope).region}.amazonaws.com` } },
+  });
+}
+
 /** `LAKE_BUCKET` plus object access limited to the given prefixes and use of the lake key. */
 export function lakeAccess(storage: Storage, access: LakeAccess): EnvGrant {
   const read = access.read ?? [];
@@ -50,7 +62,7 @@ export function lakeAccess(storage: Storage, access: LakeAccess): EnvGrant {
   const objects = (prefixes: readonly string[]) => prefixes.map((p) => storage.lake.arnForObjects(`${p}*`));
   return {
     env: { [ENV.LAKE_BUCKET]: storage.lake.bucketName },
-    statements: () => {
+    statements: (scope) => {
       const out: iam.PolicyStatement[] = [];
       if (all.length > 0) {
         out.push(
@@ -70,7 +82,7 @@ export function lakeAccess(storage: Storage, access: LakeAccess): EnvGrant {
       }
       if (del.length > 0) out.push(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: objects(del) }));
       const kmsActions = write.length > 0 ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
-      if (all.length > 0) out.push(new iam.PolicyStatement({ actions: kmsActions, resources: [storage.key.keyArn] }));
+      if (all.length > 0) out.push(keyViaS3(scope, storage, kmsActions));
       return out;
     },
     wildcards: () =>
@@ -97,6 +109,8 @@ const GLUE_WRITE = [
   'glue:DeletePartition',
   'glue:BatchDeletePartition',
 ];
+/** Partition writes that add or repoint partitions but never remove one. */
+const GLUE_UPSERT = GLUE_WRITE.filter((a) => !a.includes('Delete'));
 
 function glueArns(scope: IConstruct, database: string): { catalog: string; database: string; tables: string } {
   const stack = Stack.of(scope);
@@ -104,18 +118,32 @@ function glueArns(scope: IConstruct, database: string): { catalog: string; datab
   return { catalog: arn('catalog'), database: arn('database', database), tables: arn('table', `${database}/*`) };
 }
 
-/** `GLUE_DATABASE` plus catalog access to that database's tables (read, or read and partition writes). */
-export function glueAccess(database: string, mode: 'read' | 'write'): EnvGrant {
+/**
+ * `GLUE_DATABASE` plus catalog access to that database's tables: read, or read and partition writes.
+ * With `upsertTables`, writes are only creates and updates of partitions of those tables.
+ */
+export function glueAccess(database: string, mode: 'read' | 'write', upsertTables?: readonly string[]): EnvGrant {
   return {
     env: { [ENV.GLUE_DATABASE]: database },
     statements: (scope) => {
       const a = glueArns(scope, database);
-      return [
-        new iam.PolicyStatement({
-          actions: mode === 'write' ? [...GLUE_READ, ...GLUE_WRITE] : GLUE_READ,
-          resources: [a.catalog, a.database, a.tables],
-        }),
-      ];
+      if (mode === 'write' && !upsertTables) {
+        return [
+          new iam.PolicyStatement({
+            actions: [...GLUE_READ, ...GLUE_WRITE],
+            resources: [a.catalog, a.database, a.tables],
+          }),
+        ];
+      }
+      const out = [new iam.PolicyStatement({ actions: GLUE_READ, resources: [a.catalog, a.database, a.tables] })];
+      if (mode === 'write' && upsertTables && upsertTables.length > 0) {
+        const stack = Stack.of(scope);
+        const tables = upsertTables.map((t) =>
+          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` }),
+        );
+        out.push(new iam.PolicyStatement({ actions: GLUE_UPSERT, resources: [a.catalog, a.database, ...tables] }));
+      }
+      return out;
     },
     wildcards: (scope) => [
       {
@@ -136,7 +164,6 @@ export function athenaAccess(workGroup: string, storage: Storage): EnvGrant {
           'athena:StartQueryExecution',
           'athena:GetQueryExecution',
           'athena:GetQueryResults',
-          'athena:StopQueryExecution',
           'athena:GetWorkGroup',
         ],
         resources: [Stack.of(scope).formatArn({ service: 'athena', resource: 'workgroup', resourceName: workGroup })],
@@ -151,7 +178,8 @@ export function athenaAccess(workGroup: string, storage: Storage): EnvGrant {
         actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
         resources: [storage.athenaResults.arnForObjects('*')],
       }),
-      new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [storage.key.keyArn] }),
+      // The workgroup encrypts results with SSE_KMS and the lake is SSE-KMS: S3 makes every key call.
+      keyViaS3(scope, storage, ['kms:Decrypt', 'kms:GenerateDataKey']),
     ],
     wildcards: () => [
       {

@@ -167,18 +167,25 @@ export class Ingestion extends Construct {
     });
     // CloudWatch Logs → Firehose: the role the Logs service assumes to put records on the stream.
     const sourceAccounts = props.sources.accounts ?? [];
+    const { organizationId } = props.sources;
     const logsRole = new iam.Role(this, 'LogsDestinationRole', {
       assumedBy: new iam.ServicePrincipal('logs.amazonaws.com', {
-        conditions: {
-          StringLike: {
-            'aws:SourceArn': props.sources.organizationId
-              ? // Org-wide: the Destination policy (aws:PrincipalOrgID) decides which accounts may subscribe.
-                [`arn:${stack.partition}:logs:${stack.region}:*:*`]
-              : [...new Set([stack.account, ...sourceAccounts])].map(
+        conditions: organizationId
+          ? {
+              // Any account of the organization, not the allow-list: an owner outside it must reach the
+              // transform to be answered ProcessingFailed and counted, never be dropped unseen.
+              StringLike: { 'aws:SourceArn': [`arn:${stack.partition}:logs:${stack.region}:*:*`] },
+              // The role itself refuses delivery for log groups of accounts outside the organization,
+              // so the Destination policy is not the only gate.
+              StringEquals: { 'aws:SourceOrgID': organizationId },
+            }
+          : {
+              StringLike: {
+                'aws:SourceArn': [...new Set([stack.account, ...sourceAccounts])].map(
                   (a) => `arn:${stack.partition}:logs:${stack.region}:${a}:*`,
                 ),
-          },
-        },
+              },
+            },
       }),
       description: 'Assumed by CloudWatch Logs to deliver subscribed EKS log events to Firehose',
     });
@@ -195,10 +202,10 @@ export class Ingestion extends Construct {
       resourceName: this.destinationName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    const principalStatement = props.sources.organizationId
+    const principalStatement = organizationId
       ? {
           Principal: { AWS: '*' },
-          Condition: { StringEquals: { 'aws:PrincipalOrgID': [props.sources.organizationId] } },
+          Condition: { StringEquals: { 'aws:PrincipalOrgID': [organizationId] } },
         }
       : { Principal: { AWS: [...new Set([stack.account, ...sourceAccounts])].sort() } };
     this.destinationPolicy = {

@@ -127,11 +127,17 @@ export class SplunkFeed extends Construct {
         resources: [storage.lake.bucketArn],
       }),
     );
+    // Only S3 (SSE-KMS raw objects) and SQS (KMS-encrypted queues) may use the key for this role.
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'DecryptObjectsAndMessages',
         actions: ['kms:Decrypt'],
         resources: [storage.key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': [`s3.${stack.region}.amazonaws.com`, `sqs.${stack.region}.amazonaws.com`],
+          },
+        },
       }),
     );
     for (const arn of objectArns) {

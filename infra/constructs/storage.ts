@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { LEDGER_PREFIX } from '../../src/pipeline/ledger.ts';
 import { acknowledge } from '../nag.ts';
 
 /** Top-level prefixes of the lake bucket (design: lake layout). */
@@ -14,11 +15,27 @@ export const LAKE_PREFIXES = {
   control: 'control/',
 } as const;
 
+/**
+ * Ledger indexes keyed by raw arrival hour (`processed/`, `attempts/`): they only describe raw
+ * objects, so they may go once those are gone. The partition ledger, the watermark and the lease
+ * describe curated data or live state and are never expired.
+ */
+export const LEDGER_INDEX_PREFIXES = [`${LEDGER_PREFIX}processed/`, `${LEDGER_PREFIX}attempts/`] as const;
+
+/**
+ * Days an arrival-hour ledger index outlives the raw retention. An index is written after the raw
+ * objects it lists, and S3 removes expired objects asynchronously: the margin keeps a backfill of an
+ * old hour from re-planning raw objects S3 has not removed yet.
+ */
+export const LEDGER_INDEX_MARGIN_DAYS = 30;
+
 export interface StorageProps {
   /** Resource name prefix. */
   readonly prefix: string;
   readonly rawRetentionDays: number;
   readonly rawTransitionDays: number;
+  /** Days quarantined objects and lines are kept (they hold the unredacted original); default rawRetentionDays. */
+  readonly quarantineRetentionDays?: number;
   /** 0 keeps curated data forever. */
   readonly curatedRetentionDays: number;
   readonly athenaResultsRetentionDays: number;
@@ -125,6 +142,16 @@ export class Storage extends Construct {
             : [],
       },
       { id: 'errors-retention', prefix: LAKE_PREFIXES.errors, expiration: Duration.days(props.rawRetentionDays) },
+      {
+        id: 'quarantine-retention',
+        prefix: LAKE_PREFIXES.quarantine,
+        expiration: Duration.days(props.quarantineRetentionDays ?? props.rawRetentionDays),
+      },
+      ...LEDGER_INDEX_PREFIXES.map((prefix) => ({
+        id: `ledger-${prefix.split('/').at(-2)}-retention`,
+        prefix,
+        expiration: Duration.days(props.rawRetentionDays + LEDGER_INDEX_MARGIN_DAYS),
+      })),
     ];
     this.lake = new s3.Bucket(this, 'Lake', {
       bucketName: this.lakeBucketName,

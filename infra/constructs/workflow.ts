@@ -9,6 +9,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/shared/env.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+import { RAW_TABLE } from '../../src/core/sql/ddl.ts';
+import { ROLLUP_TABLE } from '../../src/pipeline/workflow-athena.ts';
 import { acknowledge, acknowledgeWildcardResource } from '../nag.ts';
 import { athenaAccess, bind, type EnvGrant, glueAccess, type LakeAccess, lakeAccess, setting } from './bind.ts';
 import { LakeFunction, REPO_ROOT } from './lake-function.ts';
@@ -35,13 +37,17 @@ export interface FunctionProfile {
   readonly timeout: Duration;
   readonly lake?: LakeAccess;
   readonly glue?: 'read' | 'write';
-  /** Runs Athena statements itself (CTAS creates and drops its own temporary tables). */
+  /** With `glue: 'write'`: only these tables, and only partition creates and updates (no deletes). */
+  readonly glueUpsertTables?: readonly string[];
+  /** Runs Athena statements in the workgroup (DDL on partitions and UNLOAD; never a table DDL). */
   readonly athena?: boolean;
   /** Counts failed runs per raw object and marks poison (reads POISON_AFTER_FAILED_RUNS). */
   readonly poisons?: boolean;
 }
 
 const { raw, curated, control, quarantine } = LAKE_PREFIXES;
+/** The one table the rollup reads (sql/athena/create-audit-hourly-summary.sql). */
+const ROLLUP_SOURCE = 'audit_events';
 
 /**
  * Least privilege per Task Lambda, keyed by entry name. A Task the table does not know gets
@@ -88,11 +94,18 @@ export const FUNCTION_PROFILES: Readonly<Record<string, FunctionProfile>> = {
     lake: { read: [control, curated], write: [control] },
     glue: 'write',
   },
+  // Its SQL is add-raw-partitions (ALTER TABLE raw_events ADD PARTITION) and create-audit-hourly-summary
+  // (UNLOAD from audit_events into a new audit_hourly_summary generation); it then repoints rollup
+  // partitions. No statement creates, alters or drops a table, and none reads raw objects.
   'run-athena-steps': {
     memorySize: 512,
     timeout: Duration.minutes(15),
-    lake: { read: [raw, curated, control], write: [curated, control] },
+    lake: {
+      read: [control, `${curated}${ROLLUP_SOURCE}/`],
+      write: [control, `${curated}${ROLLUP_TABLE}/`],
+    },
     glue: 'write',
+    glueUpsertTables: [RAW_TABLE, ROLLUP_TABLE],
     athena: true,
   },
   // A 1,200-hour backfill day was measured tight at 2 minutes (partition entries, processed index).
@@ -255,31 +268,16 @@ export class Workflow extends Construct {
     // Every Task's composition root reads LAKE_BUCKET and GLUE_DATABASE; grants follow the profile.
     grants.push(lakeAccess(props.storage, profile.lake ?? {}));
     grants.push(
-      profile.glue ? glueAccess(props.databaseName, profile.glue) : setting(ENV.GLUE_DATABASE, props.databaseName),
+      profile.glue
+        ? glueAccess(props.databaseName, profile.glue, profile.glueUpsertTables)
+        : setting(ENV.GLUE_DATABASE, props.databaseName),
     );
     if (profile.athena) grants.push(athenaAccess(props.workGroupName, props.storage));
     if (profile.poisons)
       grants.push(setting(ENV.POISON_AFTER_FAILED_RUNS, String(props.settings.poisonAfterFailedRuns)));
     bind(fn, ...grants);
-    if (profile.athena) this.allowCtasTables(fn, props.databaseName);
     this.functions[entry] = fn;
     return fn;
-  }
-
-  /** CTAS registers and drops a temporary table in our database; nothing outside it. */
-  private allowCtasTables(fn: LakeFunction, database: string): void {
-    const stack = Stack.of(this);
-    const tables = stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/*` });
-    fn.fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['glue:CreateTable', 'glue:DeleteTable', 'glue:UpdateTable'],
-        resources: [
-          stack.formatArn({ service: 'glue', resource: 'catalog' }),
-          stack.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
-          tables,
-        ],
-      }),
-    );
   }
 
   /** `states:startExecution.sync:2` on itself (backfill fan-out) needs start/describe/stop and the managed rule. */

@@ -45,6 +45,7 @@ export class CentralStack extends Stack {
       prefix: config.prefix,
       rawRetentionDays: config.rawRetentionDays,
       rawTransitionDays: config.rawTransitionDays,
+      quarantineRetentionDays: config.quarantineRetentionDays,
       curatedRetentionDays: config.curatedRetentionDays,
       athenaResultsRetentionDays: config.athenaResultsRetentionDays,
       destroyOnRemoval: props.destroyOnRemoval,

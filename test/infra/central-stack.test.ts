@@ -8,7 +8,7 @@ import { ENV } from '../../functions/shared/env.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { REPO_ROOT } from '../../infra/constructs/lake-function.ts';
 import { SUBSCRIPTION_DELIVERY } from '../../infra/constructs/monitoring-delivery.ts';
-import { LAKE_PREFIXES, Storage } from '../../infra/constructs/storage.ts';
+import { LAKE_PREFIXES, LEDGER_INDEX_MARGIN_DAYS, Storage } from '../../infra/constructs/storage.ts';
 import {
   aslPlaceholders,
   DEFAULT_DEFINITION_PATH,
@@ -17,12 +17,22 @@ import {
   Workflow,
 } from '../../infra/constructs/workflow.ts';
 import { TABLES } from '../../src/core/schema.ts';
-import { namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
+import { getStatement, namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
 import { RAW_COLUMNS, RAW_TABLE } from '../../src/core/sql/ddl.ts';
 import { RAW_DESTINATION } from '../../src/core/transform/destination.ts';
 import { LOG_TYPES } from '../../src/core/types.ts';
-import { WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
+import { LEASE_KEY } from '../../src/pipeline/lease.ts';
+import {
+  attemptsKey,
+  partitionLedgerKey,
+  processedIndexKey,
+  WATERMARK_KEY,
+  WATERMARK_LAG_METRIC,
+} from '../../src/pipeline/ledger.ts';
+import { RUNS_PREFIX } from '../../src/pipeline/plan.ts';
+import { athenaStepsOver, ROLLUP_TABLE } from '../../src/pipeline/workflow-athena.ts';
 import { COMPACTION_METRICS } from '../../src/pipeline/workflow-tasks.ts';
+import type { Catalog, CatalogPartition, QueryEngine } from '../../src/ports.ts';
 import { asArray, CONFIG, FIXTURES, flat, iamStatements, roleStatements, synthAll, testApp } from './support.ts';
 
 const PLACEHOLDERS = aslPlaceholders(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8'));
@@ -116,6 +126,55 @@ describe('storage', () => {
     const curated = rules.find((r) => r.Prefix === LAKE_PREFIXES.curated)!;
     expect(curated.Transitions).toEqual([{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 0 }]);
     expect(curated.ExpirationInDays).toBeUndefined();
+  });
+
+  it.each([
+    ['a raw object', 'raw/log_type=kube-apiserver-audit/dt=2026-01-01/hour=00/eks-raw-1.gz', CONFIG.rawRetentionDays],
+    ['a Firehose error object', 'errors/processing-failed/2026/01/01/00/eks-raw-1.gz', CONFIG.rawRetentionDays],
+    [
+      'a poison object copy',
+      'quarantine/objects/raw/log_type=authenticator/dt=2026-01-01/hour=00/eks-raw-1.gz',
+      CONFIG.quarantineRetentionDays,
+    ],
+    [
+      'quarantined lines',
+      'quarantine/records/p20260101t0000/account=unknown/chunk-00000.ndjson.gz',
+      CONFIG.quarantineRetentionDays,
+    ],
+    [
+      'a processed index',
+      processedIndexKey('dt=2026-01-01/hour=00'),
+      CONFIG.rawRetentionDays + LEDGER_INDEX_MARGIN_DAYS,
+    ],
+    [
+      'a failed-attempts index',
+      attemptsKey('dt=2026-01-01/hour=00'),
+      CONFIG.rawRetentionDays + LEDGER_INDEX_MARGIN_DAYS,
+    ],
+    ['a partition ledger entry', partitionLedgerKey(['222222222222', 'prod-eu-1', '2026-01-01', '00']), undefined],
+    ['the watermark', WATERMARK_KEY, undefined],
+    ['the lease', LEASE_KEY, undefined],
+    ['a run file (CollectGarbage removes them)', `${RUNS_PREFIX}exec-1/p20260101t0000/plan.json`, undefined],
+    [
+      'a curated object (curatedRetentionDays 0)',
+      'curated/audit_events/account=1/gen=p1/part-00000.parquet',
+      undefined,
+    ],
+  ])('expires %s after the configured days, or never', (_name, key, days) => {
+    const lake = t.findResources('AWS::S3::Bucket', {
+      Properties: { BucketName: `eks-log-lake-lake-${CONFIG.central.account}-${CONFIG.central.region}` },
+    });
+    const rules = (Object.values(lake)[0] as any).Properties.LifecycleConfiguration.Rules as Array<Record<string, any>>;
+    const expiries = rules
+      .filter((r) => r.ExpirationInDays !== undefined && (r.Prefix === undefined || key.startsWith(r.Prefix)))
+      .map((r) => r.ExpirationInDays as number);
+    expect(expiries.length > 0 ? Math.min(...expiries) : undefined).toBe(days);
+  });
+
+  it('keeps quarantine/ for its own configured days and the ledger indexes longer than the raw objects they list', () => {
+    expect(CONFIG.quarantineRetentionDays).not.toBe(CONFIG.rawRetentionDays);
+    expect(CONFIG.rawRetentionDays + LEDGER_INDEX_MARGIN_DAYS).toBeGreaterThan(CONFIG.rawRetentionDays);
+    expect(LEDGER_INDEX_MARGIN_DAYS).toBeGreaterThanOrEqual(7);
   });
 
   it('expires Athena results', () => {
@@ -214,6 +273,7 @@ describe('CloudWatch Logs Destination', () => {
     const role = t.findResources('AWS::IAM::Role')[roleId]!;
     const trust = role.Properties.AssumeRolePolicyDocument.Statement[0];
     expect(trust.Principal).toEqual({ Service: 'logs.amazonaws.com' });
+    expect(Object.keys(trust.Condition)).toEqual(['StringLike']);
     expect(trust.Condition.StringLike['aws:SourceArn'].map(flat).sort()).toEqual(
       ['111111111111', '222222222222', '333333333333'].map((a) => `arn:<AWS::Partition>:logs:eu-west-1:${a}:*`),
     );
@@ -303,6 +363,73 @@ describe('IAM', () => {
     expect(validate.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('s3:'))).toEqual([]);
   });
 
+  it('lets no role create, change or drop a Glue table or database: CloudFormation owns them', () => {
+    const ddl = /^glue:(Create|Update|Delete|BatchDelete)(Table|Database)/;
+    for (const { logicalId, statement } of iamStatements(t)) {
+      for (const a of asArray(statement.Action)) expect(ddl.test(a), `${logicalId} allows ${a}`).toBe(false);
+    }
+  });
+
+  it('lets RunAthenaSteps add and repoint partitions of raw_events and the rollup only, never delete one', () => {
+    const athena = roleStatements(t, 'WorkflowRunAthenaStepsRole');
+    const glue = athena.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('glue:'));
+    for (const a of ['glue:CreateTable', 'glue:DeleteTable', 'glue:UpdateTable']) expect(glue).not.toContain(a);
+    expect(glue.filter((a) => a.includes('Delete'))).toEqual([]);
+    const writes = athena.filter((s) => asArray(s.Action).includes('glue:BatchCreatePartition'));
+    expect(writes).toHaveLength(1);
+    expect(asArray(writes[0]!.Action).sort()).toEqual(
+      ['glue:BatchCreatePartition', 'glue:BatchUpdatePartition', 'glue:CreatePartition', 'glue:UpdatePartition'].sort(),
+    );
+    const glueArn = 'arn:<AWS::Partition>:glue:eu-west-1:111111111111';
+    expect(asArray(writes[0]!.Resource).map(flat).sort()).toEqual(
+      [
+        `${glueArn}:catalog`,
+        `${glueArn}:database/eks_log_lake`,
+        `${glueArn}:table/eks_log_lake/${RAW_TABLE}`,
+        `${glueArn}:table/eks_log_lake/${ROLLUP_TABLE}`,
+      ].sort(),
+    );
+  });
+
+  it('lets RunAthenaSteps read audit_events and write only its rollup and control/, with no raw/ access', () => {
+    const lakeId = logicalId('AWS::S3::Bucket', { BucketName: Match.stringLikeRegexp('-lake-lake-') });
+    const athena = roleStatements(t, 'WorkflowRunAthenaStepsRole');
+    const on = (action: string) =>
+      athena
+        .filter((s) => asArray(s.Action).includes(action))
+        .flatMap((s) => asArray(s.Resource).map(flat))
+        .filter((r) => r.startsWith(`<${lakeId}.Arn>/`))
+        .sort();
+    expect(on('s3:PutObject')).toEqual([`<${lakeId}.Arn>/control/*`, `<${lakeId}.Arn>/curated/${ROLLUP_TABLE}/*`]);
+    expect(on('s3:GetObject')).toEqual([`<${lakeId}.Arn>/control/*`, `<${lakeId}.Arn>/curated/audit_events/*`]);
+    expect(on('s3:DeleteObject')).toEqual([]);
+  });
+
+  it.each([
+    ['every workflow Task', /^Workflow[A-Za-z]+RoleDefaultPolicy/, [['s3']]],
+    ['Firehose (S3 delivery, then stream encryption)', /^IngestionFirehoseRoleDefaultPolicy/, [['s3'], ['firehose']]],
+    ['the Splunk reader (raw objects and queue messages)', /^SplunkReadOnlyRoleDefaultPolicy/, [['s3', 'sqs']]],
+  ])('lets %s use the lake key only through the services that need it', (_name, holder, services) => {
+    const viaServices = iamStatements(t)
+      .filter(
+        ({ logicalId, statement }) =>
+          holder.test(logicalId) && asArray(statement.Action).some((a) => a.startsWith('kms:')),
+      )
+      .map(({ statement }) =>
+        asArray(statement.Condition?.StringEquals?.['kms:ViaService'] as string | string[]).sort(),
+      );
+    const expected = services.map((list) => list.map((s) => `${s}.eu-west-1.amazonaws.com`).sort());
+    expect([...new Set(viaServices.map((v) => v.join(',')))].sort()).toEqual(expected.map((v) => v.join(',')).sort());
+  });
+
+  it('has no KMS statement without a kms:ViaService condition in any role', () => {
+    const kms = iamStatements(t).filter(({ statement }) => asArray(statement.Action).some((a) => a.startsWith('kms:')));
+    expect(kms.length).toBeGreaterThan(TASK_ENTRIES.length);
+    for (const { logicalId, statement } of kms) {
+      expect(statement.Condition?.StringEquals?.['kms:ViaService'], logicalId).toBeDefined();
+    }
+  });
+
   it('lets only the Athena step use the workgroup, and only that workgroup', () => {
     const athena = iamStatements(t).filter(({ statement }) =>
       asArray(statement.Action).includes('athena:StartQueryExecution'),
@@ -327,6 +454,50 @@ describe('workflow', () => {
     }
     const mergeId = logicalId('AWS::Lambda::Function', { FunctionName: 'eks-log-lake-merge-partition' });
     expect(flat(subs.MergePartitionFunctionArn)).toBe(`<${mergeId}.Arn>`);
+  });
+
+  it('runs only Athena SQL that changes no table, and only partitions of the tables its profile may write', async () => {
+    const names: string[] = [];
+    const engine: QueryEngine = {
+      runNamed: async (name) => {
+        names.push(name);
+        return [];
+      },
+      runSql: async () => [],
+    };
+    const switched: string[] = [];
+    const catalog: Catalog = {
+      getPartition: async () => undefined,
+      listPartitions: async () => [],
+      putPartitions: async (table: string, _p: readonly CatalogPartition[]) => {
+        switched.push(table);
+      },
+    };
+    const steps = athenaStepsOver({ engine, catalog, registerRawPartitions: true });
+    await steps.registerRawPartitions([{ dt: '2026-01-01', hour: '00' }]);
+    const built = await steps.buildRollup({
+      planId: 'p20260101t0000',
+      generation: 'p20260101t0000-0',
+      values: ['222222222222', 'prod-eu-1', '2026-01-01', '00'],
+    });
+    await steps.switchRollups([built]);
+    expect(names.sort()).toEqual(['add-raw-partitions', 'create-audit-hourly-summary']);
+
+    const profile = FUNCTION_PROFILES['run-athena-steps']!;
+    const altered = new Set(switched);
+    for (const name of names) {
+      const sql = getStatement('athena', name).body.replace(/--.*$/gm, '');
+      expect(sql, name).not.toMatch(/\b(CREATE|DROP)\s+(EXTERNAL\s+)?TABLE\b/i);
+      for (const m of sql.matchAll(/\bALTER\s+TABLE\s+(\w+)\s+(\w+)/gi)) {
+        expect(m[2]!.toUpperCase(), name).toBe('ADD');
+        altered.add(m[1]!);
+      }
+      for (const m of sql.matchAll(/\bFROM\s+(\w+)/gi)) {
+        expect(profile.lake?.read, name).toContain(`${LAKE_PREFIXES.curated}${m[1]}/`);
+      }
+    }
+    expect([...altered].sort()).toEqual([...(profile.glueUpsertTables ?? [])].sort());
+    expect(profile.lake?.write).toContain(built.location.split('/').slice(0, 2).join('/') + '/');
   });
 
   it('has a reviewed least-privilege profile for every Task Lambda', () => {

@@ -66,6 +66,16 @@ describe('parseConfig', () => {
     ],
     ['a duplicated member', { ...base, members: [RAW_CONFIG.members[0], RAW_CONFIG.members[0]] }, /listed twice/],
     [
+      'a zero quarantine retention',
+      { ...base, quarantineRetentionDays: 0 },
+      /quarantineRetentionDays: must be an integer between 1 and 3650, got 0/,
+    ],
+    [
+      'a quarantine retention given as text',
+      { ...base, quarantineRetentionDays: '30' },
+      /quarantineRetentionDays: must be an integer/,
+    ],
+    [
       'a zero poison limit',
       { ...base, workflow: { poisonAfterFailedRuns: 0 } },
       /workflow\.poisonAfterFailedRuns: must be an integer between 1 and 100, got 0/,
@@ -78,6 +88,16 @@ describe('parseConfig', () => {
   ])('rejects %s with a message naming the field', (_name, raw, message) => {
     expect(() => parseConfig(raw)).toThrow(ConfigError);
     expect(() => parseConfig(raw)).toThrow(message);
+  });
+
+  it.each([
+    ['follows the raw retention when unset', { rawRetentionDays: 120 }, 120],
+    ['follows the default raw retention when neither is set', {}, 90],
+    ['takes an explicit value, shorter than raw', { rawRetentionDays: 120, quarantineRetentionDays: 14 }, 14],
+    ['takes an explicit value, longer than raw', { rawRetentionDays: 30, quarantineRetentionDays: 365 }, 365],
+  ])('keeps quarantine/ as long as configured: %s', (_name, overrides, days) => {
+    const { quarantineRetentionDays: _unset, ...withoutQuarantine } = base;
+    expect(parseConfig({ ...withoutQuarantine, ...overrides }).quarantineRetentionDays).toBe(days);
   });
 
   it('reads the poison limit from workflow.poisonAfterFailedRuns', () => {

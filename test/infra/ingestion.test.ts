@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Ingestion } from '../../infra/constructs/ingestion.ts';
-import { Storage } from '../../infra/constructs/storage.ts';
+import { LEDGER_INDEX_MARGIN_DAYS, Storage } from '../../infra/constructs/storage.ts';
 import { flat, testApp } from './support.ts';
 
 let t: Template;
@@ -14,6 +14,7 @@ beforeAll(() => {
     prefix: 'lake',
     rawRetentionDays: 30,
     rawTransitionDays: 30,
+    quarantineRetentionDays: 14,
     curatedRetentionDays: 365,
     athenaResultsRetentionDays: 3,
   });
@@ -43,12 +44,24 @@ describe('Ingestion for a whole organization', () => {
     ]);
   });
 
+  it('lets CloudWatch Logs assume the delivery role only for log groups of accounts in the organization', () => {
+    const dest = Object.values(t.findResources('AWS::Logs::Destination'))[0]!;
+    const roleId = dest.Properties.RoleArn['Fn::GetAtt'][0] as string;
+    const trust = t.findResources('AWS::IAM::Role')[roleId]!.Properties.AssumeRolePolicyDocument.Statement;
+    expect(trust).toHaveLength(1);
+    expect(trust[0].Principal).toEqual({ Service: 'logs.amazonaws.com' });
+    expect(trust[0].Condition.StringEquals).toEqual({ 'aws:SourceOrgID': 'o-abcdef1234' });
+    expect(trust[0].Condition.StringLike['aws:SourceArn'].map(flat)).toEqual([
+      'arn:<AWS::Partition>:logs:eu-west-1:*:*',
+    ]);
+  });
+
   it('passes no allow-list to the transform (empty means every owner the Destination admits)', () => {
     const fn = Object.values(t.findResources('AWS::Lambda::Function'))[0]!;
     expect(fn.Properties.Environment.Variables.ALLOWED_ACCOUNTS).toBe('');
   });
 
-  it('keeps curated data only as long as configured', () => {
+  it('keeps curated data and quarantine/ only as long as configured, and ledger indexes past raw', () => {
     t.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: 'lake-lake-111111111111-eu-west-1',
       LifecycleConfiguration: {
@@ -67,6 +80,19 @@ describe('Ingestion for a whole organization', () => {
           // 30-day retention: no transition (Standard-IA needs 30 days of age first).
           { Id: 'raw-retention', Prefix: 'raw/', ExpirationInDays: 30, Status: 'Enabled' },
           { Id: 'errors-retention', Prefix: 'errors/', ExpirationInDays: 30, Status: 'Enabled' },
+          { Id: 'quarantine-retention', Prefix: 'quarantine/', ExpirationInDays: 14, Status: 'Enabled' },
+          {
+            Id: 'ledger-processed-retention',
+            Prefix: 'control/ledger/processed/',
+            ExpirationInDays: 30 + LEDGER_INDEX_MARGIN_DAYS,
+            Status: 'Enabled',
+          },
+          {
+            Id: 'ledger-attempts-retention',
+            Prefix: 'control/ledger/attempts/',
+            ExpirationInDays: 30 + LEDGER_INDEX_MARGIN_DAYS,
+            Status: 'Enabled',
+          },
           {
             Id: 'curated-intelligent-tiering',
             Prefix: 'curated/',

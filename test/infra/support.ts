@@ -19,6 +19,8 @@ export const RAW_CONFIG = {
     { account: '333333333333', clusters: [], subscription: 'account-policy' },
   ],
   athenaBytesScannedCutoff: 5 * 1024 ** 3,
+  // Shorter than raw (90 days by default), so the stack test sees this value and not the default.
+  quarantineRetentionDays: 30,
   splunk: {
     enabled: true,
     principalArn: 'arn:aws:iam::444444444444:role/splunk-heavy-forwarder',
