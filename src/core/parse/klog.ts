@@ -7,7 +7,10 @@ export type KlogSeverity = 'INFO' | 'WARNING' | 'ERROR' | 'FATAL';
 
 /** What a klog line yields; `message` (the verbatim line) is added by the record builder. */
 export interface KlogFields {
-  /** `partial` when the line has no klog header or its header time is impossible. */
+  /**
+   * `partial` when the line has no klog header, its header time is impossible, or its structured
+   * key/value tail does not parse to its end.
+   */
   readonly status: 'ok' | 'partial';
   readonly error: string | null;
   /** RFC 3339 UTC with microseconds, or null when the header has none (use the CloudWatch time). */
@@ -107,12 +110,19 @@ export function parseKlogLine(line: string, cwlTimestampMs: number): KlogFields 
   const threadId = H.threadId;
   const sourceFile = line.slice(H.fileStart, H.fileEnd);
   const sourceLine = H.line;
-  const rest = line.slice(H.end);
+  const end = H.end;
+  const rest = line.slice(end);
   const time = klogTime(line, cwlTimestampMs);
   const tail = parseStructured(rest);
+  const broken = tail !== null && tail.brokenAt >= 0;
+  let error: string | null = null;
+  if (time === null) error = `impossible header time ${line.slice(1, 14)}`;
+  // The offset, not the text: what follows the break may be a value that holds a secret.
+  if (broken)
+    error = `${error === null ? '' : `${error}; `}klog key/value tail not parsed from offset ${end + tail.brokenAt}`;
   return {
-    status: time === null ? 'partial' : 'ok',
-    error: time === null ? `impossible header time ${line.slice(1, 14)}` : null,
+    status: error === null ? 'ok' : 'partial',
+    error,
     time,
     severity: SEVERITY[line[0]!]!,
     threadId,
@@ -120,7 +130,7 @@ export function parseKlogLine(line: string, cwlTimestampMs: number): KlogFields 
     sourceLine,
     msg: tail ? tail.msg : rest,
     kv: tail ? tail.kv : newKv(),
-    msgStart: tail || !H.plainFile ? null : H.end,
+    msgStart: tail || !H.plainFile ? null : end,
   };
 }
 
@@ -163,11 +173,19 @@ function klogTime(s: string, cwlMs: number): string | null {
 let lastDay = -1;
 let lastDayPrefix = '';
 
+/** A structured tail as far as it parsed: `brokenAt` is where it stopped, or -1 when whole. */
+interface StructuredTail {
+  readonly msg: string;
+  readonly kv: KvMap;
+  readonly brokenAt: number;
+}
+
 /**
- * A klog structured tail: `"msg" key="value" key2=value2 key3=<\n\tline\n >`.
- * Returns null unless the whole text parses that way (then it is an ordinary message).
+ * A klog structured tail: `"msg" key="value" key2=value2 key3=<\n\tline\n >`. Null unless it
+ * opens with a quoted message followed by at least one `key=` (else it is an ordinary message
+ * that happens to start with a quote); when the pairs stop parsing, what was read and where.
  */
-function parseStructured(text: string): { msg: string; kv: KvMap } | null {
+function parseStructured(text: string): StructuredTail | null {
   if (text.charCodeAt(0) !== 0x22) return null;
   const q = readGoQuoted(text, 0);
   if (!q) return null;
@@ -175,12 +193,14 @@ function parseStructured(text: string): { msg: string; kv: KvMap } | null {
   const msg = q.value;
   const kv = newKv();
   const n = text.length;
+  let keys = 0;
+  const stop = (at: number): StructuredTail | null => (keys === 0 ? null : { msg, kv, brokenAt: at });
   let i = q.end;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c !== 0x20) {
       // Only trailing whitespace may follow the last pair.
-      return text.slice(i).trim() === '' ? { msg, kv } : null;
+      return text.slice(i).trim() === '' ? { msg, kv, brokenAt: -1 } : stop(i);
     }
     while (i < n && text.charCodeAt(i) === 0x20) i++;
     if (i >= n) break;
@@ -192,16 +212,17 @@ function parseStructured(text: string): { msg: string; kv: KvMap } | null {
     }
     if (i === keyStart || text.charCodeAt(i) !== 0x3d) {
       if (text.slice(keyStart).trim() === '') break;
-      return null;
+      return stop(keyStart);
     }
+    keys++;
     const key = text.slice(keyStart, i);
     i++; // '='
     const v = readKlogValue(text, i);
-    if (!v) return null;
+    if (!v) return stop(keyStart);
     addKv(kv, key, v.value);
     i = v.end;
   }
-  return { msg, kv };
+  return { msg, kv, brokenAt: -1 };
 }
 
 function readKlogValue(s: string, i: number): QuotedRead | null {

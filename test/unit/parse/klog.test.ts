@@ -191,10 +191,41 @@ const UNSTRUCTURED: readonly Row[] = [
       msg: 'Trace[469531806]: "Update /api/v1/namespaces/kube-system/endpoints/kube-dns" (started: 2019-05-29 07:21:16.945258327 +0000 UTC m=+91.073650542) (total time: 576.659948ms):\nTrace[469531806]: [576.307806ms] [573.33055ms] Object stored in database',
     },
   },
+];
+
+// A structured line (quoted message, then at least one `key=`) whose tail stops parsing: the
+// message and the pairs before the break are kept, and the line says it was only partly read.
+const BROKEN_TAIL: readonly Row[] = [
   {
-    note: 'an unterminated multi-line value falls back to plain text',
+    note: 'a key without a value among the pairs',
+    line: 'I0815 11:20:25.263257       1 controller.go:88] "Starting" controller="foo" worker count=5',
+    want: {
+      status: 'partial',
+      error: 'klog key/value tail not parsed from offset 76',
+      time: '2024-08-15T11:20:25.263257Z',
+      msg: 'Starting',
+      kv: kv({ controller: 'foo' }),
+    },
+  },
+  {
+    note: 'an unterminated multi-line value (cut short)',
     line: 'I0815 11:20:25.263257 1 x.go:1] "Config" data=<\n\tapiVersion: v1',
-    want: { status: 'ok', msg: '"Config" data=<\n\tapiVersion: v1', kv: kv({}) },
+    want: { status: 'partial', msg: 'Config', kv: kv({}) },
+  },
+  {
+    note: 'an unterminated quoted value (cut short)',
+    line: 'E0815 11:20:25.263257 1 x.go:1] "Sync failed" err="timeout" node="ip-10-0-1-2',
+    want: { status: 'partial', severity: 'ERROR', msg: 'Sync failed', kv: kv({ err: 'timeout' }) },
+  },
+  {
+    note: 'text glued to the end of a quoted value',
+    line: 'I0815 11:20:25.263257 1 x.go:1] "Updated" pod="kube-system/coredns"x ready=true',
+    want: { status: 'partial', msg: 'Updated', kv: kv({ pod: 'kube-system/coredns' }) },
+  },
+  {
+    note: 'a key with an empty value',
+    line: 'I0815 11:20:25.263257 1 x.go:1] "Probe" pod="a" result= attempt=2',
+    want: { status: 'partial', msg: 'Probe', kv: kv({ pod: 'a' }) },
   },
 ];
 
@@ -226,6 +257,7 @@ describe('parseKlogLine', () => {
     ['header', HEADERS],
     ['structured tail', STRUCTURED],
     ['unstructured message', UNSTRUCTURED],
+    ['structured tail that does not parse to its end', BROKEN_TAIL],
     ['line without a header', PARTIAL],
   ] as const) {
     describe(group, () => {

@@ -272,6 +272,20 @@ describe('structured pairs in records', () => {
     expect(auth).toContain('"kv":{"__proto__":"x","toJSON":"y"}');
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
+  it('writes a structured klog line whose tail breaks as partial, with the message and the pairs read', () => {
+    const line = 'I0520 04:14:53.795931 1 controller.go:88] "Starting" controller="foo" worker count=5';
+    const [rec] = toRawRecords(dataMessage('kube-controller-manager-1', [line]), CTX);
+    expect(rec).toMatchObject({
+      parse_status: 'partial',
+      parse_error: 'klog key/value tail not parsed from offset 70',
+      time: '2024-05-20T04:14:53.795931Z',
+      severity: 'INFO',
+      msg: 'Starting',
+      kv: { controller: 'foo' },
+      message: line,
+    });
+    expect(line.slice(70)).toBe('worker count=5');
+  });
 });
 
 describe('the public samples', () => {
