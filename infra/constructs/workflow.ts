@@ -96,7 +96,8 @@ export const FUNCTION_PROFILES: Readonly<Record<string, FunctionProfile>> = {
   },
   // Its SQL is add-raw-partitions (ALTER TABLE raw_events ADD PARTITION) and create-audit-hourly-summary
   // (UNLOAD from audit_events into a new audit_hourly_summary generation); it then repoints rollup
-  // partitions. No statement creates, alters or drops a table, and none reads raw objects.
+  // partitions. None creates, changes or drops a table (ADD PARTITION only adds partitions), and none
+  // reads raw objects.
   'run-athena-steps': {
     memorySize: 512,
     timeout: Duration.minutes(15),
