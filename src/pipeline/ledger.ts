@@ -243,3 +243,132 @@ export async function recordFailedAttempts(
   }
   return poisoned;
 }
+
+/**
+ * `control/ledger/athena-owed.json`: Athena steps a run owes until one completes them, so a run
+ * that failed at RunAthenaSteps (or before it, after publishing) does not lose them: raw-table
+ * partitions per arrival hour (`dt=…/hour=…`) and rollups per account/cluster/hour.
+ */
+export const ATHENA_OWED_KEY = `${LEDGER_PREFIX}athena-owed.json`;
+
+/** Runs that took on an owed Athena step without completing it before the step is abandoned. */
+export const ABANDON_ATHENA_STEP_AFTER_RUNS = 3;
+
+/** One owed Athena step: since when, which runs took it on, and whether it was given up. */
+export interface OwedAthenaStep {
+  readonly since: string;
+  readonly owedBy: string;
+  /** Runs that took it on without completing it (a redrive of the same execution counts once). */
+  readonly runs: number;
+  readonly lastExecution?: string;
+  readonly abandoned?: boolean;
+}
+
+export interface OwedAthenaWork {
+  readonly rawHours: Record<string, OwedAthenaStep>;
+  /** Keyed by `account/cluster/dt/hour`. */
+  readonly rollups: Record<string, OwedAthenaStep & { readonly values: readonly string[] }>;
+}
+
+/** What is owed now (empty when nothing is). */
+export async function readOwedAthenaWork(store: ObjectStore): Promise<OwedAthenaWork> {
+  return (await readJson<OwedAthenaWork>(store, ATHENA_OWED_KEY)) ?? { rawHours: {}, rollups: {} };
+}
+
+/** The steps that are owed and not abandoned. */
+export function liveOwedSteps(owed: OwedAthenaWork): { rawHours: string[]; rollups: (readonly string[])[] } {
+  return {
+    rawHours: Object.keys(owed.rawHours)
+      .filter((h) => !owed.rawHours[h]!.abandoned)
+      .sort(),
+    rollups: Object.keys(owed.rollups)
+      .filter((id) => !owed.rollups[id]!.abandoned)
+      .sort()
+      .map((id) => owed.rollups[id]!.values),
+  };
+}
+
+async function writeOwed(store: ObjectStore, owed: OwedAthenaWork): Promise<void> {
+  const sorted = <T>(r: Record<string, T>) =>
+    Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))) as Record<string, T>;
+  await putJson(store, ATHENA_OWED_KEY, { rawHours: sorted(owed.rawHours), rollups: sorted(owed.rollups) });
+}
+
+/**
+ * Records Athena steps as owed before the run does anything they depend on. A step owed already
+ * keeps its history, except that a new change revives an abandoned one. Only the lease holder
+ * calls this and the two functions below, so a read-modify-write is safe.
+ */
+export async function oweAthenaWork(
+  store: ObjectStore,
+  work: { rawHours: readonly string[]; rollups: readonly (readonly string[])[] },
+  run: { executionName: string; at: string },
+): Promise<void> {
+  if (work.rawHours.length === 0 && work.rollups.length === 0) return;
+  const owed = await readOwedAthenaWork(store);
+  const fresh: OwedAthenaStep = { since: run.at, owedBy: run.executionName, runs: 0 };
+  let changed = false;
+  for (const h of work.rawHours) {
+    const prev = owed.rawHours[h];
+    if (prev && !prev.abandoned) continue;
+    owed.rawHours[h] = fresh;
+    changed = true;
+  }
+  for (const values of work.rollups) {
+    const id = values.join('/');
+    const prev = owed.rollups[id];
+    if (prev && !prev.abandoned) continue;
+    owed.rollups[id] = { ...fresh, values: [...values] };
+    changed = true;
+  }
+  if (changed) await writeOwed(store, owed);
+}
+
+/**
+ * Counts one more run taking on each live owed step; steps already taken on by `limit` runs are
+ * marked abandoned instead (and returned), so one statement that can never succeed does not fail
+ * every later run.
+ */
+export async function takeOnOwedAthenaWork(
+  store: ObjectStore,
+  run: { executionName: string },
+  limit = ABANDON_ATHENA_STEP_AFTER_RUNS,
+): Promise<{ rawHours: string[]; rollups: (readonly string[])[]; abandoned: string[] }> {
+  const owed = await readOwedAthenaWork(store);
+  const abandoned: string[] = [];
+  const take = <T extends OwedAthenaStep>(id: string, step: T): T => {
+    if (step.abandoned || step.lastExecution === run.executionName) return step;
+    if (step.runs >= limit) {
+      abandoned.push(id);
+      return { ...step, abandoned: true };
+    }
+    return { ...step, runs: step.runs + 1, lastExecution: run.executionName };
+  };
+  for (const [h, step] of Object.entries(owed.rawHours)) owed.rawHours[h] = take(`raw ${h}`, step);
+  for (const [id, step] of Object.entries(owed.rollups)) owed.rollups[id] = take(`rollup ${id}`, step);
+  if (Object.keys(owed.rawHours).length + Object.keys(owed.rollups).length > 0) await writeOwed(store, owed);
+  return { ...liveOwedSteps(owed), abandoned };
+}
+
+/** Removes the steps a run completed from what is owed. */
+export async function settleAthenaWork(
+  store: ObjectStore,
+  done: { rawHours: readonly string[]; rollups: readonly (readonly string[])[] },
+): Promise<void> {
+  const owed = await readOwedAthenaWork(store);
+  let changed = false;
+  for (const h of done.rawHours) {
+    if (owed.rawHours[h] && !owed.rawHours[h]!.abandoned) {
+      delete owed.rawHours[h];
+      changed = true;
+    }
+  }
+  for (const values of done.rollups) {
+    const id = values.join('/');
+    if (owed.rollups[id] && !owed.rollups[id]!.abandoned) {
+      delete owed.rollups[id];
+      changed = true;
+    }
+  }
+  if (changed) await writeOwed(store, owed);
+}

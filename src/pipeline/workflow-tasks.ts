@@ -25,12 +25,18 @@ import {
 } from './lease.ts';
 import {
   advanceWatermark,
+  arrivalHourOf,
+  liveOwedSteps,
+  oweAthenaWork,
   type PartitionRunCounts,
   POISON_AFTER_FAILED_RUNS,
+  readOwedAthenaWork,
   readWatermark,
   recordFailedAttempts,
   recordPartitions,
   recordProcessed,
+  settleAthenaWork,
+  takeOnOwedAthenaWork,
   WATERMARK_LAG_METRIC,
 } from './ledger.ts';
 import { maybeReadRunFile, planWindow, RUNS_PREFIX, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
@@ -226,7 +232,7 @@ export async function acquireLeaseTask(deps: WorkflowDeps, payload: { holder: st
 export async function planWindowTask(
   deps: WorkflowDeps,
   payload: { window: WorkflowWindow; lease: LeaseGrant },
-): Promise<{ planId: string; chunks: number[]; objects: number; bytes: number }> {
+): Promise<{ planId: string; chunks: number[]; objects: number; bytes: number; owedAthenaSteps: number }> {
   await fenceLease(leaseDeps(deps), payload.lease);
   const plan = await planWindow(
     { store: deps.store, limits: deps.config, log: deps.log },
@@ -237,8 +243,11 @@ export async function planWindowTask(
   const bytes = plan.chunks.reduce((n, c) => n + c.bytes, 0);
   // Emitted as 0 too, so the dashboard shows planning ran; the alarm fires only above 0.
   deps.metrics?.count(COMPACTION_METRICS.ignoredRawKeys.metricName, plan.ignoredKeys.length);
-  deps.log?.info('planned', { planId: plan.planId, objects, bytes, chunks: plan.chunks.length });
-  return { planId: plan.planId, chunks: plan.chunks.map((c) => c.chunkId), objects, bytes };
+  // A run with no object still runs the Athena steps an earlier run left owed.
+  const owed = liveOwedSteps(await readOwedAthenaWork(deps.store));
+  const owedAthenaSteps = owed.rawHours.length + owed.rollups.length;
+  deps.log?.info('planned', { planId: plan.planId, objects, bytes, chunks: plan.chunks.length, owedAthenaSteps });
+  return { planId: plan.planId, chunks: plan.chunks.map((c) => c.chunkId), objects, bytes, owedAthenaSteps };
 }
 
 /** StageObjects: stages one chunk; a chunk already staged for this plan (redrive, rerun) is not redone. */
@@ -345,6 +354,12 @@ export async function publishPartitionsTask(
   const { merged } = await readMerged(deps, run, payload.merged);
   const fence = () => fenceLease(leaseDeps(deps), payload.lease);
   await fence();
+  // Owed before the first catalog switch: a run that fails from here on leaves them to the next run.
+  const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
+  await oweAthenaWork(deps.store, ownAthenaWork(plan, merged), {
+    executionName: payload.lease.holder,
+    at: deps.clock.now().toISOString(),
+  });
   await deps.compaction.publishPartitions({ planId, merged, fence });
   await writeRunFile(deps.store, run, 'published.json', {
     groups: payload.merged,
@@ -354,9 +369,28 @@ export async function publishPartitionsTask(
 }
 
 interface AthenaProgress {
+  /** The work this run took on at its first invocation: its own and what earlier runs left owed. */
+  rawHours?: string[];
+  rollups?: (readonly string[])[];
   rawRegistered: boolean;
   built: { values: readonly string[]; location: string }[];
   statements: number;
+}
+
+/**
+ * The Athena steps a plan calls for: the raw-table partitions of its arrival hours and the
+ * rollups of hours whose audit_events changed (the rollups summarise audit events only).
+ */
+function ownAthenaWork(
+  plan: StoredPlan,
+  partitions: readonly (PartitionRef & { changed: boolean })[],
+): { rawHours: string[]; rollups: (readonly string[])[] } {
+  const rawHours = [...new Set(plan.chunks.flatMap((c) => c.objects.map((o) => arrivalHourOf(o.key))))].sort();
+  const rollups = new Map<string, readonly string[]>();
+  for (const p of partitions) {
+    if (p.table === 'audit_events' && p.changed) rollups.set(p.values.join('/'), p.values);
+  }
+  return { rawHours, rollups: [...rollups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v) };
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
@@ -377,8 +411,10 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
  * RunAthenaSteps: registers the raw-table partitions of the planned arrival hours, then builds
  * the rollups of hours whose audit_events changed, at most `athenaStatementsPerInvocation` per
  * call (the ASL loops while `done` is false, so no invocation nears Lambda's 15 minutes).
- * Progress is stored, so a retry or redrive only builds what is missing; once every rollup is
- * built the catalog switches, 100 at a time, each right after a fence.
+ * The first invocation also takes on what earlier runs left owed (control/ledger/athena-owed.json)
+ * and stores the whole list, so a retry or redrive only builds what is missing; once every
+ * rollup is built the catalog switches, 100 at a time, each right after a fence, and the steps
+ * done are struck from what is owed.
  */
 export async function runAthenaStepsTask(
   deps: WorkflowDeps,
@@ -394,40 +430,47 @@ export async function runAthenaStepsTask(
   if (finished) return { done: true, ...finished };
   const fence = () => fenceLease(leaseDeps(deps), payload.lease);
   await fence();
-  const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
-  const published = await readRunFile<{ partitions: (PartitionRef & { changed: boolean })[] }>(
-    deps.store,
-    run,
-    'published.json',
-  );
-  const progress = (await maybeReadRunFile<AthenaProgress>(deps.store, run, 'athena-progress.json')) ?? {
-    rawRegistered: false,
-    built: [],
-    statements: 0,
-  };
-  const arrivalHours = [
-    ...new Set(plan.chunks.flatMap((c) => c.objects.map((o) => o.key.split('/').slice(2, 4).join('/')))),
-  ]
-    .sort()
-    .map((h) => {
+  let progress = await maybeReadRunFile<AthenaProgress>(deps.store, run, 'athena-progress.json');
+  if (!progress?.rawHours || !progress.rollups) {
+    const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
+    // Absent when the plan had no object and the run is here only for owed steps.
+    const published = await maybeReadRunFile<{ partitions: (PartitionRef & { changed: boolean })[] }>(
+      deps.store,
+      run,
+      'published.json',
+    );
+    const own = ownAthenaWork(plan, published?.partitions ?? []);
+    await oweAthenaWork(deps.store, own, { executionName: payload.lease.holder, at: deps.clock.now().toISOString() });
+    const taken = await takeOnOwedAthenaWork(deps.store, { executionName: payload.lease.holder });
+    if (taken.abandoned.length > 0) {
+      deps.log?.error('owed Athena steps abandoned after repeated failed runs', {
+        count: taken.abandoned.length,
+        steps: taken.abandoned.slice(0, 10),
+      });
+    }
+    const rollups = new Map<string, readonly string[]>();
+    for (const v of [...own.rollups, ...taken.rollups]) rollups.set(v.join('/'), v);
+    progress = {
+      rawHours: [...new Set([...own.rawHours, ...taken.rawHours])].sort(),
+      rollups: [...rollups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v),
+      rawRegistered: progress?.rawRegistered ?? false,
+      built: progress?.built ?? [],
+      statements: progress?.statements ?? 0,
+    };
+    await writeRunFile(deps.store, run, 'athena-progress.json', progress);
+  }
+  const rawHours = progress.rawHours!;
+  if (!progress.rawRegistered) {
+    const arrivalHours = rawHours.map((h) => {
       const [dt, hour] = h.split('/').map((x) => x.split('=')[1]!) as [string, string];
       return { dt, hour };
     });
-  if (!progress.rawRegistered) {
     progress.statements += await deps.athena.registerRawPartitions(arrivalHours);
     progress.rawRegistered = true;
     await writeRunFile(deps.store, run, 'athena-progress.json', progress);
   }
-  // The rollups summarise audit events, so only hours whose audit_events changed are rebuilt.
-  const hours = new Map<string, readonly string[]>();
-  for (const p of published.partitions) {
-    if (p.table === 'audit_events' && p.changed) hours.set(p.values.join('/'), p.values);
-  }
   const built = new Set(progress.built.map((b) => b.values.join('/')));
-  const remaining = [...hours.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .filter(([id]) => !built.has(id))
-    .map(([, v]) => v);
+  const remaining = progress.rollups!.filter((v) => !built.has(v.join('/')));
   const batch = remaining.slice(0, deps.config.athenaStatementsPerInvocation);
   // Athena refuses a non-empty UNLOAD target, so every invocation writes new generations; the
   // catalog only ever points at a complete one and GC removes the rest.
@@ -439,7 +482,7 @@ export async function runAthenaStepsTask(
   progress.statements += results.length;
   await writeRunFile(deps.store, run, 'athena-progress.json', progress);
   const counts = {
-    rawPartitions: arrivalHours.length,
+    rawPartitions: rawHours.length,
     rollupPartitions: progress.built.length,
     statements: progress.statements,
   };
@@ -448,6 +491,8 @@ export async function runAthenaStepsTask(
     await fence();
     await deps.athena.switchRollups(progress.built.slice(i, i + 100));
   }
+  await fence();
+  await settleAthenaWork(deps.store, { rawHours, rollups: progress.built.map((b) => b.values) });
   await writeRunFile(deps.store, run, 'athena.json', counts);
   return { done: true, ...counts };
 }

@@ -1,17 +1,23 @@
 import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DuckDbQueryEngine } from '../../src/adapters/local/duckdb-query-engine.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
-import { type LocalRunOptions, runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
+import {
+  type LocalRunOptions,
+  redriveLocalWorkflow,
+  runLocalWorkflow,
+} from '../../src/adapters/local/local-workflow-runner.ts';
 import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.ts';
 import { MANIFEST_NAME } from '../../src/core/compact/index.ts';
-import { RetryableError } from '../../src/core/errors.ts';
+import { QueryFailedError, RetryableError, ScanLimitExceededError } from '../../src/core/errors.ts';
 import type { KnownLogType } from '../../src/core/types.ts';
 import { compactObjects, publishPartitions } from '../../src/pipeline/compact.ts';
 import { collectGarbage } from '../../src/pipeline/gc.ts';
 import { readAttempts, readProcessed } from '../../src/pipeline/ledger.ts';
 import { athenaStepsOver } from '../../src/pipeline/workflow-athena.ts';
-import { compactionStepsOver, type RunSummary } from '../../src/pipeline/workflow-tasks.ts';
+import { type AthenaSteps, compactionStepsOver, type RunSummary } from '../../src/pipeline/workflow-tasks.ts';
+import type { QueryEngine } from '../../src/ports.ts';
 import { awsError, enospcError, FaultyObjectStore } from '../helpers/faults.ts';
 import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
 import { ALL_TYPES, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
@@ -60,6 +66,41 @@ function deps(store: MemoryObjectStore | FaultyObjectStore, catalog: LocalCatalo
 /** Sets the file time of every object in a folder-store lake to `at`. */
 async function stampLake(lake: TestLake, at: Date): Promise<void> {
   for await (const o of lake.store.list('')) utimesSync(join(lake.dir, o.key), at, at);
+}
+
+/**
+ * The test lake's workflow with rollups built by DuckDB (so their rows can be compared) and the
+ * Athena-only raw-partition DDL recorded; `fail` makes every rollup statement throw until cleared.
+ */
+function withDuckDbRollups(lake: TestLake) {
+  const duck = new DuckDbQueryEngine({ lakeDir: lake.dir, catalog: lake.catalog });
+  const rawHours: string[] = [];
+  const engine: QueryEngine = {
+    async runNamed(name, params) {
+      if (name !== 'add-raw-partitions') return duck.runNamed(name, params);
+      rawHours.push(`dt=${params.dt}/hour=${params.hour}`);
+      return [];
+    },
+    runSql: (sql) => duck.runSql(sql),
+  };
+  const steps = athenaStepsOver({ engine, catalog: lake.catalog, registerRawPartitions: true });
+  let failure: (() => Error) | undefined;
+  const athena: AthenaSteps = {
+    ...steps,
+    async buildRollup(input) {
+      if (failure) throw failure();
+      return steps.buildRollup(input);
+    },
+  };
+  return {
+    deps: { ...lake.deps, athena },
+    rawHours,
+    fail(error: (() => Error) | undefined) {
+      failure = error;
+    },
+    rollupRows: () => duck.runSql('SELECT * FROM audit_hourly_summary ORDER BY ALL'),
+    close: () => duck.close(),
+  };
 }
 
 /** The test lake's workflow deps with compaction reading through `store` (a fault wrapper). */
@@ -433,6 +474,96 @@ describe('faults injected into the compaction workflow', () => {
       expect(Object.keys(await readProcessed(lake.store, hour)).sort()).toEqual(keys.slice(1).sort());
     },
   );
+
+  /** Rollup rows of `seedWindow` after one clean scheduled run. */
+  async function cleanRollupRows() {
+    const clean = makeTestLake(WF_NOW);
+    const duck = withDuckDbRollups(clean);
+    try {
+      await seedWindow(clean);
+      expect((await runLocalWorkflow(SCHEDULED, { deps: duck.deps })).status).toBe('SUCCEEDED');
+      const rows = await duck.rollupRows();
+      expect(rows.map((r) => r.hour)).toEqual(['09', '10']);
+      return rows;
+    } finally {
+      await duck.close();
+      clean.cleanup();
+    }
+  }
+
+  it.each([
+    [
+      'F17: Athena throttling that outlasts every retry',
+      () => new RetryableError('TooManyRequestsException after 6 attempts'),
+      'RetryableError',
+    ],
+    [
+      'F20: a rollup cancelled at the bytes-scanned cutoff',
+      () => new ScanLimitExceededError('cancelled: bytes scanned over the cutoff'),
+      'ScanLimitExceededError',
+    ],
+  ])('%s: the next run builds the rollups the failed run owed, equal to a clean run', async (_, error, name) => {
+    const expected = await cleanRollupRows();
+    lake = makeTestLake(WF_NOW);
+    await seedWindow(lake);
+    const duck = withDuckDbRollups(lake);
+    try {
+      duck.fail(error);
+      const failed = await runLocalWorkflow(SCHEDULED, { deps: duck.deps });
+      expect(failed).toMatchObject({ status: 'FAILED', error: name, failedState: 'RunAthenaSteps' });
+      expect(await lake.catalog.listPartitions('audit_hourly_summary')).toEqual([]);
+
+      duck.fail(undefined);
+      lake.clock.advance((lake.deps.config.leaseTtlSeconds + 1) * 1000);
+      const next = await runLocalWorkflow(SCHEDULED, { deps: duck.deps });
+      expect(next.status).toBe('SUCCEEDED');
+      expect(await duck.rollupRows()).toEqual(expected);
+      expect(await ids(lake)).toEqual(['1', '2', '3', '4'].map(cwlId));
+    } finally {
+      await duck.close();
+    }
+  });
+
+  it('F26: a later run that plans no object still does the Athena steps a failed backfill owed; a redrive of the failed run then ends LeaseLost', async () => {
+    const expected = await cleanRollupRows();
+    lake = makeTestLake(WF_NOW);
+    await seedWindow(lake);
+    const duck = withDuckDbRollups(lake);
+    try {
+      duck.fail(() => new QueryFailedError('HIVE_BAD_DATA: malformed Parquet footer'));
+      lake.clock.advance(HOUR);
+      const failed = await runLocalWorkflow(
+        { from: '2025-01-03T09:00:00Z', to: '2025-01-03T11:00:00Z' },
+        { deps: duck.deps },
+      );
+      expect(failed).toMatchObject({ status: 'FAILED', error: 'QueryFailedError', failedState: 'RunAthenaSteps' });
+
+      // Twelve hours on, the scheduled window's look-back no longer reaches those arrival hours.
+      duck.fail(undefined);
+      duck.rawHours.length = 0;
+      lake.clock.advance(12 * HOUR);
+      const next = await runLocalWorkflow({ scheduledTime: '2025-01-03T23:15:00Z' }, { deps: duck.deps });
+      expect(next.status).toBe('SUCCEEDED');
+      expect(next.output as RunSummary).toMatchObject({ objects: 0, failedItems: 0 });
+      expect(duck.rawHours.sort()).toEqual(['dt=2025-01-03/hour=09', 'dt=2025-01-03/hour=10']);
+      expect(await duck.rollupRows()).toEqual(expected);
+
+      const rollups = await lake.catalog.listPartitions('audit_hourly_summary');
+      const redriven = await redriveLocalWorkflow(failed, { deps: duck.deps });
+      expect(redriven).toMatchObject({ status: 'FAILED', error: 'LeaseLostError' });
+      expect(await lake.catalog.listPartitions('audit_hourly_summary')).toEqual(rollups);
+
+      // Nothing is owed any more: a further run has no Athena work.
+      duck.rawHours.length = 0;
+      lake.clock.advance(HOUR);
+      const after = await runLocalWorkflow({ scheduledTime: '2025-01-04T00:15:00Z' }, { deps: duck.deps });
+      expect(after.status).toBe('SUCCEEDED');
+      expect(after.events.some((e) => e.state === 'RunAthenaSteps')).toBe(false);
+      expect(duck.rawHours).toEqual([]);
+    } finally {
+      await duck.close();
+    }
+  });
 
   it('F18: a rollup that fails after writing part files is rebuilt in a new generation; the orphan is never published and GC removes it', async () => {
     lake = makeTestLake(WF_NOW);
