@@ -28,6 +28,7 @@ import { RAW_DESTINATION } from '../../src/core/transform/destination.ts';
 import { LOG_TYPES } from '../../src/core/types.ts';
 import { LEASE_KEY } from '../../src/pipeline/lease.ts';
 import {
+  ATHENA_OWED_KEY,
   attemptsKey,
   partitionLedgerKey,
   processedIndexKey,
@@ -158,6 +159,7 @@ describe('storage', () => {
     ],
     ['a partition ledger entry', partitionLedgerKey(['222222222222', 'prod-eu-1', '2026-01-01', '00']), undefined],
     ['the watermark', WATERMARK_KEY, undefined],
+    ['the Athena steps runs still owe', ATHENA_OWED_KEY, undefined],
     ['the lease', LEASE_KEY, undefined],
     ['a run file (CollectGarbage removes them)', `${RUNS_PREFIX}exec-1/p20260101t0000/plan.json`, undefined],
     [
