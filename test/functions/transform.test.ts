@@ -218,6 +218,70 @@ describe('transform handler: reliability matrix rows', () => {
     expect(JSON.parse(line!)).toMatchObject({ parse_status: 'bad_envelope', account: ACCOUNT });
   });
 
+  it.each([
+    ['an id that is not a digit string', { id: 'xyz', timestamp: Date.UTC(2026, 10, 27, 4) }, /id is missing/],
+    ['no timestamp', { id: '1'.repeat(56) }, /timestamp is missing/],
+  ])('emits an event with %s as a bad_envelope line with the reason (row 12)', async (_, ev, why) => {
+    const { handler } = setup();
+    const logEvents = [{ ...ev, message: SAMPLE_LINES['kube-scheduler'][0] }];
+    const response = await handler(
+      firehoseEvent([encodeMessage(message({ logStream: STREAMS['kube-scheduler'], logEvents }))]),
+    );
+    expect(response.records[0]!.result).toBe('Ok');
+    const [line] = decodeOkLines(response.records[0]!.data!);
+    const rec = JSON.parse(line!);
+    expect(rec).toMatchObject({
+      parse_status: 'bad_envelope',
+      log_type: 'kube-scheduler',
+      message: SAMPLE_LINES['kube-scheduler'][0],
+    });
+    expect(rec.parse_error).toMatch(why);
+  });
+
+  it('counts events by outcome: ok, partial, unparsed, bad_envelope, and of unknown streams and log groups', async () => {
+    const { handler, metrics } = setup();
+    // Header dates near the CloudWatch time, so only the broken tail and the missing header are partial.
+    const klog = [
+      SAMPLE_LINES['kube-scheduler'][0]!.replace('I0323 15:07:05', 'I1127 02:59:05'),
+      'I1127 02:59:06.000000      12 controller.go:88] "Starting" controller="foo" worker count=5',
+      'goroutine 1 [running]:',
+    ];
+    const truncatedAudit = SAMPLE_LINES['kube-apiserver-audit'][0]!.slice(0, 200);
+    const batch = [
+      message({ logEvents: events([...SAMPLE_LINES['kube-apiserver-audit'], truncatedAudit]) }),
+      message({ logStream: STREAMS['kube-scheduler'], logEvents: events(klog) }),
+      message({
+        logStream: STREAMS['kube-scheduler'],
+        logEvents: [{ id: 'xyz', timestamp: Date.UTC(2026, 10, 27, 4), message: klog[0] }, { message: klog[0] }],
+      }),
+      message({ logStream: 'etcd-0f1e2d3c4b5a69788796a5b4c3d2e1f0', logEvents: events(['etcd line', 'etcd line 2']) }),
+      message({ logGroup: '/aws/lambda/app', logStream: '2026/11/27/[$LATEST]abc', logEvents: events(['START']) }),
+      message({ messageType: 'CONTROL_MESSAGE', logEvents: events(['CWL CONTROL MESSAGE: Checking health']) }),
+    ];
+    const response = await handler(firehoseEvent(batch.map(encodeMessage)));
+    expect(response.records.map((r) => r.result)).toEqual(['Ok', 'Ok', 'Ok', 'Ok', 'Ok', 'Dropped']);
+    const counted = Object.fromEntries(
+      [
+        'events_out',
+        'events_ok',
+        'events_partial',
+        'events_unparsed',
+        'events_bad_envelope',
+        'events_unknown_stream',
+        'events_unknown_log_group',
+      ].map((n) => [n, metrics.get(n)]),
+    );
+    expect(counted).toEqual({
+      events_out: 12,
+      events_ok: 4,
+      events_partial: 2,
+      events_unparsed: 4,
+      events_bad_envelope: 2,
+      events_unknown_stream: 2,
+      events_unknown_log_group: 1,
+    });
+  });
+
   it('keeps a non-EKS log group under log_type=unknown (row 14)', async () => {
     const { handler } = setup();
     const response = await handler(firehoseEvent([ROWS.find((r) => r.row.startsWith('14'))!.data()]));

@@ -31,16 +31,27 @@ export function toRawRecordLines(message: SubscriptionMessage, ctx: ParseContext
   return heads;
 }
 
+/** How many lines of a message have each parse_status. */
+export type ParseStatusCounts = Record<ParseStatus, number>;
+
 /** The lines of toRawRecordLines in two parts each: line i is `heads[i] + tails[i]`. */
 export interface RawRecordParts {
   readonly heads: string[];
   /** Mostly empty; an audit line's original body, kept apart so it is copied once, not joined first. */
   readonly tails: string[];
+  readonly statuses: ParseStatusCounts;
+}
+
+// The counts of the message being written: head() writes every line's status, so it counts too.
+let statuses: ParseStatusCounts = zeroStatuses();
+
+function zeroStatuses(): ParseStatusCounts {
+  return { ok: 0, partial: 0, unparsed: 0, bad_envelope: 0 };
 }
 
 /** toRawRecordLines without joining each line's parts, for writers that copy them out anyway. */
 export function toRawRecordParts(message: SubscriptionMessage, ctx: ParseContext): RawRecordParts {
-  if (message.messageType !== 'DATA_MESSAGE') return { heads: [], tails: [] };
+  if (message.messageType !== 'DATA_MESSAGE') return { heads: [], tails: [], statuses: zeroStatuses() };
   const cluster = clusterFromLogGroup(message.logGroup);
   // Only EKS control-plane groups are parsed; anything else is kept verbatim as `unknown`.
   const logType: LogType = cluster === null ? 'unknown' : classifyLogStream(message.logStream);
@@ -51,8 +62,10 @@ export function toRawRecordParts(message: SubscriptionMessage, ctx: ParseContext
   const n = message.logEvents.length;
   const heads: string[] = new Array(n);
   const tails: string[] = new Array(n).fill('');
+  const counts = zeroStatuses();
+  statuses = counts;
   for (let i = 0; i < n; i++) heads[i] = eventLine(message.logEvents[i], logType, shared, tails, i);
-  return { heads, tails };
+  return { heads, tails, statuses: counts };
 }
 
 /**
@@ -65,6 +78,7 @@ export function toRawRecords(message: SubscriptionMessage, ctx: ParseContext): R
 
 // `id` is a validated digit string except on bad_envelope records, which take the slow path.
 function head(time: string | null, ts: number | null, id: string, shared: string, status: ParseStatus, error?: string) {
+  statuses[status]++;
   const idJson = status === 'bad_envelope' ? JSON.stringify(id) : '"' + id + '"';
   const timeJson = time === null ? 'null' : '"' + time + '"';
   const tail = error === undefined ? '"' : '","parse_error":' + JSON.stringify(error);

@@ -157,6 +157,12 @@ function tally(s: TransformStats, o: Outcome): void {
     s.recordsOk++;
     s.eventsIn += o.events;
     s.eventsOut += o.lines;
+    s.eventsOk += o.statuses.ok;
+    s.eventsPartial += o.statuses.partial;
+    s.eventsUnparsed += o.statuses.unparsed;
+    s.eventsBadEnvelope += o.statuses.bad_envelope;
+    if (o.unknown === 'log_group') s.eventsUnknownLogGroup += o.lines;
+    else if (o.unknown === 'stream') s.eventsUnknownStream += o.lines;
     s.bytesOut += o.data.byteLength;
     s.textChars += o.textChars;
     return;
@@ -190,6 +196,12 @@ export function emptyStats(): TransformStats {
     recordsReingested: 0,
     eventsIn: 0,
     eventsOut: 0,
+    eventsOk: 0,
+    eventsPartial: 0,
+    eventsUnparsed: 0,
+    eventsBadEnvelope: 0,
+    eventsUnknownLogGroup: 0,
+    eventsUnknownStream: 0,
     eventsDropped: 0,
     eventsFailed: 0,
     eventsReingested: 0,

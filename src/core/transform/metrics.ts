@@ -9,6 +9,16 @@ export const TRANSFORM_METRICS = {
   recordsReingested: 'records_reingested',
   eventsIn: 'events_in',
   eventsOut: 'events_out',
+  /** Lines written by parse_status; a rise in partial or unparsed means a log format changed. */
+  eventsOk: 'events_ok',
+  eventsPartial: 'events_partial',
+  eventsUnparsed: 'events_unparsed',
+  /** Events whose CloudWatch id or timestamp was unusable (compaction quarantines them). */
+  eventsBadEnvelope: 'events_bad_envelope',
+  /** Events kept as `unknown` (counted by parse_status too): a subscription on a non-EKS log group. */
+  eventsUnknownLogGroup: 'events_unknown_log_group',
+  /** Events kept as `unknown` (counted by parse_status too): an EKS stream of no known type. */
+  eventsUnknownStream: 'events_unknown_stream',
   eventsDropped: 'events_dropped',
   eventsFailed: 'events_failed',
   eventsReingested: 'events_reingested',
@@ -39,6 +49,12 @@ export function statsToMetrics(stats: TransformStats): Record<string, number> {
     [m.recordsReingested]: stats.recordsReingested,
     [m.eventsIn]: stats.eventsIn,
     [m.eventsOut]: stats.eventsOut,
+    [m.eventsOk]: stats.eventsOk,
+    [m.eventsPartial]: stats.eventsPartial,
+    [m.eventsUnparsed]: stats.eventsUnparsed,
+    [m.eventsBadEnvelope]: stats.eventsBadEnvelope,
+    [m.eventsUnknownLogGroup]: stats.eventsUnknownLogGroup,
+    [m.eventsUnknownStream]: stats.eventsUnknownStream,
     [m.eventsDropped]: stats.eventsDropped,
     [m.eventsFailed]: stats.eventsFailed,
     [m.eventsReingested]: stats.eventsReingested,

@@ -53,7 +53,8 @@ export function transformRecord(data: string, options: TransformOptions): Record
     return { kind: 'failed', reason: 'owner_not_allowed', events, inputBytes };
   }
   if (events === 0) return { kind: 'dropped', reason: 'empty_data_message', events, inputBytes };
-  const { heads, tails } = toRawRecordParts(message, { region: options.region });
+  const { heads, tails, statuses } = toRawRecordParts(message, { region: options.region });
+  const logType = logTypeOf(message);
   let textChars = 0;
   for (let i = 0; i < message.logEvents.length; i++) {
     const m = message.logEvents[i]?.message;
@@ -61,10 +62,12 @@ export function transformRecord(data: string, options: TransformOptions): Record
   }
   return {
     kind: 'ok',
-    logType: logTypeOf(message),
+    logType,
     data: encodeRecordData(heads, options.gzipLevel, tails),
     events,
     lines: heads.length,
+    statuses,
+    unknown: logType !== 'unknown' ? null : clusterFromLogGroup(message.logGroup) === null ? 'log_group' : 'stream',
     textChars,
     reingested: isReingested(message),
     inputBytes,

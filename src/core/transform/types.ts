@@ -1,4 +1,4 @@
-import type { LogType } from '../types.ts';
+import type { LogType, ParseStatus } from '../types.ts';
 
 /** One record of a Firehose data-transformation event (the fields the transform reads). */
 export interface TransformInputRecord {
@@ -45,6 +45,10 @@ export type RecordOutcome =
       readonly events: number;
       /** NDJSON lines written (one per event). */
       readonly lines: number;
+      /** Lines by parse_status. */
+      readonly statuses: Readonly<Record<ParseStatus, number>>;
+      /** Why the record's log type is `unknown`: its log group is not an EKS one, or its stream is new. */
+      readonly unknown: 'log_group' | 'stream' | null;
       /** UTF-16 length of the events' messages: the "log text" the bench's MB/s counts. */
       readonly textChars: number;
       /** The record is itself a re-ingested overflow chunk and must never be re-ingested again. */
@@ -73,6 +77,15 @@ export interface TransformStats {
   eventsIn: number;
   /** NDJSON lines in Ok records. */
   eventsOut: number;
+  /** Lines of Ok records by parse_status (they add up to eventsOut). */
+  eventsOk: number;
+  eventsPartial: number;
+  eventsUnparsed: number;
+  eventsBadEnvelope: number;
+  /** Lines of Ok records kept as log_type `unknown`: from a log group that is not an EKS one. */
+  eventsUnknownLogGroup: number;
+  /** Lines of Ok records kept as log_type `unknown`: an EKS log group's stream of no known type. */
+  eventsUnknownStream: number;
   /** Events of dropped records (CONTROL_MESSAGE, empty data messages). */
   eventsDropped: number;
   /** Events of decodable records answered ProcessingFailed (owner not allowed, overflow, re-ingest failure). */

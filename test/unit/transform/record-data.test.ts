@@ -57,3 +57,37 @@ describe('encodeRecordData with line parts', () => {
     expect(gunzipSync(data).toString('utf8')).toBe(`{"a":"${tail}\n"x"\n`);
   });
 });
+
+describe('toRawRecordParts status counts', () => {
+  const STREAM_NAMES = ['kube-apiserver-audit-1', 'kube-scheduler-1', 'authenticator-1', 'etcd-1'];
+  const messageArb = fc.oneof(
+    fc.constantFrom(...sampleLines('kube-scheduler.log'), ...sampleLines('kube-apiserver-audit.ndjson')),
+    fc.constantFrom(
+      'goroutine 1 [running]:',
+      '{"kind":"Event","verb":"get',
+      'I0520 04:14:53.795931 1 a.go:1] "m" k= x',
+    ),
+    fc.string(),
+  );
+  const eventArb = fc.record(
+    {
+      id: fc.oneof(fc.stringMatching(/^\d{1,56}$/), fc.string()),
+      timestamp: fc.oneof(fc.constant(Date.UTC(2024, 4, 20, 4, 14, 54)), fc.integer(), fc.string()),
+      message: messageArb,
+    },
+    { requiredKeys: ['message'] },
+  );
+
+  it('counts every line once, by the parse_status it was written with', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...STREAM_NAMES), fc.array(eventArb, { maxLength: 12 }), (stream, logEvents) => {
+        const message = { ...dataMessage(stream, []), logEvents } as unknown as ReturnType<typeof dataMessage>;
+        const { heads, tails, statuses } = toRawRecordParts(message, CTX);
+        const want = { ok: 0, partial: 0, unparsed: 0, bad_envelope: 0 } as Record<string, number>;
+        for (let i = 0; i < heads.length; i++) want[JSON.parse(heads[i]! + tails[i]!).parse_status]++;
+        expect(statuses).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
