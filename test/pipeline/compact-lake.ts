@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
+import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.ts';
 import { tableToRows } from '../../src/core/arrow/rows.ts';
 import { COMPACTED_TABLES, MANIFEST_NAME, parseManifest } from '../../src/core/compact/index.ts';
 import { decodeParquet } from '../../src/core/parquet.ts';
@@ -16,11 +17,15 @@ import type { Catalog, Log, ObjectStore } from '../../src/ports.ts';
 
 export const SILENT: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
-export interface Lake {
-  dir: string;
+/** What the compaction tests use of a lake: its store, its catalog, and compaction deps at a time. */
+export interface LakeStores {
   store: ObjectStore;
   catalog: Catalog;
   deps(now: number, extra?: Partial<CompactionDeps>): CompactionDeps;
+}
+
+export interface Lake extends LakeStores {
+  dir: string;
   dispose(): void;
 }
 
@@ -48,6 +53,20 @@ export function makeLake(): Lake {
     catalog,
     deps: (now, extra = {}) => ({ store, catalog, log: SILENT, now: () => new Date(now), ...extra }),
     dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A lake in memory whose objects are stamped by `clock` (a folder's file times come from the
+ * host clock), for tests of behaviour that depends on object age, such as garbage collection.
+ */
+export function clockedLake(clock: () => Date): LakeStores {
+  const store = new MemoryObjectStore(clock);
+  const catalog = new LocalCatalog(store);
+  return {
+    store,
+    catalog,
+    deps: (now, extra = {}) => ({ store, catalog, log: SILENT, now: () => new Date(now), ...extra }),
   };
 }
 

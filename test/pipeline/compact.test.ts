@@ -26,7 +26,7 @@ import {
   rawLines,
   sampleEvents,
 } from '../unit/compact/raw-fixtures.ts';
-import { countRows, type Lake, lakePerTest, readPublished } from './compact-lake.ts';
+import { clockedLake, countRows, type Lake, type LakeStores, lakePerTest, readPublished } from './compact-lake.ts';
 
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 27, 1, 0, 0);
@@ -39,18 +39,24 @@ function linesOf(types: readonly KnownLogType[], startMs: number, n: number, seq
   return types.flatMap((t) => rawLines(message(t, sampleEvents(t, startMs, n, seq0))));
 }
 
-async function putRaw(l: Lake, name: string, lines: string[], arrivalMs = T0 + HOUR, members = 1): Promise<string> {
+async function putRaw(
+  l: LakeStores,
+  name: string,
+  lines: string[],
+  arrivalMs = T0 + HOUR,
+  members = 1,
+): Promise<string> {
   const key = rawKey('kube-apiserver-audit', arrivalMs, name);
   await l.store.put(key, gzipObject(lines, members));
   return key;
 }
 
-async function planOf(l: Lake, keys: string[]): Promise<string> {
+async function planOf(l: LakeStores, keys: string[]): Promise<string> {
   const infos = await Promise.all(keys.map((k) => l.store.head(k)));
   return planIdFor(infos.map((o, i) => ({ key: keys[i]!, etag: o?.etag ?? '' })));
 }
 
-async function compact(l: Lake, keys: string[], extra: Parameters<Lake['deps']>[1] = {}, chunkSize?: number) {
+async function compact(l: LakeStores, keys: string[], extra: Parameters<Lake['deps']>[1] = {}, chunkSize?: number) {
   return compactObjects(l.deps(NOW, extra), { planId: await planOf(l, keys), keys, chunkSize });
 }
 
@@ -449,21 +455,31 @@ describe('properties', () => {
 
 describe('collectGarbage', () => {
   it('removes superseded generations and staging after the grace period, never the current one', async () => {
-    const l = lake();
+    // Objects are stamped by this clock, and GC reads the same one: no host time involved.
+    let clock = NOW;
+    const l = clockedLake(() => new Date(clock));
+    const gc = () => collectGarbage(l.deps(clock), { graceHours: 1 });
     const a = await putRaw(l, 'a', linesOf(['authenticator'], T0, 5));
     await compact(l, [a]);
     const values = [ACCOUNT, CLUSTER, '2026-11-27', '01'];
     const first = (await l.catalog.getPartition('authenticator_logs', values))!.location;
+    clock = NOW + HOUR / 2;
     const b = await putRaw(l, 'b', linesOf(['authenticator'], T0, 5, 50));
     await compact(l, [a, b]);
     const second = (await l.catalog.getPartition('authenticator_logs', values))!.location;
-    const wall = Date.now();
-    const early = await collectGarbage(l.deps(wall), { graceHours: 1 });
-    expect(early.generations).toBe(0);
-    const later = await collectGarbage(l.deps(wall + 2 * HOUR), { graceHours: 1 });
-    expect(later).toMatchObject({ generations: 1, stagingPlans: 2 });
+    expect(await gc()).toMatchObject({ generations: 0, stagingPlans: 0 });
+    // An hour after the first run only its staging has aged out; the first generation's grace
+    // runs from its replacement, half an hour later.
+    clock = NOW + HOUR + 60_000;
+    expect(await gc()).toMatchObject({ generations: 0, stagingPlans: 1 });
+    expect(await l.store.head(`${first}${MANIFEST_NAME}`)).toBeDefined();
+    clock = NOW + HOUR / 2 + HOUR + 60_000;
+    expect(await gc()).toMatchObject({ generations: 1, stagingPlans: 1 });
     expect(await l.store.head(`${first}${MANIFEST_NAME}`)).toBeUndefined();
     expect(await l.store.head(`${second}${MANIFEST_NAME}`)).toBeDefined();
+    expect((await readPublished(l.store, l.catalog)).authenticator_logs).toHaveLength(10);
+    clock = NOW + 10 * HOUR;
+    expect(await gc()).toMatchObject({ generations: 0, stagingPlans: 0 });
     expect((await readPublished(l.store, l.catalog)).authenticator_logs).toHaveLength(10);
   });
 });
