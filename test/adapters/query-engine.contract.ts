@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, RetryableError } from '../../src/core/errors.ts';
+import { InvalidInputError, QueryFailedError, RetryableError } from '../../src/core/errors.ts';
 import type { CuratedTableName } from '../../src/core/schema.ts';
 import { renderNamed } from '../../src/core/sql/catalogue.ts';
 import type { SqlEngine } from '../../src/core/sql/quote.ts';
@@ -236,6 +236,7 @@ export function describeQueryEngineContract(
       fixture.takeSent();
       const run = fixture.engine.runSql(FAILING_SQL);
       await expect(run).rejects.toThrow(/no_such_column/);
+      await expect(run).rejects.toBeInstanceOf(QueryFailedError);
       await expect(run).rejects.not.toBeInstanceOf(RetryableError);
       expect(fixture.takeSent()).toEqual([FAILING_SQL]);
     });

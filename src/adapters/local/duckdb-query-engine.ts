@@ -2,7 +2,7 @@ import type { Dirent } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { InvalidInputError } from '../../core/errors.ts';
+import { InvalidInputError, QueryFailedError } from '../../core/errors.ts';
 import { TABLES, type TableDef } from '../../core/schema.ts';
 import { getStatement } from '../../core/sql/catalogue.ts';
 import { duckdbType, RAW_COLUMNS, RAW_TABLE } from '../../core/sql/ddl.ts';
@@ -55,7 +55,13 @@ export class DuckDbQueryEngine implements QueryEngine {
     const run = this.queue.then(async () => {
       const { con } = await this.connect();
       await this.refreshViews(con);
-      const reader = await con.runAndReadAll(sql);
+      let reader: Awaited<ReturnType<DuckDBConnection['runAndReadAll']>>;
+      try {
+        reader = await con.runAndReadAll(sql);
+      } catch (error) {
+        // The same class Athena's engine raises for a failed statement, with DuckDB's reason.
+        throw new QueryFailedError(error instanceof Error ? error.message : String(error));
+      }
       const rows = reader.getRowObjectsJson() as QueryRow[];
       const bigints = reader
         .columnNames()
