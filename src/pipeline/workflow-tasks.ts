@@ -475,26 +475,48 @@ export async function runAthenaStepsTask(
   // Athena refuses a non-empty UNLOAD target, so every invocation writes new generations; the
   // catalog only ever points at a complete one and GC removes the rest.
   const generation = `${planId}-${deps.clock.now().getTime().toString(36)}-${progress.built.length}`;
-  const results = await mapLimit(batch, deps.config.athenaConcurrency, (values) =>
-    deps.athena.buildRollup({ planId, generation, values }),
-  );
+  const outcomes = await mapLimit(batch, deps.config.athenaConcurrency, async (values) => {
+    try {
+      return { built: await deps.athena.buildRollup({ planId, generation, values }) };
+    } catch (error) {
+      return { error };
+    }
+  });
+  const results = outcomes.flatMap((o) => (o.built ? [o.built] : []));
   progress.built.push(...results);
   progress.statements += results.length;
   await writeRunFile(deps.store, run, 'athena-progress.json', progress);
+  const failed = outcomes.find((o) => !o.built);
+  if (failed) {
+    // Keep what did build: switched and struck from what is owed, so one statement that keeps
+    // failing is the only step later runs take on again (and eventually abandon).
+    await switchAndSettle(deps, fence, rawHours, progress.built);
+    throw failed.error;
+  }
   const counts = {
     rawPartitions: rawHours.length,
     rollupPartitions: progress.built.length,
     statements: progress.statements,
   };
   if (remaining.length > batch.length) return { done: false, ...counts };
-  for (let i = 0; i < progress.built.length; i += 100) {
-    await fence();
-    await deps.athena.switchRollups(progress.built.slice(i, i + 100));
-  }
-  await fence();
-  await settleAthenaWork(deps.store, { rawHours, rollups: progress.built.map((b) => b.values) });
+  await switchAndSettle(deps, fence, rawHours, progress.built);
   await writeRunFile(deps.store, run, 'athena.json', counts);
   return { done: true, ...counts };
+}
+
+/** Points the built rollups' partitions at them, 100 per call after a fence, then settles what is owed. */
+async function switchAndSettle(
+  deps: WorkflowDeps,
+  fence: () => Promise<void>,
+  rawHours: readonly string[],
+  built: readonly { values: readonly string[]; location: string }[],
+): Promise<void> {
+  for (let i = 0; i < built.length; i += 100) {
+    await fence();
+    await deps.athena.switchRollups(built.slice(i, i + 100));
+  }
+  await fence();
+  await settleAthenaWork(deps.store, { rawHours, rollups: built.map((b) => b.values) });
 }
 
 /**

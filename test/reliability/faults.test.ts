@@ -14,10 +14,10 @@ import { QueryFailedError, RetryableError, ScanLimitExceededError } from '../../
 import type { KnownLogType } from '../../src/core/types.ts';
 import { compactObjects, publishPartitions } from '../../src/pipeline/compact.ts';
 import { collectGarbage } from '../../src/pipeline/gc.ts';
-import { readAttempts, readProcessed } from '../../src/pipeline/ledger.ts';
+import { readAttempts, readOwedAthenaWork, readProcessed } from '../../src/pipeline/ledger.ts';
 import { athenaStepsOver } from '../../src/pipeline/workflow-athena.ts';
 import { type AthenaSteps, compactionStepsOver, type RunSummary } from '../../src/pipeline/workflow-tasks.ts';
-import type { QueryEngine } from '../../src/ports.ts';
+import type { Log, QueryEngine } from '../../src/ports.ts';
 import { awsError, enospcError, FaultyObjectStore } from '../helpers/faults.ts';
 import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
 import { ALL_TYPES, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
@@ -70,21 +70,24 @@ async function stampLake(lake: TestLake, at: Date): Promise<void> {
 
 /**
  * The test lake's workflow with rollups built by DuckDB (so their rows can be compared) and the
- * Athena-only raw-partition DDL recorded; `fail` makes every rollup statement throw until cleared.
+ * Athena-only raw-partition DDL recorded; `fail` makes every rollup statement (and with `raw`, the
+ * raw-partition DDL) throw until cleared.
  */
 function withDuckDbRollups(lake: TestLake) {
   const duck = new DuckDbQueryEngine({ lakeDir: lake.dir, catalog: lake.catalog });
   const rawHours: string[] = [];
+  let failure: (() => Error) | undefined;
+  let failRaw = false;
   const engine: QueryEngine = {
     async runNamed(name, params) {
       if (name !== 'add-raw-partitions') return duck.runNamed(name, params);
+      if (failure && failRaw) throw failure();
       rawHours.push(`dt=${params.dt}/hour=${params.hour}`);
       return [];
     },
     runSql: (sql) => duck.runSql(sql),
   };
   const steps = athenaStepsOver({ engine, catalog: lake.catalog, registerRawPartitions: true });
-  let failure: (() => Error) | undefined;
   const athena: AthenaSteps = {
     ...steps,
     async buildRollup(input) {
@@ -95,8 +98,9 @@ function withDuckDbRollups(lake: TestLake) {
   return {
     deps: { ...lake.deps, athena },
     rawHours,
-    fail(error: (() => Error) | undefined) {
+    fail(error: (() => Error) | undefined, options: { raw?: boolean } = {}) {
       failure = error;
+      failRaw = options.raw ?? false;
     },
     rollupRows: () => duck.runSql('SELECT * FROM audit_hourly_summary ORDER BY ALL'),
     close: () => duck.close(),
@@ -530,7 +534,7 @@ describe('faults injected into the compaction workflow', () => {
     await seedWindow(lake);
     const duck = withDuckDbRollups(lake);
     try {
-      duck.fail(() => new QueryFailedError('HIVE_BAD_DATA: malformed Parquet footer'));
+      duck.fail(() => new QueryFailedError('HIVE_METASTORE_ERROR: table raw_events is being altered'), { raw: true });
       lake.clock.advance(HOUR);
       const failed = await runLocalWorkflow(
         { from: '2025-01-03T09:00:00Z', to: '2025-01-03T11:00:00Z' },
@@ -563,6 +567,99 @@ describe('faults injected into the compaction workflow', () => {
     } finally {
       await duck.close();
     }
+  });
+
+  it('F4: a crash right after PublishPartitions leaves the Athena steps owed; the next run builds rollups equal to a clean run', async () => {
+    const expected = await cleanRollupRows();
+    lake = makeTestLake(WF_NOW);
+    await seedWindow(lake);
+    const duck = withDuckDbRollups(lake);
+    try {
+      const crash: LocalRunOptions['wrapTask'] = (state, h) =>
+        state === 'PublishPartitions'
+          ? async (i) => {
+              await h(i);
+              const e = new Error('worker died after switching the catalog');
+              e.name = 'SimulatedCrash';
+              throw e;
+            }
+          : h;
+      const first = await runLocalWorkflow(SCHEDULED, { deps: duck.deps, wrapTask: crash });
+      expect(first).toMatchObject({ status: 'FAILED', error: 'SimulatedCrash', failedState: 'PublishPartitions' });
+      expect(await ids(lake)).toEqual(['1', '2', '3', '4'].map(cwlId));
+      expect(await duck.rollupRows()).toEqual([]);
+
+      lake.clock.advance((lake.deps.config.leaseTtlSeconds + 1) * 1000);
+      expect((await runLocalWorkflow(SCHEDULED, { deps: duck.deps })).status).toBe('SUCCEEDED');
+      expect(await duck.rollupRows()).toEqual(expected);
+      expect(await readOwedAthenaWork(lake.store)).toEqual({ rawHours: {}, rollups: {} });
+    } finally {
+      await duck.close();
+    }
+  });
+
+  it('F20: a rollup that can never succeed fails three runs, then is abandoned and logged instead of failing every later run', async () => {
+    lake = makeTestLake(WF_NOW);
+    await seedWindow(lake);
+    const l = lake;
+    const errors: { message: string; fields?: Record<string, unknown> }[] = [];
+    const log: Log = { ...QUIET, error: (message, fields) => errors.push({ message, fields }) };
+    const inner = athenaStepsOver({ engine: l.engine, catalog: l.catalog, registerRawPartitions: true });
+    const deps = {
+      ...l.deps,
+      log,
+      athena: {
+        ...inner,
+        async buildRollup(input: Parameters<typeof inner.buildRollup>[0]) {
+          if (input.values[3] === '10') throw new ScanLimitExceededError('cancelled: bytes scanned over the cutoff');
+          return inner.buildRollup(input);
+        },
+      },
+    };
+    for (const _ of [1, 2, 3]) {
+      const run = await runLocalWorkflow(SCHEDULED, { deps });
+      expect(run).toMatchObject({ status: 'FAILED', error: 'ScanLimitExceededError', failedState: 'RunAthenaSteps' });
+      // What did build is published at once; only the failing hour stays owed.
+      expect((await l.catalog.listPartitions('audit_hourly_summary')).map((p) => p.values[3])).toEqual(['09']);
+      expect(Object.keys((await readOwedAthenaWork(l.store)).rollups)).toEqual([
+        '111122223333/prod-eu-1/2025-01-03/10',
+      ]);
+      l.clock.advance((l.deps.config.leaseTtlSeconds + 1) * 1000);
+    }
+    const fourth = await runLocalWorkflow(SCHEDULED, { deps });
+    expect(fourth.status).toBe('SUCCEEDED');
+    expect(errors).toContainEqual({
+      message: 'owed Athena steps abandoned after repeated failed runs',
+      fields: { count: 1, steps: ['rollup 111122223333/prod-eu-1/2025-01-03/10'] },
+    });
+    expect((await readOwedAthenaWork(l.store)).rollups['111122223333/prod-eu-1/2025-01-03/10']).toMatchObject({
+      runs: 3,
+      abandoned: true,
+    });
+    expect(await ids(l)).toEqual(['1', '2', '3', '4'].map(cwlId));
+  });
+
+  it('F27: AccessDenied reading staged rows in a merge fails the run as AccessDeniedError, marks nothing poison, and the next run publishes everything', async () => {
+    lake = makeTestLake(WF_NOW);
+    await seedWindow(lake);
+    const faulty = new FaultyObjectStore(lake.store);
+    faulty.failOn({
+      op: ['get', 'getStream'],
+      match: /^control\/staging\//,
+      times: Number.POSITIVE_INFINITY,
+      error: () => awsError('AccessDenied', 403, 'not authorized to perform kms:Decrypt'),
+    });
+    const deps = withCompactionStore(lake, faulty);
+    const run = await runLocalWorkflow(SCHEDULED, { deps });
+    expect(run).toMatchObject({ status: 'FAILED', error: 'AccessDeniedError' });
+    expect(run.cause).toMatch(/merge group \d+: AccessDeniedError \(AccessDenied: not authorized/);
+    expect(await ids(lake)).toEqual([]);
+    expect(await readProcessed(lake.store, 'dt=2025-01-03/hour=10')).toEqual({});
+    expect(await readAttempts(lake.store, 'dt=2025-01-03/hour=10')).toEqual({});
+
+    faulty.faults.clear();
+    expect((await runLocalWorkflow(SCHEDULED, { deps })).status).toBe('SUCCEEDED');
+    expect(await ids(lake)).toEqual(['1', '2', '3', '4'].map(cwlId));
   });
 
   it('F18: a rollup that fails after writing part files is rebuilt in a new generation; the orphan is never published and GC removes it', async () => {

@@ -3,13 +3,17 @@ import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
 import { runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
 import {
   advanceWatermark,
+  oweAthenaWork,
   readAttempts,
+  readOwedAthenaWork,
   readPartitionLedger,
   readProcessed,
   readWatermark,
   recordFailedAttempts,
   recordPartitions,
   recordProcessed,
+  settleAthenaWork,
+  takeOnOwedAthenaWork,
   WATERMARK_LAG_METRIC,
 } from '../../src/pipeline/ledger.ts';
 import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
@@ -106,5 +110,46 @@ describe('ledger', () => {
     lake.clock.advance(3_600_000);
     expect((await runLocalWorkflow(backfill, { deps })).status).toBe('SUCCEEDED');
     expect(lag()).toEqual({ value: 3900, unit: 'Seconds' });
+  });
+
+  it('owes Athena steps until a run completes them, and abandons a step three runs took on without completing', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const HOUR_09 = 'dt=2025-01-03/hour=09';
+    const OTHER = ['111122223333', 'prod-eu-1', '2025-01-03', '10'];
+    const owe = (executionName: string, rollups: (readonly string[])[]) =>
+      oweAthenaWork(lake.store, { rawHours: [HOUR_09], rollups }, { executionName, at: '2025-01-03T10:20:00.000Z' });
+    await owe('run-1', [VALUES]);
+    // Run 1 takes on its own steps and fails; runs 2 and 3 take them on again (a redrive counts once).
+    for (const run of ['run-1', 'run-1', 'run-2', 'run-3']) {
+      expect(await takeOnOwedAthenaWork(lake.store, { executionName: run }, 3)).toEqual({
+        rawHours: [HOUR_09],
+        rollups: [VALUES],
+        abandoned: [],
+      });
+    }
+    // Run 4 finds both taken on by three runs: abandoned, no longer handed out, still on record.
+    await owe('run-4', [OTHER]);
+    expect(await takeOnOwedAthenaWork(lake.store, { executionName: 'run-4' }, 3)).toEqual({
+      rawHours: [],
+      rollups: [OTHER],
+      abandoned: [`raw ${HOUR_09}`, `rollup ${VALUES.join('/')}`],
+    });
+    expect((await readOwedAthenaWork(lake.store)).rollups[VALUES.join('/')]).toMatchObject({
+      runs: 3,
+      abandoned: true,
+      owedBy: 'run-1',
+    });
+    await settleAthenaWork(lake.store, { rawHours: [], rollups: [OTHER] });
+    expect(Object.keys((await readOwedAthenaWork(lake.store)).rollups)).toEqual([VALUES.join('/')]);
+
+    // New data for an abandoned hour revives it; completing it strikes it from what is owed.
+    await owe('run-5', [VALUES]);
+    expect(await takeOnOwedAthenaWork(lake.store, { executionName: 'run-5' }, 3)).toEqual({
+      rawHours: [HOUR_09],
+      rollups: [VALUES],
+      abandoned: [],
+    });
+    await settleAthenaWork(lake.store, { rawHours: [HOUR_09], rollups: [VALUES] });
+    expect(await readOwedAthenaWork(lake.store)).toEqual({ rawHours: {}, rollups: {} });
   });
 });
