@@ -104,6 +104,8 @@ export const COMPACTION_METRICS = {
   semanticDuplicates: { metricName: 'SemanticDuplicates', service: 'stage-objects' },
   truncatedEvents: { metricName: 'TruncatedEvents', service: 'stage-objects' },
   poisonedObjects: { metricName: 'PoisonedObjects', service: 'write-ledger' },
+  /** Owed Athena steps (raw partitions, rollups) given up after repeated failed runs. */
+  abandonedAthenaSteps: { metricName: 'AbandonedAthenaSteps', service: 'run-athena-steps' },
   /** Keys under raw/ the planner left out: not Firehose output (manual uploads, failure JSON). */
   ignoredRawKeys: { metricName: 'IgnoredRawKeys', service: 'plan-window' },
   publishedPartitions: { metricName: 'PublishedPartitions', service: 'publish-partitions' },
@@ -418,7 +420,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
  */
 export async function runAthenaStepsTask(
   deps: WorkflowDeps,
-  payload: { planId: string; lease: LeaseGrant },
+  payload: { planId: string; lease: LeaseGrant; executionName?: string },
 ): Promise<{ done: boolean; rawPartitions: number; rollupPartitions: number; statements: number }> {
   const { planId } = payload;
   const run = runKey(payload.lease, planId);
@@ -441,7 +443,10 @@ export async function runAthenaStepsTask(
     );
     const own = ownAthenaWork(plan, published?.partitions ?? []);
     await oweAthenaWork(deps.store, own, { executionName: payload.lease.holder, at: deps.clock.now().toISOString() });
-    const taken = await takeOnOwedAthenaWork(deps.store, { executionName: payload.lease.holder });
+    // Counted per execution, not per lease holder: the children of a backfill share their parent's.
+    const executionName = payload.executionName ?? payload.lease.holder;
+    const taken = await takeOnOwedAthenaWork(deps.store, { executionName });
+    deps.metrics?.count(COMPACTION_METRICS.abandonedAthenaSteps.metricName, taken.abandoned.length);
     if (taken.abandoned.length > 0) {
       deps.log?.error('owed Athena steps abandoned after repeated failed runs', {
         count: taken.abandoned.length,

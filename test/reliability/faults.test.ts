@@ -1,6 +1,7 @@
 import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
 import { DuckDbQueryEngine } from '../../src/adapters/local/duckdb-query-engine.ts';
 import { LocalCatalog } from '../../src/adapters/local/local-catalog.ts';
 import {
@@ -604,10 +605,12 @@ describe('faults injected into the compaction workflow', () => {
     const l = lake;
     const errors: { message: string; fields?: Record<string, unknown> }[] = [];
     const log: Log = { ...QUIET, error: (message, fields) => errors.push({ message, fields }) };
+    const metrics = createMemoryMetrics();
     const inner = athenaStepsOver({ engine: l.engine, catalog: l.catalog, registerRawPartitions: true });
     const deps = {
       ...l.deps,
       log,
+      metrics,
       athena: {
         ...inner,
         async buildRollup(input: Parameters<typeof inner.buildRollup>[0]) {
@@ -626,8 +629,10 @@ describe('faults injected into the compaction workflow', () => {
       ]);
       l.clock.advance((l.deps.config.leaseTtlSeconds + 1) * 1000);
     }
+    expect(metrics.get('AbandonedAthenaSteps')).toBe(0);
     const fourth = await runLocalWorkflow(SCHEDULED, { deps });
     expect(fourth.status).toBe('SUCCEEDED');
+    expect(metrics.get('AbandonedAthenaSteps')).toBe(1);
     expect(errors).toContainEqual({
       message: 'owed Athena steps abandoned after repeated failed runs',
       fields: { count: 1, steps: ['rollup 111122223333/prod-eu-1/2025-01-03/10'] },
@@ -637,6 +642,45 @@ describe('faults injected into the compaction workflow', () => {
       abandoned: true,
     });
     expect(await ids(l)).toEqual(['1', '2', '3', '4'].map(cwlId));
+  });
+
+  it('F20: children of one backfill each count as a run toward abandoning an owed rollup, so one bad hour does not fail them all', async () => {
+    lake = makeTestLake(WF_NOW, { childRangeHours: 1 });
+    await seedWindow(lake);
+    const l = lake;
+    const inner = athenaStepsOver({ engine: l.engine, catalog: l.catalog, registerRawPartitions: true });
+    const deps = {
+      ...l.deps,
+      athena: {
+        ...inner,
+        async buildRollup(input: Parameters<typeof inner.buildRollup>[0]) {
+          if (input.values[3] === '10') throw new ScanLimitExceededError('cancelled: bytes scanned over the cutoff');
+          return inner.buildRollup(input);
+        },
+      },
+    };
+    const first = await runLocalWorkflow(SCHEDULED, { deps });
+    expect(first).toMatchObject({ status: 'FAILED', error: 'ScanLimitExceededError' });
+    // Later raw objects for three more arrival hours, then a backfill of them: one child per hour.
+    for (const h of ['11', '12', '13']) {
+      await putRawObject(l, `2025-01-03T${h}:05:00Z`, [{ id: `5${h}`, time: `2025-01-03T${h}:01:00Z` }]);
+    }
+    l.clock.advance(4 * HOUR);
+    const backfill = await runLocalWorkflow({ from: '2025-01-03T11:00:00Z', to: '2025-01-03T14:00:00Z' }, { deps });
+    expect(backfill.status).toBe('FAILED');
+    // Children 1 and 2 take the owed rollup on (its 2nd and 3rd run) and fail; child 3 abandons it.
+    expect(backfill.cause).toMatch(/^2 of 3 items failed/);
+    expect(backfill.cause).not.toMatch(/range 2025-01-03T13:00/);
+    expect((await readOwedAthenaWork(l.store)).rollups['111122223333/prod-eu-1/2025-01-03/10']).toMatchObject({
+      runs: 3,
+      abandoned: true,
+    });
+    expect((await l.catalog.listPartitions('audit_hourly_summary')).map((p) => p.values[3])).toEqual([
+      '09',
+      '11',
+      '12',
+      '13',
+    ]);
   });
 
   it('F27: AccessDenied reading staged rows in a merge fails the run as AccessDeniedError, marks nothing poison, and the next run publishes everything', async () => {
