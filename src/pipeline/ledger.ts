@@ -372,3 +372,21 @@ export async function settleAthenaWork(
   }
   if (changed) await writeOwed(store, owed);
 }
+
+/**
+ * Takes back the run that `executionName` counted on the owed steps it took on: it failed for the
+ * environment (access, throttling), which says nothing about the steps themselves.
+ */
+export async function uncountOwedAthenaRun(store: ObjectStore, run: { executionName: string }): Promise<void> {
+  const owed = await readOwedAthenaWork(store);
+  let changed = false;
+  const refund = <T extends OwedAthenaStep>(step: T): T => {
+    if (step.abandoned || step.lastExecution !== run.executionName) return step;
+    changed = true;
+    const { lastExecution: _, ...rest } = step;
+    return { ...rest, runs: Math.max(0, step.runs - 1) } as T;
+  };
+  for (const [h, step] of Object.entries(owed.rawHours)) owed.rawHours[h] = refund(step);
+  for (const [id, step] of Object.entries(owed.rollups)) owed.rollups[id] = refund(step);
+  if (changed) await writeOwed(store, owed);
+}

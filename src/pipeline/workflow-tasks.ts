@@ -37,6 +37,7 @@ import {
   recordProcessed,
   settleAthenaWork,
   takeOnOwedAthenaWork,
+  uncountOwedAthenaRun,
   WATERMARK_LAG_METRIC,
 } from './ledger.ts';
 import { maybeReadRunFile, planWindow, RUNS_PREFIX, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
@@ -421,7 +422,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 export async function runAthenaStepsTask(
   deps: WorkflowDeps,
   payload: { planId: string; lease: LeaseGrant; executionName?: string },
-): Promise<{ done: boolean; rawPartitions: number; rollupPartitions: number; statements: number }> {
+): Promise<AthenaStepsResult> {
   const { planId } = payload;
   const run = runKey(payload.lease, planId);
   const finished = await maybeReadRunFile<{ rawPartitions: number; rollupPartitions: number; statements: number }>(
@@ -430,7 +431,37 @@ export async function runAthenaStepsTask(
     'athena.json',
   );
   if (finished) return { done: true, ...finished };
+  // Counted per execution, not per lease holder: the children of a backfill share their parent's.
+  const executionName = payload.executionName ?? payload.lease.holder;
   const fence = () => fenceLease(leaseDeps(deps), payload.lease);
+  try {
+    return await athenaSteps(deps, payload, run, executionName, fence);
+  } catch (err) {
+    if (classifyFailure(err).kind !== 'object') {
+      // Access or throttling says nothing about the owed steps: this run does not count for them.
+      try {
+        await fence();
+        await uncountOwedAthenaRun(deps.store, { executionName });
+      } catch (refundError) {
+        deps.log?.warn('could not take back the run counted on owed Athena steps', {
+          error: refundError instanceof Error ? refundError.name : String(refundError),
+        });
+      }
+    }
+    throw err;
+  }
+}
+
+type AthenaStepsResult = { done: boolean; rawPartitions: number; rollupPartitions: number; statements: number };
+
+async function athenaSteps(
+  deps: WorkflowDeps,
+  payload: { planId: string; lease: LeaseGrant },
+  run: string,
+  executionName: string,
+  fence: () => Promise<void>,
+): Promise<AthenaStepsResult> {
+  const { planId } = payload;
   await fence();
   let progress = await maybeReadRunFile<AthenaProgress>(deps.store, run, 'athena-progress.json');
   if (!progress?.rawHours || !progress.rollups) {
@@ -443,8 +474,6 @@ export async function runAthenaStepsTask(
     );
     const own = ownAthenaWork(plan, published?.partitions ?? []);
     await oweAthenaWork(deps.store, own, { executionName: payload.lease.holder, at: deps.clock.now().toISOString() });
-    // Counted per execution, not per lease holder: the children of a backfill share their parent's.
-    const executionName = payload.executionName ?? payload.lease.holder;
     const taken = await takeOnOwedAthenaWork(deps.store, { executionName });
     deps.metrics?.count(COMPACTION_METRICS.abandonedAthenaSteps.metricName, taken.abandoned.length);
     if (taken.abandoned.length > 0) {

@@ -644,6 +644,31 @@ describe('faults injected into the compaction workflow', () => {
     expect(await ids(l)).toEqual(['1', '2', '3', '4'].map(cwlId));
   });
 
+  it('F27: Athena access denied in four runs never abandons the owed steps; once fixed the next run builds rollups equal to a clean run', async () => {
+    const expected = await cleanRollupRows();
+    lake = makeTestLake(WF_NOW);
+    await seedWindow(lake);
+    const duck = withDuckDbRollups(lake);
+    try {
+      duck.fail(() => awsError('AccessDeniedException', 400, 'not authorized to perform athena:StartQueryExecution'));
+      for (const _ of [1, 2, 3, 4]) {
+        const run = await runLocalWorkflow(SCHEDULED, { deps: duck.deps });
+        expect(run).toMatchObject({ status: 'FAILED', error: 'AccessDeniedException', failedState: 'RunAthenaSteps' });
+        lake.clock.advance((lake.deps.config.leaseTtlSeconds + 1) * 1000);
+      }
+      const owed = await readOwedAthenaWork(lake.store);
+      expect(Object.values(owed.rollups).map((r) => [r.runs, r.abandoned])).toEqual([
+        [0, undefined],
+        [0, undefined],
+      ]);
+      duck.fail(undefined);
+      expect((await runLocalWorkflow(SCHEDULED, { deps: duck.deps })).status).toBe('SUCCEEDED');
+      expect(await duck.rollupRows()).toEqual(expected);
+    } finally {
+      await duck.close();
+    }
+  });
+
   it('F20: children of one backfill each count as a run toward abandoning an owed rollup, so one bad hour does not fail them all', async () => {
     lake = makeTestLake(WF_NOW, { childRangeHours: 1 });
     await seedWindow(lake);
