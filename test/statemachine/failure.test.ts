@@ -72,6 +72,7 @@ const CASES: [string, unknown, FailureKind, string][] = [
   ['our own AccessDeniedError, by name only', { name: 'AccessDeniedError' }, 'access', 'AccessDeniedError'],
   ['our own ThrottledError, by name only', { name: 'ThrottledError' }, 'throttling', 'ThrottledError'],
   ['S3 500 InternalError', awsError('InternalError', 500), 'object', 'InternalError'],
+  ['a 403 for an archived object', awsError('InvalidObjectState', 403), 'object', 'InvalidObjectState'],
   ['S3 503 ServiceUnavailable', awsError('ServiceUnavailable', 503), 'object', 'ServiceUnavailable'],
   [
     'a body that broke mid-stream on every read',

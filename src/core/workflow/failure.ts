@@ -67,6 +67,8 @@ const THROTTLING_NAMES = new Set([
   'ProvisionedThroughputExceededException',
   'KMSThrottlingException',
 ]);
+// 403s about the object itself: S3 refuses a GET of an archived (Glacier) object with 403 InvalidObjectState.
+const OBJECT_NAMES = new Set(['InvalidObjectState']);
 // Node's errno codes as the folder store raises them for an unreadable file or folder.
 const ACCESS_ERRNO = new Set(['EACCES', 'EPERM']);
 /** Causes followed (RetryableError wraps the SDK error the retries gave up on). */
@@ -97,6 +99,8 @@ interface ErrorShape {
 }
 
 function classifyOne(e: ErrorShape): FailureClass | undefined {
+  const own = [e.name, e.code, e.Code].find((c): c is string => typeof c === 'string' && OBJECT_NAMES.has(c));
+  if (own) return { kind: 'object', code: own };
   for (const code of [e.name, e.code, e.Code]) {
     if (typeof code !== 'string' || code === '' || code === 'Error') continue;
     const dot = code.lastIndexOf('.');
