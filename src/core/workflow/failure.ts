@@ -75,10 +75,9 @@ const ACCESS_ERRNO = new Set(['EACCES', 'EPERM']);
 const MAX_CAUSE_DEPTH = 4;
 
 /**
- * Classifies a failure by the `name`, `code`/`Code` and `$metadata.httpStatusCode` that AWS SDK v3
- * exceptions and node:fs errors carry, following `cause` a few levels; a plain `{ name }` (an ASL
- * error name) works too. 401/403, any `KMS.*` error and credential errors are `access`; 429 and
- * throttling names are `throttling`; anything else, including 5xx and timeouts, is `object`.
+ * Classifies a failure by `name`, `code`/`Code` and `$metadata.httpStatusCode` (SDK v3, node:fs; a bare
+ * ASL `{ name }` too), following `cause`: 401/403, `KMS.*` and credential errors are `access`, 429 and
+ * throttling names `throttling`, the rest (5xx, timeouts, bad data) `object`.
  */
 export function classifyFailure(error: unknown): FailureClass {
   let current: unknown = error;
