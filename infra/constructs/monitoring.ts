@@ -174,6 +174,13 @@ export class Monitoring extends Construct {
       description:
         'A raw object failed compaction in too many runs and was marked poison; its copy and reason are under quarantine/objects/.',
     });
+    const abandoned = compactionMetric(COMPACTION_METRICS.abandonedAthenaSteps);
+    this.alarm('AbandonedAthenaSteps', abandoned, {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description:
+        'An Athena step (raw partitions or an hourly rollup) failed in three runs and was given up; see control/ledger/athena-owed.json and the run-athena-steps log.',
+    });
     const ignoredRaw = compactionMetric(COMPACTION_METRICS.ignoredRawKeys);
     this.alarm('IgnoredRawKeys', ignoredRaw, {
       threshold: 0,

@@ -828,6 +828,7 @@ describe('monitoring', () => {
   it.each([
     ['poisoned raw object', COMPACTION_METRICS.poisonedObjects],
     ['ignored raw key (rows 35, 36)', COMPACTION_METRICS.ignoredRawKeys],
+    ['abandoned Athena step (F20)', COMPACTION_METRICS.abandonedAthenaSteps],
   ])('alarms on any %s over an hour, under the service that counts it', (_what, m) => {
     const alarms = alarmOn(m.metricName);
     expect(alarms).toHaveLength(1);
