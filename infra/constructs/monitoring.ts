@@ -154,39 +154,41 @@ export class Monitoring extends Construct {
         statistic: 'Sum',
         period: Duration.hours(1),
       });
-    const quarantined = [COMPACTION_METRICS.quarantinedObjects, COMPACTION_METRICS.quarantinedRecords].map(
-      compactionMetric,
-    );
-    this.alarm('QuarantinedObjects', quarantined[0]!, {
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      description: 'Compaction quarantined whole raw objects (not gzip NDJSON); see quarantine/ for the reason.',
-    });
-    this.alarm('QuarantinedRecords', quarantined[1]!, {
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      description: 'Compaction quarantined raw lines (bad encoding, event time out of range…); see quarantine/.',
-    });
-    const poisoned = compactionMetric(COMPACTION_METRICS.poisonedObjects);
-    this.alarm('PoisonedObjects', poisoned, {
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      description:
+    // Each of these counts something that wants a look: any in an hour alarms.
+    const anyInAnHour: [string, { metricName: string; service: string }, string][] = [
+      [
+        'QuarantinedObjects',
+        COMPACTION_METRICS.quarantinedObjects,
+        'Compaction quarantined whole raw objects (not gzip NDJSON); see quarantine/ for the reason.',
+      ],
+      [
+        'QuarantinedRecords',
+        COMPACTION_METRICS.quarantinedRecords,
+        'Compaction quarantined raw lines (bad encoding, event time out of range…); see quarantine/.',
+      ],
+      [
+        'PoisonedObjects',
+        COMPACTION_METRICS.poisonedObjects,
         'A raw object failed compaction in too many runs and was marked poison; its copy and reason are under quarantine/objects/.',
-    });
-    const abandoned = compactionMetric(COMPACTION_METRICS.abandonedAthenaSteps);
-    this.alarm('AbandonedAthenaSteps', abandoned, {
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      description:
+      ],
+      [
+        'AbandonedAthenaSteps',
+        COMPACTION_METRICS.abandonedAthenaSteps,
         'An Athena step (raw partitions or an hourly rollup) failed in three runs and was given up; see control/ledger/athena-owed.json and the run-athena-steps log.',
-    });
-    const ignoredRaw = compactionMetric(COMPACTION_METRICS.ignoredRawKeys);
-    this.alarm('IgnoredRawKeys', ignoredRaw, {
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      description:
+      ],
+      [
+        'IgnoredRawKeys',
+        COMPACTION_METRICS.ignoredRawKeys,
         'Planning found keys under raw/ that are not Firehose output (manual upload, failure JSON); they are not compacted. Move them out of raw/.',
+      ],
+    ];
+    const anyMetrics = anyInAnHour.map(([, m]) => compactionMetric(m));
+    anyInAnHour.forEach(([name, , description], i) => {
+      this.alarm(name, anyMetrics[i]!, {
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description,
+      });
     });
     const incoming = receiverIncomingMetric(props.deliveryStreamName);
     this.alarm(
@@ -245,7 +247,7 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       graph('Firehose incoming records (1 h)', [incoming], 12),
-      graph('Quarantined, poisoned and ignored raw keys (1 h)', [...quarantined, poisoned, ignoredRaw], 12),
+      graph('Quarantined, poisoned, ignored raw keys, abandoned Athena steps (1 h)', anyMetrics, 12),
     );
   }
 
