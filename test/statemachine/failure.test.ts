@@ -73,7 +73,9 @@ const CASES: [string, unknown, FailureKind, string][] = [
   ['our own ThrottledError, by name only', { name: 'ThrottledError' }, 'throttling', 'ThrottledError'],
   ['S3 500 InternalError', awsError('InternalError', 500), 'object', 'InternalError'],
   ['a 403 for an archived object', awsError('InvalidObjectState', 403), 'object', 'InvalidObjectState'],
-  ['S3 503 ServiceUnavailable', awsError('ServiceUnavailable', 503), 'object', 'ServiceUnavailable'],
+  ['S3 503 ServiceUnavailable', awsError('ServiceUnavailable', 503), 'throttling', 'ServiceUnavailable'],
+  ['a bare 503', awsError('UnknownError', 503), 'throttling', 'UnknownError 503'],
+  ['a bare 502', awsError('UnknownError', 502), 'object', 'UnknownError'],
   [
     'a body that broke mid-stream on every read',
     new RetryableError('GetObject k: body broke 4 times', { cause: errnoError('ECONNRESET', 'read') }),

@@ -66,6 +66,8 @@ const THROTTLING_NAMES = new Set([
   'RequestThrottledException',
   'ProvisionedThroughputExceededException',
   'KMSThrottlingException',
+  // S3 answers 503 ServiceUnavailable as well as SlowDown when asked to reduce the request rate.
+  'ServiceUnavailable',
 ]);
 // 403s about the object itself: S3 refuses a GET of an archived (Glacier) object with 403 InvalidObjectState.
 const OBJECT_NAMES = new Set(['InvalidObjectState']);
@@ -76,8 +78,8 @@ const MAX_CAUSE_DEPTH = 4;
 
 /**
  * Classifies a failure by `name`, `code`/`Code` and `$metadata.httpStatusCode` (SDK v3, node:fs; a bare
- * ASL `{ name }` too), following `cause`: 401/403, `KMS.*` and credential errors are `access`, 429 and
- * throttling names `throttling`, the rest (5xx, timeouts, bad data) `object`.
+ * ASL `{ name }` too), following `cause`: 401/403, `KMS.*` and credential errors are `access`, 429, 503
+ * and throttling names `throttling`, the rest (500, timeouts, bad data) `object`.
  */
 export function classifyFailure(error: unknown): FailureClass {
   let current: unknown = error;
@@ -109,7 +111,7 @@ function classifyOne(e: ErrorShape): FailureClass | undefined {
   }
   const status = e.$metadata?.httpStatusCode;
   if (status === 401 || status === 403) return { kind: 'access', code: `${codeOf(e) ?? 'HTTP'} ${status}` };
-  if (status === 429) return { kind: 'throttling', code: `${codeOf(e) ?? 'HTTP'} ${status}` };
+  if (status === 429 || status === 503) return { kind: 'throttling', code: `${codeOf(e) ?? 'HTTP'} ${status}` };
   return undefined;
 }
 
