@@ -1,6 +1,6 @@
 -- name: create-table-audit-hourly-summary
 -- kind: ddl
--- description: Creates the curated table audit_hourly_summary: Athena CTAS rollup: requests per account, cluster, hour, user, verb, resource and code.
+-- description: Creates the curated table audit_hourly_summary: Athena UNLOAD rollup: requests per account, cluster, hour, user, verb, resource and code.
 -- param: location location curated/audit_hourly_summary/ table root, lake-relative; partitions are registered one by one
 -- idempotent: yes, IF NOT EXISTS; the workflow registers each partition at its current generation
 -- generated from src/core/schema.ts by test/sql/ddl.test.ts (vitest -u); do not edit by hand.
@@ -16,7 +16,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS audit_hourly_summary (
   `first_seen` timestamp COMMENT 'earliest event time',
   `last_seen` timestamp COMMENT 'latest event time'
 )
-COMMENT 'Athena CTAS rollup: requests per account, cluster, hour, user, verb, resource and code'
+COMMENT 'Athena UNLOAD rollup: requests per account, cluster, hour, user, verb, resource and code'
 PARTITIONED BY (
   `account` string COMMENT 'AWS account id that owns the source log group',
   `cluster` string COMMENT 'EKS cluster name, from /aws/eks/<cluster>/cluster',

@@ -12,7 +12,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS unparsed_logs (
   `log_group` string COMMENT 'CloudWatch Logs group',
   `log_stream` string COMMENT 'CloudWatch Logs stream',
   `log_type` string COMMENT 'classified stream type, or unknown',
-  `parse_status` string COMMENT 'unparsed | bad_envelope | …',
+  `parse_status` string COMMENT 'unparsed | truncated | not_audit_event | unknown_log_type | partial',
   `parse_error` string COMMENT 'why',
   `message` string COMMENT 'the original message (valid UTF-8)',
   `message_b64` string COMMENT 'original bytes as base64 when the message was not valid UTF-8'

@@ -36,7 +36,7 @@ export interface TableDef {
   readonly partitionKeys: readonly ColumnDef[];
   /** Row order inside each file so row-group min/max statistics prune common filters. */
   readonly sortBy: readonly string[];
-  /** `compaction` tables are written by our Lambdas; `rollup` tables by Athena CTAS. */
+  /** `compaction` tables are written by our Lambdas; `rollup` tables by an Athena UNLOAD. */
   readonly producer: 'compaction' | 'rollup';
 }
 
@@ -167,7 +167,7 @@ export const UNPARSED_LOGS: TableDef = {
   columns: [
     ...COMMON,
     s('log_type', 'classified stream type, or unknown'),
-    s('parse_status', 'unparsed | bad_envelope | …'),
+    s('parse_status', 'unparsed | truncated | not_audit_event | unknown_log_type | partial'),
     s('parse_error', 'why'),
     s('message', 'the original message (valid UTF-8)'),
     s('message_b64', 'original bytes as base64 when the message was not valid UTF-8'),
@@ -178,7 +178,7 @@ export const UNPARSED_LOGS: TableDef = {
 
 export const AUDIT_HOURLY_SUMMARY: TableDef = {
   name: 'audit_hourly_summary',
-  comment: 'Athena CTAS rollup: requests per account, cluster, hour, user, verb, resource and code',
+  comment: 'Athena UNLOAD rollup: requests per account, cluster, hour, user, verb, resource and code',
   producer: 'rollup',
   columns: [
     s('username', 'user.username'),
