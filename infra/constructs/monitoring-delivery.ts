@@ -62,15 +62,39 @@ export interface MemberDeliveryAlarmsProps {
  */
 export class MemberDeliveryAlarms extends Construct {
   readonly topic: sns.Topic;
+  /** The member stack's key: the alarm topic, and the member's own log groups (the guard Lambda's). */
+  readonly key: kms.Key;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: MemberDeliveryAlarmsProps) {
     super(scope, id);
     const key = new kms.Key(this, 'Key', {
       alias: `alias/${props.prefix}-member-alarms`,
-      description: 'eks-log-lake: the member alarm topic',
+      description: 'eks-log-lake: the member alarm topic and our log groups in the member account',
       enableKeyRotation: true,
     });
+    this.key = key;
+    const stack = Stack.of(this);
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsEncryptOwnLogGroups',
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:DescribeKey',
+        ],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws/lambda/${props.prefix}-*`,
+          },
+        },
+      }),
+    );
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsToEncryptedTopic',

@@ -43,6 +43,14 @@ export class MemberStack extends Stack {
     this.filterName = `${config.prefix}-to-central`;
     this.destinationArn = `arn:${this.partition}:logs:${config.central.region}:${config.central.account}:destination:${destinationNameFor(config.prefix)}`;
 
+    // F30 seen from the sender: the Destination unreachable, or delivery throttled.
+    this.deliveryAlarms = new MemberDeliveryAlarms(this, 'DeliveryAlarms', {
+      prefix: config.prefix,
+      // An account-level policy's deliveries carry no filter name of ours: watch every subscription.
+      filterName: member.subscription === 'filter' ? this.filterName : undefined,
+      alarmEmail: config.alarmEmail,
+    });
+
     const needsGuard = member.clusters.length > 0;
     const guard = needsGuard
       ? new LakeFunction(this, 'Guard', {
@@ -52,6 +60,7 @@ export class MemberStack extends Stack {
           memorySize: 256,
           timeout: Duration.minutes(2),
           logRetention: config.logRetentionDays as logs.RetentionDays,
+          logKey: this.deliveryAlarms.key,
         })
       : undefined;
 
@@ -125,13 +134,5 @@ export class MemberStack extends Stack {
         selectionCriteria: `LogGroupName NOT IN [${excluded.map((n) => JSON.stringify(n)).join(', ')}]`,
       });
     }
-
-    // F30 seen from the sender: the Destination unreachable, or delivery throttled.
-    this.deliveryAlarms = new MemberDeliveryAlarms(this, 'DeliveryAlarms', {
-      prefix: config.prefix,
-      // An account-level policy's deliveries carry no filter name of ours: watch every subscription.
-      filterName: member.subscription === 'filter' ? this.filterName : undefined,
-      alarmEmail: config.alarmEmail,
-    });
   }
 }

@@ -128,6 +128,16 @@ describe('member stack, delivery alarms (F30)', () => {
     expect(keys).toHaveLength(1);
     expect(keys[0]!.EnableKeyRotation).toBe(true);
   });
+
+  it('encrypts our own log groups in the member account with that key, which CloudWatch Logs may use for them only', () => {
+    const [keyId, key] = Object.entries(filterMode.findResources('AWS::KMS::Key'))[0]!;
+    const groups = Object.values(filterMode.findResources('AWS::Logs::LogGroup')).map((g) => g.Properties);
+    expect(groups.length).toBeGreaterThan(0);
+    for (const g of groups) expect(g.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    const logs = key.Properties.KeyPolicy.Statement.find((st: any) => st.Sid === 'CloudWatchLogsEncryptOwnLogGroups');
+    expect(logs.Principal).toEqual({ Service: 'logs.eu-west-1.amazonaws.com' });
+    expect(JSON.stringify(logs.Condition)).toContain(':log-group:/aws/lambda/eks-log-lake-*');
+  });
 });
 
 describe('member config', () => {
