@@ -62,6 +62,8 @@ export function makeHandler(deps: TransformDeps): TransformHandler {
       events_dropped: stats.eventsDropped,
       events_failed: stats.eventsFailed,
       events_reingested: stats.eventsReingested,
+      records_non_eks_dropped: stats.recordsNonEksDropped,
+      records_non_eks_quarantined: stats.recordsNonEksQuarantined,
       control_messages: stats.controlMessages,
       bytes_in: stats.bytesIn,
       bytes_out: stats.bytesOut,

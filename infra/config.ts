@@ -1,4 +1,5 @@
 import { ConfigError } from '../src/core/errors.ts';
+import { NON_EKS_LOG_GROUP_MODES, type NonEksLogGroupMode } from '../src/core/transform/types.ts';
 import { POISON_AFTER_FAILED_RUNS } from '../src/pipeline/ledger.ts';
 
 /** CloudWatch Logs accepts only these retention values (days). */
@@ -43,6 +44,11 @@ export interface EksLogLakeConfig {
   readonly members: readonly MemberConfig[];
   /** Accounts whose logs may reach the lake; the transform rejects any other owner. Empty (organization mode only) admits every account the Destination policy admits. */
   readonly allowedSourceAccounts: readonly string[];
+  /**
+   * Records from log groups that are not `/aws/eks/<cluster>/cluster` (an `account-policy` member sends
+   * every group): `keep` under log_type=unknown (default), `drop` (Dropped, counted) or `quarantine` (to errors/, counted).
+   */
+  readonly nonEksLogGroups: NonEksLogGroupMode;
   /** Days raw objects are kept (Splunk reads them within minutes; compaction within hours). */
   readonly rawRetentionDays: number;
   /** Days after which raw objects move to Standard-IA; must be below rawRetentionDays. */
@@ -238,6 +244,13 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
   } else if (!organizationId) {
     p.add(path, 'set organizationId, or list members or allowedSourceAccounts: an empty allow-list admits anyone');
   }
+  const nonEksLogGroups = raw.nonEksLogGroups ?? 'keep';
+  if (!(NON_EKS_LOG_GROUP_MODES as readonly unknown[]).includes(nonEksLogGroups)) {
+    p.add(
+      `${path}.nonEksLogGroups`,
+      `must be ${NON_EKS_LOG_GROUP_MODES.map((m) => `"${m}"`).join(', ')}, got ${JSON.stringify(nonEksLogGroups)}`,
+    );
+  }
   const rawRetentionDays = num(raw, 'rawRetentionDays', path, p, 90, 1, 3650);
   const rawTransitionDays = num(raw, 'rawTransitionDays', path, p, 30, 30, 3650);
   if (rawTransitionDays >= rawRetentionDays && rawRetentionDays > 30) {
@@ -294,6 +307,7 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     organizationId,
     members,
     allowedSourceAccounts,
+    nonEksLogGroups: nonEksLogGroups as NonEksLogGroupMode,
     rawRetentionDays,
     rawTransitionDays,
     // Quarantined lines are the raw lines curated data could not hold, secrets unredacted: no longer than raw by default.

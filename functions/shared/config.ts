@@ -1,4 +1,5 @@
 import { ConfigError } from '../../src/core/errors.ts';
+import { NON_EKS_LOG_GROUP_MODES, type NonEksLogGroupMode } from '../../src/core/transform/types.ts';
 import { ENV } from './env.ts';
 
 /** The process environment as handlers see it; tests pass plain objects. */
@@ -35,6 +36,16 @@ export function readAccountList(env: EnvVars, name: string): readonly string[] {
   return [...new Set(ids)];
 }
 
+/** One of `allowed`, or `fallback` when unset or blank; anything else is a ConfigError listing the choices. */
+export function readChoice<T extends string>(env: EnvVars, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
+  }
+  return raw as T;
+}
+
 /** Decoded subscription payloads above this are refused (a CWL message decodes to a few MB at most). */
 export const DEFAULT_MAX_DECODED_BYTES = 16 * 1024 * 1024;
 /** Lambda's synchronous response limit is 6 MB; stay under it in decimal megabytes. */
@@ -50,6 +61,8 @@ export interface TransformConfig {
   readonly deliveryStreamName: string;
   readonly maxDecodedBytes: number;
   readonly responseBudgetBytes: number;
+  /** Records from log groups that are not EKS cluster groups: keep (default), drop or quarantine. */
+  readonly nonEksLogGroups?: NonEksLogGroupMode;
 }
 
 /** Reads the transform's settings once at cold start; throws ConfigError naming the variable. */
@@ -60,5 +73,6 @@ export function readTransformConfig(env: EnvVars): TransformConfig {
     deliveryStreamName: requireEnv(env, ENV.DELIVERY_STREAM_NAME),
     maxDecodedBytes: readPositiveInt(env, ENV.TRANSFORM_MAX_DECODED_BYTES, DEFAULT_MAX_DECODED_BYTES),
     responseBudgetBytes: readPositiveInt(env, ENV.TRANSFORM_RESPONSE_BUDGET_BYTES, DEFAULT_RESPONSE_BUDGET_BYTES),
+    nonEksLogGroups: readChoice(env, ENV.TRANSFORM_NON_EKS_LOG_GROUPS, NON_EKS_LOG_GROUP_MODES, 'keep'),
   };
 }

@@ -27,6 +27,8 @@ export const ENV = {
   TRANSFORM_MAX_DECODED_BYTES: 'TRANSFORM_MAX_DECODED_BYTES',
   /** Transform: response size the handler keeps under, in bytes (Lambda allows 6 MB). */
   TRANSFORM_RESPONSE_BUDGET_BYTES: 'TRANSFORM_RESPONSE_BUDGET_BYTES',
+  /** Transform: `keep`, `drop` or `quarantine` records whose log group is not an EKS cluster group. */
+  TRANSFORM_NON_EKS_LOG_GROUPS: 'TRANSFORM_NON_EKS_LOG_GROUPS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../../functions/shared/env.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { RAW_DESTINATION } from '../../src/core/transform/destination.ts';
+import type { NonEksLogGroupMode } from '../../src/core/transform/types.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import { bind, deliveryStreamPut, setting } from './bind.ts';
 import { LakeFunction } from './lake-function.ts';
@@ -27,6 +28,8 @@ export interface IngestionProps {
   readonly sources: SourcePrincipals;
   /** Owners the transform accepts; anything else is answered ProcessingFailed (lands under errors/). */
   readonly allowedSourceAccounts: readonly string[];
+  /** What the transform does with records from non-EKS log groups; `keep` when unset. */
+  readonly nonEksLogGroups?: NonEksLogGroupMode;
   readonly logRetention: logs.RetentionDays;
 }
 
@@ -66,6 +69,8 @@ export class Ingestion extends Construct {
       this.transform,
       setting(ENV.ALLOWED_ACCOUNTS, props.allowedSourceAccounts.join(',')),
       setting(ENV.METRICS_NAMESPACE, METRICS_NAMESPACE),
+      // No grant of its own: quarantined records reach errors/ through the Firehose role, dropped ones nowhere.
+      setting(ENV.TRANSFORM_NON_EKS_LOG_GROUPS, props.nonEksLogGroups ?? 'keep'),
       deliveryStreamPut(this.deliveryStreamName),
     );
 

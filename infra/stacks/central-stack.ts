@@ -57,6 +57,7 @@ export class CentralStack extends Stack {
         ? { organizationId: config.organizationId, accounts: config.allowedSourceAccounts }
         : { accounts: config.allowedSourceAccounts },
       allowedSourceAccounts: config.allowedSourceAccounts,
+      nonEksLogGroups: config.nonEksLogGroups,
       logRetention,
     });
     this.catalog = new Catalog(this, 'Catalog', {

@@ -462,6 +462,14 @@ describe('transform config', () => {
       { AWS_REGION: 'eu-west-1', DELIVERY_STREAM_NAME: 's', TRANSFORM_RESPONSE_BUDGET_BYTES: '6MB' },
       /TRANSFORM_RESPONSE_BUDGET_BYTES/,
     ],
+    [
+      { AWS_REGION: 'eu-west-1', DELIVERY_STREAM_NAME: 's', TRANSFORM_NON_EKS_LOG_GROUPS: 'discard' },
+      /TRANSFORM_NON_EKS_LOG_GROUPS must be one of keep, drop, quarantine, got 'discard'/,
+    ],
+    [
+      { AWS_REGION: 'eu-west-1', DELIVERY_STREAM_NAME: 's', TRANSFORM_NON_EKS_LOG_GROUPS: 'Drop' },
+      /TRANSFORM_NON_EKS_LOG_GROUPS must be one of keep, drop, quarantine, got 'Drop'/,
+    ],
   ])('throws a ConfigError naming the variable for %j', (env, name) => {
     expect(() => readTransformConfig(env)).toThrow(ConfigError);
     expect(() => readTransformConfig(env)).toThrow(name);
@@ -479,6 +487,21 @@ describe('transform config', () => {
       allowedAccounts: [ACCOUNT, OTHER_ACCOUNT],
       maxDecodedBytes: 16 * 1024 * 1024,
       responseBudgetBytes: 6_000_000,
+      nonEksLogGroups: 'keep',
     });
+  });
+
+  it.each([
+    ['keep', 'keep'],
+    ['drop', 'drop'],
+    [' quarantine ', 'quarantine'],
+    ['', 'keep'],
+  ])('reads the non-EKS log group mode %j as %s', (value, mode) => {
+    const c = readTransformConfig({
+      AWS_REGION: 'eu-west-1',
+      DELIVERY_STREAM_NAME: 's',
+      TRANSFORM_NON_EKS_LOG_GROUPS: value,
+    });
+    expect(c.nonEksLogGroups).toBe(mode);
   });
 });

@@ -14,6 +14,7 @@ describe('parseConfig', () => {
     expect(c.logRetentionDays).toBe(30);
     expect(c.members[1]!.logGroupRetentionDays).toBe(7);
     expect(c.members[0]!.region).toBe('eu-west-1');
+    expect(c.nonEksLogGroups).toBe('keep');
     expect(c.workflow).toEqual({
       lateHorizonHours: 48,
       maxBackfillDays: 90,
@@ -85,6 +86,12 @@ describe('parseConfig', () => {
       { ...base, workflow: { poisonAfterFailedRuns: 2.5 } },
       /workflow\.poisonAfterFailedRuns: must be an integer/,
     ],
+    [
+      'an unknown non-EKS log group mode',
+      { ...base, nonEksLogGroups: 'delete' },
+      /nonEksLogGroups: must be "keep", "drop", "quarantine", got "delete"/,
+    ],
+    ['a non-EKS log group mode given as a flag', { ...base, nonEksLogGroups: true }, /nonEksLogGroups: must be/],
   ])('rejects %s with a message naming the field', (_name, raw, message) => {
     expect(() => parseConfig(raw)).toThrow(ConfigError);
     expect(() => parseConfig(raw)).toThrow(message);
@@ -98,6 +105,10 @@ describe('parseConfig', () => {
   ])('keeps quarantine/ as long as configured: %s', (_name, overrides, days) => {
     const { quarantineRetentionDays: _unset, ...withoutQuarantine } = base;
     expect(parseConfig({ ...withoutQuarantine, ...overrides }).quarantineRetentionDays).toBe(days);
+  });
+
+  it.each(['keep', 'drop', 'quarantine'] as const)('takes nonEksLogGroups %s as given', (mode) => {
+    expect(parseConfig({ ...base, nonEksLogGroups: mode }).nonEksLogGroups).toBe(mode);
   });
 
   it('reads the poison limit from workflow.poisonAfterFailedRuns', () => {

@@ -2,13 +2,16 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../infra/config.ts';
 import { Ingestion } from '../../infra/constructs/ingestion.ts';
 import { LEDGER_INDEX_MARGIN_DAYS, Storage } from '../../infra/constructs/storage.ts';
-import { flat, testApp } from './support.ts';
+import { CentralStack } from '../../infra/stacks/central-stack.ts';
+import type { NonEksLogGroupMode } from '../../src/core/transform/index.ts';
+import { flat, RAW_CONFIG, testApp } from './support.ts';
 
 let t: Template;
 
-beforeAll(() => {
+function orgWideIngestion(nonEksLogGroups?: NonEksLogGroupMode): Template {
   const stack = new Stack(testApp(), 'OrgWide', { env: { account: '111111111111', region: 'eu-west-1' } });
   const storage = new Storage(stack, 'Storage', {
     prefix: 'lake',
@@ -23,9 +26,19 @@ beforeAll(() => {
     storage,
     sources: { organizationId: 'o-abcdef1234' },
     allowedSourceAccounts: [],
+    nonEksLogGroups,
     logRetention: logs.RetentionDays.ONE_WEEK,
   });
-  t = Template.fromStack(stack);
+  return Template.fromStack(stack);
+}
+
+function transformEnv(template: Template, functionName: string): Record<string, unknown> {
+  const fn = template.findResources('AWS::Lambda::Function', { Properties: { FunctionName: functionName } });
+  return (Object.values(fn)[0] as any).Properties.Environment.Variables;
+}
+
+beforeAll(() => {
+  t = orgWideIngestion();
 });
 
 describe('Ingestion for a whole organization', () => {
@@ -103,5 +116,27 @@ describe('Ingestion for a whole organization', () => {
         ],
       },
     });
+  });
+});
+
+describe('Ingestion: non-EKS log groups (reliability row 14)', () => {
+  it('tells the transform to keep them when the setting is left out', () => {
+    expect(transformEnv(t, 'lake-transform').TRANSFORM_NON_EKS_LOG_GROUPS).toBe('keep');
+  });
+
+  it('sets the quarantine mode on the transform and grants nothing more (Firehose writes errors/)', () => {
+    const quarantine = orgWideIngestion('quarantine');
+    expect(transformEnv(quarantine, 'lake-transform').TRANSFORM_NON_EKS_LOG_GROUPS).toBe('quarantine');
+    expect(quarantine.findResources('AWS::IAM::Policy')).toEqual(t.findResources('AWS::IAM::Policy'));
+  });
+
+  it('passes nonEksLogGroups from the typed config through the central stack', () => {
+    const config = parseConfig({ ...RAW_CONFIG, nonEksLogGroups: 'drop' });
+    const stack = new CentralStack(testApp(), 'Central', {
+      config,
+      env: { account: config.central.account, region: config.central.region },
+    });
+    const env = transformEnv(Template.fromStack(stack), 'eks-log-lake-transform');
+    expect(env.TRANSFORM_NON_EKS_LOG_GROUPS).toBe('drop');
   });
 });

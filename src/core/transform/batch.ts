@@ -176,13 +176,21 @@ function tally(s: TransformStats, o: Outcome): void {
     } else {
       s.eventsDropped += o.events;
       if (o.reason === 'control_message') s.controlMessages++;
-      if (o.reason === 'empty_data_message') s.emptyDataMessages++;
+      else if (o.reason === 'empty_data_message') s.emptyDataMessages++;
+      else if (o.reason === 'non_eks_log_group') {
+        s.recordsNonEksDropped++;
+        s.eventsNonEksDropped += o.events;
+      }
     }
     return;
   }
   s.recordsFailed++;
   s.eventsFailed += o.events;
   if (o.reason === 'owner_not_allowed') s.ownerNotAllowed++;
+  else if (o.reason === 'non_eks_log_group') {
+    s.recordsNonEksQuarantined++;
+    s.eventsNonEksQuarantined += o.events;
+  }
   s.failures[o.reason] = (s.failures[o.reason] ?? 0) + 1;
 }
 
@@ -204,6 +212,10 @@ export function emptyStats(): TransformStats {
     eventsUnknownStream: 0,
     eventsDropped: 0,
     eventsFailed: 0,
+    recordsNonEksDropped: 0,
+    eventsNonEksDropped: 0,
+    recordsNonEksQuarantined: 0,
+    eventsNonEksQuarantined: 0,
     eventsReingested: 0,
     bytesIn: 0,
     bytesOut: 0,

@@ -19,6 +19,12 @@ export const TRANSFORM_METRICS = {
   eventsUnknownLogGroup: 'events_unknown_log_group',
   /** Events kept as `unknown` (counted by parse_status too): an EKS stream of no known type. */
   eventsUnknownStream: 'events_unknown_stream',
+  /** Records and events answered Dropped because their log group is not an EKS one (`nonEksLogGroups: drop`). */
+  recordsNonEksDropped: 'records_non_eks_dropped',
+  eventsNonEksDropped: 'events_non_eks_dropped',
+  /** Records and events answered ProcessingFailed (kept under errors/) for the same reason (`quarantine`). */
+  recordsNonEksQuarantined: 'records_non_eks_quarantined',
+  eventsNonEksQuarantined: 'events_non_eks_quarantined',
   eventsDropped: 'events_dropped',
   eventsFailed: 'events_failed',
   eventsReingested: 'events_reingested',
@@ -34,7 +40,7 @@ export const TRANSFORM_METRICS = {
   responseOverflow: 'response_overflow',
 } as const;
 
-const NOT_DECODE_FAILURES = new Set(['owner_not_allowed', 'reingest_failed', 'response_overflow']);
+const NOT_DECODE_FAILURES = new Set(['owner_not_allowed', 'non_eks_log_group', 'reingest_failed', 'response_overflow']);
 
 /** Metric name → value for one batch, every name present (zeros included, so alarms see data). */
 export function statsToMetrics(stats: TransformStats): Record<string, number> {
@@ -55,6 +61,10 @@ export function statsToMetrics(stats: TransformStats): Record<string, number> {
     [m.eventsBadEnvelope]: stats.eventsBadEnvelope,
     [m.eventsUnknownLogGroup]: stats.eventsUnknownLogGroup,
     [m.eventsUnknownStream]: stats.eventsUnknownStream,
+    [m.recordsNonEksDropped]: stats.recordsNonEksDropped,
+    [m.eventsNonEksDropped]: stats.eventsNonEksDropped,
+    [m.recordsNonEksQuarantined]: stats.recordsNonEksQuarantined,
+    [m.eventsNonEksQuarantined]: stats.eventsNonEksQuarantined,
     [m.eventsDropped]: stats.eventsDropped,
     [m.eventsFailed]: stats.eventsFailed,
     [m.eventsReingested]: stats.eventsReingested,

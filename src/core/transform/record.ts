@@ -53,6 +53,13 @@ export function transformRecord(data: string, options: TransformOptions): Record
     return { kind: 'failed', reason: 'owner_not_allowed', events, inputBytes };
   }
   if (events === 0) return { kind: 'dropped', reason: 'empty_data_message', events, inputBytes };
+  // One log group per message, so one check per record; EKS groups with a new stream stay `unknown` in every mode.
+  const nonEks = options.nonEksLogGroups;
+  if ((nonEks === 'drop' || nonEks === 'quarantine') && clusterFromLogGroup(message.logGroup) === null) {
+    return nonEks === 'drop'
+      ? { kind: 'dropped', reason: 'non_eks_log_group', events, inputBytes }
+      : { kind: 'failed', reason: 'non_eks_log_group', events, inputBytes };
+  }
   const { heads, tails, statuses } = toRawRecordParts(message, { region: options.region });
   const logType = logTypeOf(message);
   let textChars = 0;

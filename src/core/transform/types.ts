@@ -27,12 +27,23 @@ export type FailureReason =
   | 'invalid_base64'
   | 'decode_failed'
   | 'owner_not_allowed'
+  | 'non_eks_log_group'
   | 'response_overflow'
   | 'reingest_failed'
   | 'internal_error'
   | (string & {});
 
-export type DropReason = 'control_message' | 'empty_data_message' | 'reingested';
+export type DropReason = 'control_message' | 'empty_data_message' | 'non_eks_log_group' | 'reingested';
+
+/**
+ * What the transform does with records whose log group is not an EKS cluster group
+ * (`/aws/eks/<cluster>/cluster`): keep them under `log_type=unknown`, answer them `Dropped`,
+ * or answer them `ProcessingFailed` so Firehose keeps them under `errors/`. Counted in every mode.
+ */
+export type NonEksLogGroupMode = 'keep' | 'drop' | 'quarantine';
+
+/** The accepted values of {@link NonEksLogGroupMode}; `keep` is the default. */
+export const NON_EKS_LOG_GROUP_MODES: readonly NonEksLogGroupMode[] = ['keep', 'drop', 'quarantine'];
 
 /** What happened to one input record before the response is assembled. */
 export type RecordOutcome =
@@ -64,6 +75,8 @@ export interface TransformOptions {
   readonly maxDecodedBytes: number;
   readonly responseBudgetBytes: number;
   readonly gzipLevel?: number;
+  /** Records from log groups that are not EKS cluster groups; `keep` when unset. */
+  readonly nonEksLogGroups?: NonEksLogGroupMode;
 }
 
 /** Per-batch tallies for the summary log line and the metrics. */
@@ -86,10 +99,16 @@ export interface TransformStats {
   eventsUnknownLogGroup: number;
   /** Lines of Ok records kept as log_type `unknown`: an EKS log group's stream of no known type. */
   eventsUnknownStream: number;
-  /** Events of dropped records (CONTROL_MESSAGE, empty data messages). */
+  /** Events of dropped records (CONTROL_MESSAGE, empty data messages, non-EKS log groups in `drop` mode). */
   eventsDropped: number;
-  /** Events of decodable records answered ProcessingFailed (owner not allowed, overflow, re-ingest failure). */
+  /** Events of decodable records answered ProcessingFailed (owner not allowed, non-EKS log group in `quarantine` mode, overflow, re-ingest failure). */
   eventsFailed: number;
+  /** Records (and their events) answered Dropped because their log group is not an EKS one (`drop` mode). */
+  recordsNonEksDropped: number;
+  eventsNonEksDropped: number;
+  /** Records (and their events) answered ProcessingFailed because their log group is not an EKS one (`quarantine` mode). */
+  recordsNonEksQuarantined: number;
+  eventsNonEksQuarantined: number;
   /** Events handed to the re-ingest port in chunks. */
   eventsReingested: number;
   /** Decoded (gzip) input bytes. */
