@@ -419,6 +419,9 @@ describe('bad raw objects and keys', () => {
     ];
     await s.put(good, gzipSync(`${goodLine('5'.repeat(56))}\n`));
     for (const k of strays) await s.put(k, '{"errorCode":"Lambda.FunctionError","rawData":"e30="}');
+    // A manual upload of valid gzip NDJSON in the right folder: not named as Firehose names objects.
+    const upload = `raw/log_type=kube-scheduler/${hour}/replay.gz`;
+    await s.put(upload, gzipSync(`${goodLine('6'.repeat(56))}\n`));
     const logs: string[] = [];
     const plan = await planWindowFor(
       { store: s, limits: { maxChunkObjects: 10, maxChunkBytes: 1e9 }, log: capture(logs) },
@@ -432,8 +435,8 @@ describe('bad raw objects and keys', () => {
       },
     );
     expect(plan.chunks.flatMap((c) => c.objects.map((o) => o.key))).toEqual([good]);
-    expect([...plan.ignoredKeys].sort()).toEqual([...strays].sort());
-    expect(logs.join('\n')).toMatch(/unexpected keys under raw\/.*"count":3/);
+    expect([...plan.ignoredKeys].sort()).toEqual([...strays, upload].sort());
+    expect(logs.join('\n')).toMatch(/unexpected keys under raw\/.*"count":4/);
 
     // Handed to compaction anyway (the compact CLI lists raw/ itself): a key off the pattern is
     // skipped; a file in the right place that is not gzip is quarantined whole, with its reason.

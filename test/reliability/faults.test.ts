@@ -292,7 +292,7 @@ describe('faults injected into the compaction workflow', () => {
   it('row 31: a zero-byte raw object is counted, recorded as processed and never planned again, without an error', async () => {
     lake = makeTestLake(WF_NOW);
     const keys = await seedWindow(lake);
-    const empty = 'raw/log_type=kube-apiserver-audit/dt=2025-01-03/hour=10/eks-logs-1-20250103100700-empty.gz';
+    const empty = 'raw/log_type=kube-apiserver-audit/dt=2025-01-03/hour=10/eks-logs-1-2025-01-03-10-07-00-empty.gz';
     await lake.store.put(empty, new Uint8Array(0));
     utimesSync(join(lake.dir, empty), new Date('2025-01-03T10:07:00Z'), new Date('2025-01-03T10:07:00Z'));
     const run = await runLocalWorkflow(SCHEDULED, { deps: lake.deps });

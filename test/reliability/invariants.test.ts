@@ -200,7 +200,7 @@ describe('window boundaries', () => {
         for (const [i, off] of offsets.entries()) {
           clock = DAY0 + 3600_000 + off;
           const iso = new Date(clock).toISOString();
-          const key = `raw/log_type=kube-scheduler/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/eks-log-lake-raw-1-${i}.gz`;
+          const key = `raw/log_type=kube-scheduler/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/eks-log-lake-raw-1-${iso.slice(0, 19).replace(/[:T]/g, '-')}-${i}.gz`;
           await store.put(key, `object ${i}`);
           arrivals.set(key, clock);
         }

@@ -68,7 +68,7 @@ describe('the S3 code path on loopback', () => {
     const keys = Array.from(
       { length: n },
       (_, i) =>
-        `raw/log_type=kube-scheduler/${HOUR_PREFIX}/eks-log-lake-raw-1-2026-11-27-03-${String(i).padStart(5, '0')}.gz`,
+        `raw/log_type=kube-scheduler/${HOUR_PREFIX}/eks-log-lake-raw-1-2026-11-27-03-00-00-${String(i).padStart(5, '0')}.gz`,
     );
     // One event each; every 100th object re-delivers the event of the object before it.
     await mapLimit(keys, 16, async (key) => {

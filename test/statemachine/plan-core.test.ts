@@ -79,7 +79,11 @@ describe('groupsOf', () => {
 describe('RAW_KEY', () => {
   it.each([
     ['raw/log_type=kube-apiserver-audit/dt=2025-01-03/hour=10/eks-logs-1-2025-01-03-10-00-00-abc.gz', true],
-    ['raw/log_type=unknown/dt=2025-01-03/hour=10/x.gz', true],
+    ['raw/log_type=unknown/dt=2025-01-03/hour=10/eks-logs-12-2025-01-03-10-59-59-7f3e-41c2.gz', true],
+    // A manual upload under the right folder, even gzip: not Firehose's name, so never planned (row 36).
+    ['raw/log_type=unknown/dt=2025-01-03/hour=10/x.gz', false],
+    ['raw/log_type=unknown/dt=2025-01-03/hour=10/replay-2025-01-03.gz', false],
+    ['raw/log_type=unknown/dt=2025-01-03/hour=10/eks-logs-1-2025-01-03-10-00-00-abc.gz.json', false],
     ['raw/log_type=authenticator/dt=2025-01-03/hour=10/manual-upload.json', false],
     ['raw/processing-failed/2025/01/03/x.gz', false],
     ['raw/log_type=authenticator/dt=2025-01-03/x.gz', false],

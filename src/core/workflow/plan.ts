@@ -61,5 +61,10 @@ export function groupsOf<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Matches a Firehose raw key and captures its arrival hour; errors/ and manual uploads do not match. */
-export const RAW_KEY = /^raw\/log_type=([a-z0-9-]+)\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/[^/]+\.gz$/;
+/**
+ * Matches a Firehose raw key (`<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<id>.gz` under its log-type
+ * and hour folders) and captures its arrival hour; errors/, failed-record JSON and manual uploads,
+ * even gzip ones, do not match (row 36).
+ */
+export const RAW_KEY =
+  /^raw\/log_type=([a-z0-9-]+)\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/[^/]+-\d+-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[^/]+\.gz$/;

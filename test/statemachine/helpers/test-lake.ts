@@ -100,7 +100,7 @@ export async function putRawObject(
 ): Promise<string> {
   const logType = events[0]?.logType ?? 'kube-apiserver-audit';
   const iso = new Date(arrivedAt).toISOString();
-  const key = `raw/log_type=${logType}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/eks-logs-1-${iso.slice(0, 19).replace(/[-:T]/g, '')}-${seq++}.gz`;
+  const key = `raw/log_type=${logType}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/eks-logs-1-${iso.slice(0, 19).replace(/[:T]/g, '-')}-${seq++}.gz`;
   const lines = events.map((e) => {
     const cluster = e.cluster ?? 'prod-eu-1';
     const micro = new Date(e.time).toISOString().replace('Z', '000Z');

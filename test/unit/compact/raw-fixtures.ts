@@ -115,10 +115,14 @@ export function gzipObject(lines: readonly string[], members = 1): Uint8Array {
   return Buffer.concat(parts);
 }
 
-/** A Firehose-style raw key that arrived at `arrivalMs`. */
+/**
+ * A raw key that arrived at `arrivalMs`, named as Firehose names objects
+ * (`<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<id>.gz`), with `name` as the id.
+ */
 export function rawKey(logType: string, arrivalMs: number, name: string): string {
   const iso = new Date(arrivalMs).toISOString();
-  return `raw/log_type=${logType}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/${name}.gz`;
+  const stamp = iso.slice(0, 19).replace(/[T:]/g, '-');
+  return `raw/log_type=${logType}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/eks-log-lake-raw-1-${stamp}-${name}.gz`;
 }
 
 export const ALL_TYPES: readonly KnownLogType[] = LOG_TYPES;
