@@ -76,12 +76,12 @@ describe('statemachine/compaction.asl.json', () => {
     expect(tasks).toEqual([...Object.keys(LAMBDA_TASKS), 'StartChildExecution'].sort());
   });
 
-  it('names Task states as PascalCase verb phrases', () => {
+  it('names every state that does or decides something as a PascalCase verb phrase; end states name the outcome', () => {
+    const verbs =
+      /^(Validate|Summarize|Acquire|Plan|Stage|Merge|Publish|Run|Write|Collect|Release|Start|Choose|Check|Keep|Skip|Record)[A-Z]\w+$/;
     for (const [name, s] of Object.entries(states)) {
-      if (s.Type === 'Task')
-        expect(name).toMatch(
-          /^(Validate|Summarize|Acquire|Plan|Stage|Merge|Publish|Run|Write|Collect|Release|Start)[A-Z]\w+$/,
-        );
+      if (['Task', 'Map', 'Choice', 'Pass'].includes(s.Type)) expect(name, s.Type).toMatch(verbs);
+      else expect(['Fail', 'Succeed'], name).toContain(s.Type);
     }
   });
 
