@@ -88,7 +88,18 @@ export class Monitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       description: 'The transform Lambda threw; Firehose retries, then writes the batch to errors/.',
     });
-    this.alarm('TransformFailedRecords', transformMetric(TRANSFORM_METRICS.recordsFailed), {
+    // Records of non-EKS log groups quarantined by choice (nonEksLogGroups: quarantine) are expected,
+    // constantly so for an account-policy member: only the other failures alarm.
+    const unexpectedFailures = new cloudwatch.MathExpression({
+      expression: 'FILL(failed, 0) - FILL(nonEks, 0)',
+      usingMetrics: {
+        failed: transformMetric(TRANSFORM_METRICS.recordsFailed),
+        nonEks: transformMetric(TRANSFORM_METRICS.recordsNonEksQuarantined),
+      },
+      label: 'records failed, other than non-EKS log groups quarantined by choice',
+      period,
+    });
+    this.alarm('TransformFailedRecords', unexpectedFailures, {
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       description: 'The transform answered ProcessingFailed for some records; they are under errors/.',
@@ -228,6 +239,8 @@ export class Monitoring extends Construct {
         transformMetric(TRANSFORM_METRICS.recordsFailed),
         transformMetric(TRANSFORM_METRICS.recordsDropped),
         transformMetric(TRANSFORM_METRICS.ownerNotAllowed),
+        transformMetric(TRANSFORM_METRICS.recordsNonEksDropped),
+        transformMetric(TRANSFORM_METRICS.recordsNonEksQuarantined),
       ]),
     );
     this.dashboard.addWidgets(

@@ -782,7 +782,19 @@ describe('monitoring', () => {
 
   it('alarms on transform errors, failed records, rejected owners and every function throttling', () => {
     expect(alarmOn('Errors')).toHaveLength(1);
-    expect(alarmOn('records_failed')).toHaveLength(1);
+    const failed = resources('AWS::CloudWatch::Alarm').filter(([, a]) =>
+      (a.Properties.Metrics ?? []).some((m: any) => m.Expression === 'FILL(failed, 0) - FILL(nonEks, 0)'),
+    );
+    expect(failed).toHaveLength(1);
+    // Non-EKS records quarantined by choice (nonEksLogGroups: quarantine) do not count as failures.
+    const used = failed[0]![1].Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [
+      m.Id,
+      m.MetricStat.Metric.MetricName,
+    ]);
+    expect(used.sort()).toEqual([
+      ['failed', 'records_failed'],
+      ['nonEks', 'records_non_eks_quarantined'],
+    ]);
     const owner = alarmOn('owner_not_allowed');
     expect(owner).toHaveLength(1);
     expect(owner[0]![1].Properties.Dimensions).toEqual([{ Name: 'service', Value: 'transform' }]);
