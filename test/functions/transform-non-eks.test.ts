@@ -10,6 +10,7 @@ import { RecordingReingester } from '../../src/adapters/local/recording-reingest
 import type { NonEksLogGroupMode } from '../../src/core/transform/index.ts';
 import {
   ACCOUNT,
+  controlMessage,
   decodeOkLines,
   encodeMessage,
   events,
@@ -287,16 +288,7 @@ describe('transform handler: non-EKS log groups (row 14)', () => {
     },
     {
       name: 'a CONTROL_MESSAGE (its log group is empty)',
-      data: encodeMessage(
-        message({
-          messageType: 'CONTROL_MESSAGE',
-          owner: 'CloudwatchLogs',
-          logGroup: '',
-          logStream: '',
-          subscriptionFilters: [],
-          logEvents: events(['CWL CONTROL MESSAGE: Checking health of destination Firehose.']),
-        }),
-      ),
+      data: encodeMessage(controlMessage()),
       result: 'Dropped',
       metric: 'control_messages',
     },

@@ -10,6 +10,7 @@ import { ConfigError } from '../../src/core/errors.ts';
 import { assembleDeliveredObject, REINGEST_MARKER } from '../../src/core/transform/index.ts';
 import {
   ACCOUNT,
+  controlMessage,
   decodeOkLines,
   encodeMessage,
   events,
@@ -98,17 +99,7 @@ const ROWS: Row[] = [
   },
   {
     row: '9: CONTROL_MESSAGE',
-    data: () =>
-      encodeMessage(
-        message({
-          messageType: 'CONTROL_MESSAGE',
-          owner: 'CloudwatchLogs',
-          logGroup: '',
-          logStream: '',
-          subscriptionFilters: [],
-          logEvents: events(['CWL CONTROL MESSAGE: Checking health of destination Firehose.']),
-        }),
-      ),
+    data: () => encodeMessage(controlMessage()),
     result: 'Dropped',
     metric: 'control_messages',
   },

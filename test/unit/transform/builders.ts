@@ -78,6 +78,18 @@ export function message(init: MessageInit = {}): Record<string, unknown> {
   };
 }
 
+/** The health check CloudWatch Logs sends a new destination (no log group, no stream). */
+export function controlMessage(): Record<string, unknown> {
+  return message({
+    messageType: 'CONTROL_MESSAGE',
+    owner: 'CloudwatchLogs',
+    logGroup: '',
+    logStream: '',
+    subscriptionFilters: [],
+    logEvents: events(['CWL CONTROL MESSAGE: Checking health of destination Firehose.']),
+  });
+}
+
 /** base64(gzip(JSON)) — the record data Firehose hands the transform. */
 export function encodeMessage(msg: unknown): string {
   return gzipSync(JSON.stringify(msg)).toString('base64');
