@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { allowLogsToEncrypt } from './storage.ts';
 
 /**
  * The metrics that show whether logs get from the member subscriptions to the central stream
@@ -74,27 +75,7 @@ export class MemberDeliveryAlarms extends Construct {
       enableKeyRotation: true,
     });
     this.key = key;
-    const stack = Stack.of(this);
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchLogsEncryptOwnLogGroups',
-        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-        actions: [
-          'kms:Encrypt',
-          'kms:Decrypt',
-          'kms:ReEncryptFrom',
-          'kms:ReEncryptTo',
-          'kms:GenerateDataKey',
-          'kms:DescribeKey',
-        ],
-        resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws/lambda/${props.prefix}-*`,
-          },
-        },
-      }),
-    );
+    allowLogsToEncrypt(key, `log-group:/aws/lambda/${props.prefix}-*`);
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsToEncryptedTopic',

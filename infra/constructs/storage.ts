@@ -7,6 +7,34 @@ import { LEDGER_PREFIX } from '../../src/pipeline/ledger.ts';
 import { acknowledge } from '../nag.ts';
 
 /** Top-level prefixes of the lake bucket (design: lake layout). */
+/**
+ * Lets CloudWatch Logs of this account and region use `key` for the log groups whose ARN
+ * resource part matches `logGroups` (`*`, or `log-group:/aws/lambda/<prefix>-*`).
+ */
+export function allowLogsToEncrypt(key: kms.Key, logGroups: string): void {
+  const stack = Stack.of(key);
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'CloudWatchLogsEncryptOwnLogGroups',
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: [
+        'kms:Encrypt',
+        'kms:Decrypt',
+        'kms:ReEncryptFrom',
+        'kms:ReEncryptTo',
+        'kms:GenerateDataKey',
+        'kms:DescribeKey',
+      ],
+      resources: ['*'],
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:${logGroups}`,
+        },
+      },
+    }),
+  );
+}
+
 export const LAKE_PREFIXES = {
   raw: 'raw/',
   curated: 'curated/',
@@ -70,26 +98,7 @@ export class Storage extends Construct {
       removalPolicy,
     });
     // CloudWatch Logs encrypts our own log groups (Lambda, Firehose, state machine) with this key.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchLogsEncryptOwnLogGroups',
-        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-        actions: [
-          'kms:Encrypt',
-          'kms:Decrypt',
-          'kms:ReEncryptFrom',
-          'kms:ReEncryptTo',
-          'kms:GenerateDataKey',
-          'kms:DescribeKey',
-        ],
-        resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:*`,
-          },
-        },
-      }),
-    );
+    allowLogsToEncrypt(this.key, '*');
     // S3 event notifications into KMS-encrypted SQS queues; CloudWatch alarms into the KMS-encrypted topic.
     for (const [sid, service] of [
       ['S3NotificationsToEncryptedQueues', 's3.amazonaws.com'],
