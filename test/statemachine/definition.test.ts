@@ -85,6 +85,16 @@ describe('statemachine/compaction.asl.json', () => {
     }
   });
 
+  it.each(['StageObjects', 'MergePartition', 'RunAthenaSteps'])(
+    'retries a Lambda timeout in %s under every name Step Functions reports it by',
+    (name) => {
+      // A Task timeout is States.Timeout; the function's own timeout arrives as Sandbox.Timedout on
+      // current runtimes and as Lambda.Unknown (with out-of-memory kills) on older ones.
+      const retried = (states[name]!.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      for (const e of ['States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown']) expect(retried, e).toContain(e);
+    },
+  );
+
   it('uses nothing the local runner cannot execute (JSONata, Assign, Distributed Map, ItemReader)', () => {
     expect(TEXT).not.toMatch(/"QueryLanguage"|"Assign"|"ItemReader"|"ResultWriter"|"ItemBatcher"|DISTRIBUTED/);
   });
