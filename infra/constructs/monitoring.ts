@@ -118,7 +118,9 @@ export class Monitoring extends Construct {
     }
     const sm = props.stateMachine;
     const smProblems = new cloudwatch.MathExpression({
-      expression: 'failed + timedOut + aborted',
+      // A metric with no data point in the period would make the whole sum missing (and the alarm
+      // never fire: timed-out and aborted executions are rare), so each term counts as 0 then.
+      expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
       usingMetrics: {
         failed: sm.metricFailed({ period, statistic: 'Sum' }),
         timedOut: sm.metricTimedOut({ period, statistic: 'Sum' }),
@@ -139,12 +141,19 @@ export class Monitoring extends Construct {
       statistic: 'Maximum',
       period: Duration.minutes(15),
     });
-    this.alarm('LedgerFreshness', ledgerLag, {
-      threshold: props.ledgerMaxLag.toSeconds(),
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      description: 'The curated freshness watermark is older than allowed: curated/ is behind raw/.',
-      evaluationPeriods: 2,
-    });
+    this.alarm(
+      'LedgerFreshness',
+      ledgerLag,
+      {
+        threshold: props.ledgerMaxLag.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description:
+          'The curated freshness watermark is older than allowed, or no run has reported it for 30 minutes (runs skipped while a lease is held, or failing before WriteLedger): curated/ is behind raw/.',
+        evaluationPeriods: 2,
+      },
+      // WriteLedger reports the lag on every run that gets that far; silence is not freshness.
+      cloudwatch.TreatMissingData.BREACHING,
+    );
     this.alarm(
       'NoSuccessfulRun',
       sm.metricSucceeded({ period: props.ledgerMaxLag, statistic: 'Sum' }),

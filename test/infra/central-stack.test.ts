@@ -803,7 +803,9 @@ describe('monitoring', () => {
 
   it('alarms on state machine failures, a stale ledger, no successful run and dead-letter depth', () => {
     const sm = resources('AWS::CloudWatch::Alarm').filter(([, a]) =>
-      (a.Properties.Metrics ?? []).some((m: any) => m.Expression === 'failed + timedOut + aborted'),
+      (a.Properties.Metrics ?? []).some(
+        (m: any) => m.Expression === 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+      ),
     );
     expect(sm).toHaveLength(1);
     // The metric WriteLedger emits (src/pipeline/ledger.ts): name, namespace and the EMF service dimension.
@@ -813,6 +815,9 @@ describe('monitoring', () => {
       Namespace: METRICS_NAMESPACE,
       Dimensions: [{ Name: 'service', Value: WATERMARK_LAG_METRIC.service }],
       Statistic: 'Maximum',
+      // No lag reported (runs skipped behind a held lease, or failing early) is not freshness.
+      TreatMissingData: 'breaching',
+      EvaluationPeriods: 2,
     });
     const noRun = alarmOn('ExecutionsSucceeded');
     expect(noRun).toHaveLength(1);
