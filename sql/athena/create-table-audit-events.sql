@@ -7,7 +7,7 @@
 CREATE EXTERNAL TABLE IF NOT EXISTS audit_events (
   `time` timestamp COMMENT 'the event\'s own time (UTC, microseconds)',
   `event_id` string COMMENT 'CloudWatch Logs event id (decimal string); dedupe key with account and log_group',
-  `cwl_timestamp` timestamp COMMENT 'CloudWatch Logs ingestion timestamp',
+  `cwl_timestamp` timestamp COMMENT 'CloudWatch Logs event timestamp',
   `region` string COMMENT 'AWS region of the deployment',
   `log_group` string COMMENT 'CloudWatch Logs group',
   `log_stream` string COMMENT 'CloudWatch Logs stream',
@@ -27,7 +27,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS audit_events (
   `subresource` string COMMENT 'objectRef.subresource',
   `namespace` string COMMENT 'objectRef.namespace',
   `name` string COMMENT 'objectRef.name',
-  `api_group` string COMMENT 'objectRef.apiGroup ("" is the core group)',
+  `api_group` string COMMENT 'objectRef.apiGroup (null for the core group)',
   `api_version` string COMMENT 'objectRef.apiVersion',
   `response_code` int COMMENT 'responseStatus.code',
   `response_status` string COMMENT 'responseStatus.status',

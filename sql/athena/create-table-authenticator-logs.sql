@@ -7,7 +7,7 @@
 CREATE EXTERNAL TABLE IF NOT EXISTS authenticator_logs (
   `time` timestamp COMMENT 'the event\'s own time (UTC, microseconds)',
   `event_id` string COMMENT 'CloudWatch Logs event id (decimal string); dedupe key with account and log_group',
-  `cwl_timestamp` timestamp COMMENT 'CloudWatch Logs ingestion timestamp',
+  `cwl_timestamp` timestamp COMMENT 'CloudWatch Logs event timestamp',
   `region` string COMMENT 'AWS region of the deployment',
   `log_group` string COMMENT 'CloudWatch Logs group',
   `log_stream` string COMMENT 'CloudWatch Logs stream',

@@ -60,7 +60,7 @@ export const PARTITION_KEYS: readonly ColumnDef[] = [
 const COMMON: readonly ColumnDef[] = [
   ts('time', "the event's own time (UTC, microseconds)"),
   s('event_id', 'CloudWatch Logs event id (decimal string); dedupe key with account and log_group'),
-  ts('cwl_timestamp', 'CloudWatch Logs ingestion timestamp'),
+  ts('cwl_timestamp', 'CloudWatch Logs event timestamp'),
   s('region', 'AWS region of the deployment'),
   s('log_group', 'CloudWatch Logs group'),
   s('log_stream', 'CloudWatch Logs stream'),
@@ -88,7 +88,7 @@ export const AUDIT_EVENTS: TableDef = {
     s('subresource', 'objectRef.subresource'),
     s('namespace', 'objectRef.namespace'),
     s('name', 'objectRef.name'),
-    s('api_group', 'objectRef.apiGroup ("" is the core group)'),
+    s('api_group', 'objectRef.apiGroup (null for the core group)'),
     s('api_version', 'objectRef.apiVersion'),
     int('response_code', 'responseStatus.code'),
     s('response_status', 'responseStatus.status'),
