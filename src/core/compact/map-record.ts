@@ -3,7 +3,15 @@ import type { CuratedTableName } from '../schema.ts';
 import { KLOG_TYPES } from '../types.ts';
 import { topLevelMemberText } from './json-span.ts';
 import { ACCOUNT_RE, CLUSTER_RE, UNKNOWN_CLUSTER } from './layout.ts';
-import { countRedactions, mayHoldSecret, type RedactionCounts, redactSecrets } from './redact.ts';
+import {
+  countRedactions,
+  holdsKeyId,
+  isSecretKey,
+  mayHoldSecret,
+  type RedactionCounts,
+  redactEntry,
+  redactSecrets,
+} from './redact.ts';
 import { parseTimeMicros, partitionTime } from './time.ts';
 
 /** Tables compaction writes (rollups come from Athena). */
@@ -128,16 +136,45 @@ function quarantine(reason: QuarantineReason, detail: string): MappedLine {
   return { kind: 'quarantine', reason, detail };
 }
 
-// Columns that carry free text or request/response bodies, where secrets show up; request URIs
-// (tokens in query strings) and the user's extra attributes (JSON text) too.
-const REDACTED_COLUMNS = ['request_object', 'response_object', 'message', 'msg', 'request_uri', 'user_extra'] as const;
+// Every free-text column of every curated table, where a secret can show up: bodies, messages,
+// request URIs (tokens in query strings), user extra (JSON text), and the text promoted out of
+// the event: user agent, response reason and message, the authorizer's reason, and the
+// authenticator's error, path and session (caller-chosen text); parse_error may quote the line.
+// Not scanned: identifiers and enums (event/audit ids, account, region, log group and stream,
+// log type, usernames, uids, groups, ARNs, IPs, client addresses, verbs, resource names,
+// decisions, levels, severities, source files) and message_b64 (bytes, not text).
+const REDACTED_COLUMNS = [
+  'request_object',
+  'response_object',
+  'message',
+  'msg',
+  'request_uri',
+  'user_extra',
+  'user_agent',
+  'response_reason',
+  'response_message',
+  'authz_reason',
+  'error',
+  'path',
+  'session',
+  'parse_error',
+] as const;
 // Map values too: admission webhooks copy their JSON patches (env values included) into audit
-// annotations, and klog key-values can carry a token.
+// annotations, and klog/logfmt key-values can carry a token or a credential named by its key.
 const REDACTED_MAP_COLUMNS = ['annotations', 'kv'] as const;
+
+/** True when any value of the row's maps holds an AWS access key id. */
+function mapsHoldKeyId(row: CuratedRow): boolean {
+  for (const col of REDACTED_MAP_COLUMNS) {
+    const cell = row[col] as MapCell | null | undefined;
+    if (cell) for (const [, v] of cell) if (v !== null && holdsKeyId(v)) return true;
+  }
+  return false;
+}
 
 /**
  * Maps one raw NDJSON line (design §3) to its curated table, partition and row, or to a
- * quarantine reason, with secrets in bodies and messages replaced by markers (raw/ keeps
+ * quarantine reason, with secrets in every free-text column replaced by markers (raw/ keeps
  * them: it is the unchanged copy for Splunk). Pure: the line is the only input besides the
  * time bounds.
  */
@@ -146,6 +183,8 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
   if (m.kind !== 'row') return m;
   const row = m.row;
   const secretResource = row.resource === 'secrets';
+  // Read before the message loses its key id to redaction below.
+  const keyIdInMessage = typeof row.message === 'string' && holdsKeyId(row.message);
   let counts: RedactionCounts | null = null;
   for (const col of REDACTED_COLUMNS) {
     const v = row[col];
@@ -157,17 +196,25 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
     const body = col.endsWith('_object');
     row[col] = redactSecrets(v, counts, { secretResource: secretResource && body, keyIdsAlone: body });
   }
+  // A map is one record: a secret key logged as its own pair sits beside the pair (or the
+  // message) holding its key id, so a key id anywhere makes every value a suspect.
+  let nearby: boolean | null = keyIdInMessage || null;
   for (const col of REDACTED_MAP_COLUMNS) {
     const cell = row[col] as MapCell | null | undefined;
     if (!cell) continue;
     let out: [string, string | null][] | null = null;
     for (let i = 0; i < cell.length; i++) {
-      const v = cell[i]![1];
-      if (v === null || !mayHoldSecret(v)) continue;
+      const [k, v] = cell[i]!;
+      if (v === null || v === '') continue;
+      if (!mayHoldSecret(v) && !isSecretKey(k)) {
+        nearby ??= mapsHoldKeyId(row);
+        if (!nearby) continue;
+      }
       counts ??= {};
-      const r = redactSecrets(v, counts, { secretResource: false, keyIdsAlone: false });
+      nearby ??= mapsHoldKeyId(row);
+      const r = redactEntry(k, v, counts, nearby);
       if (r === v) continue;
-      out ??= cell.map(([k, x]) => [k, x]);
+      out ??= cell.map(([key, x]) => [key, x]);
       out[i]![1] = r;
     }
     if (out) row[col] = out;

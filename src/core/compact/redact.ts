@@ -5,7 +5,8 @@ export type SecretKind =
   | 'aws_secret_access_key'
   | 'private_key'
   | 'bearer'
-  | 'k8s_secret';
+  | 'k8s_secret'
+  | 'credential';
 
 /** Counts of values replaced, by kind. */
 export type RedactionCounts = Partial<Record<SecretKind, number>>;
@@ -33,6 +34,36 @@ const PEM_RE =
 const HINTS = ['eyJ', 'AKIA', 'ASIA', 'PRIVATE KEY', 'earer'];
 const SECRET_HINTS = ['"kind":"Secret"', '"kind":"SecretList"'];
 const SECRET_MAPS = new Set(['data', 'stringData']);
+// In a body of a `secrets` request, a JSON patch op's `value` is Secret data too (`/data/x`,
+// `/stringData`, or the whole object); other values of such a patch are redacted alike.
+const SECRET_PATCH_MAPS = new Set([...SECRET_MAPS, 'value']);
+// Map keys (kv pairs, annotations) whose value is a credential whatever it looks like: the last
+// `.`/`/` segment, lower case, without `-`/`_`. Exact names, so `stale-token`, `secretName` or
+// `credential-id` (identifiers operators query) stay.
+const SECRET_KEYS = new Set([
+  'secretaccesskey',
+  'awssecretaccesskey',
+  'secretkey',
+  'awssecretkey',
+  'password',
+  'passwd',
+  'token',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'sessiontoken',
+  'awssessiontoken',
+  'bearertoken',
+  'authtoken',
+  'apitoken',
+  'apikey',
+  'xapikey',
+  'credential',
+  'credentials',
+  'privatekey',
+  'clientsecret',
+  'authorization',
+]);
 // kubectl copies the whole applied object, Secret data included, into this annotation.
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -55,8 +86,24 @@ function bump(counts: RedactionCounts, kind: SecretKind, n = 1): void {
   counts[kind] = (counts[kind] ?? 0) + n;
 }
 
-function redactPatterns(text: string, counts: RedactionCounts, keyIdsAlone: boolean): string {
-  if (!HINTS.some((h) => text.includes(h))) return text;
+/** True when a map key names a credential (`secretAccessKey`, `password`, `client_secret`, …). */
+export function isSecretKey(key: string): boolean {
+  const cut = Math.max(key.lastIndexOf('/'), key.lastIndexOf('.'));
+  return SECRET_KEYS.has(
+    key
+      .slice(cut + 1)
+      .toLowerCase()
+      .replace(/[-_]/g, ''),
+  );
+}
+
+/** True when `text` holds an AWS access key id (AKIA…/ASIA…). */
+export function holdsKeyId(text: string): boolean {
+  return (text.includes('AKIA') || text.includes('ASIA')) && AKID_TEST.test(text);
+}
+
+function redactPatterns(text: string, counts: RedactionCounts, keyIdsAlone: boolean, keyIdNearby: boolean): string {
+  if (!keyIdNearby && !HINTS.some((h) => text.includes(h))) return text;
   let out = text;
   if (out.includes('PRIVATE KEY'))
     out = out.replace(PEM_RE, () => {
@@ -73,9 +120,10 @@ function redactPatterns(text: string, counts: RedactionCounts, keyIdsAlone: bool
       bump(counts, 'jwt');
       return redactionMarker('jwt');
     });
-  if ((out.includes('AKIA') || out.includes('ASIA')) && AKID_TEST.test(out)) {
+  const keyId = holdsKeyId(out);
+  if (keyId || keyIdNearby) {
     const withSecret = AWS_SECRET_TEST.test(out);
-    if (withSecret || keyIdsAlone) {
+    if (keyId && (withSecret || keyIdsAlone)) {
       out = out.replace(AKID_RE, () => {
         bump(counts, 'aws_access_key_id');
         return redactionMarker('aws_access_key_id');
@@ -101,11 +149,11 @@ function endOfString(s: string, i: number): number {
 }
 
 /**
- * Replaces every string value inside `data`/`stringData` objects (any depth) and the
+ * Replaces every string value inside `maps` members (any depth) and the
  * last-applied-configuration annotation with a marker. Iterative, so any nesting depth is
  * fine; lenient, so a truncated body is still walked as far as it goes.
  */
-function redactSecretMaps(s: string, counts: RedactionCounts): string {
+function redactSecretMaps(s: string, counts: RedactionCounts, maps: ReadonlySet<string>): string {
   // Per open container: is it an object, and are its string values secret.
   const isObject: boolean[] = [];
   const secret: boolean[] = [];
@@ -123,7 +171,7 @@ function redactSecretMaps(s: string, counts: RedactionCounts): string {
         expectKey = false;
       } else {
         const inSecret = top >= 0 && secret[top];
-        const direct = top >= 0 && isObject[top] && (SECRET_MAPS.has(lastKey) || lastKey === LAST_APPLIED);
+        const direct = top >= 0 && isObject[top] && (maps.has(lastKey) || lastKey === LAST_APPLIED);
         if ((inSecret || direct) && end - i > 2) {
           parts ??= [];
           parts.push(s.slice(from, i), `"${redactionMarker('k8s_secret')}"`);
@@ -135,7 +183,7 @@ function redactSecretMaps(s: string, counts: RedactionCounts): string {
     } else if (c === 0x7b || c === 0x5b) {
       const top = isObject.length - 1;
       const parentSecret = top >= 0 && secret[top];
-      const opens = top >= 0 && isObject[top] && SECRET_MAPS.has(lastKey);
+      const opens = top >= 0 && isObject[top] && maps.has(lastKey);
       isObject.push(c === 0x7b);
       secret.push(parentSecret || opens);
       expectKey = c === 0x7b;
@@ -160,17 +208,32 @@ function redactSecretMaps(s: string, counts: RedactionCounts): string {
  * `[REDACTED:<kind>]` markers and counts them in `counts`. Only characters inside string
  * literals change, so JSON stays valid and every number keeps its exact digits. Pure.
  * `secretResource` (the event's objectRef.resource is `secrets`) redacts `data`/`stringData`
- * values even in bodies that do not say `"kind":"Secret"` (patches). `keyIdsAlone: false`
- * keeps an access key id that has no secret key beside it (authenticator lines log key ids).
+ * values and JSON-patch `value`s even in bodies that do not say `"kind":"Secret"` (patches).
+ * `keyIdsAlone: false` keeps an access key id that has no secret key beside it (authenticator
+ * lines log key ids). `keyIdNearby` (a key id is elsewhere in the same record) looks for
+ * 40-character secret keys even where this text holds no key id.
  */
 export function redactSecrets(
   text: string,
   counts: RedactionCounts,
-  opts: { secretResource?: boolean; keyIdsAlone?: boolean } = {},
+  opts: { secretResource?: boolean; keyIdsAlone?: boolean; keyIdNearby?: boolean } = {},
 ): string {
   let out = text;
-  if (opts.secretResource || SECRET_HINTS.some((h) => out.includes(h))) out = redactSecretMaps(out, counts);
-  return redactPatterns(out, counts, opts.keyIdsAlone ?? true);
+  if (opts.secretResource) out = redactSecretMaps(out, counts, SECRET_PATCH_MAPS);
+  else if (SECRET_HINTS.some((h) => out.includes(h))) out = redactSecretMaps(out, counts, SECRET_MAPS);
+  return redactPatterns(out, counts, opts.keyIdsAlone ?? true, opts.keyIdNearby ?? false);
+}
+
+/**
+ * Redacts one map entry (a kv pair or an annotation): the whole value when its key names a
+ * credential, else as free text (`redactSecrets`, lone key ids kept). Empty values stay.
+ */
+export function redactEntry(key: string, value: string, counts: RedactionCounts, keyIdNearby: boolean): string {
+  if (value !== '' && isSecretKey(key)) {
+    bump(counts, 'credential');
+    return redactionMarker('credential');
+  }
+  return redactSecrets(value, counts, { keyIdsAlone: false, keyIdNearby });
 }
 
 /** Total number of values replaced. */

@@ -7,6 +7,10 @@ export const CANARY = {
   pemBody: 'MIIEowIBAAKCAQEAcanaryPrivateKeyBodyLine0000000000000000000000000',
   bearer: 'kcanary0bearer0token0value0123456789',
   secretValue: 'Y2FuYXJ5LXNlY3JldC12YWx1ZQ==',
+  // A credential with no recognisable shape: only the key that names it gives it away.
+  password: 'canary-Hunter2-password',
+  // base64 of `canary-patch-value`: a Secret value set by a JSON patch.
+  patchValue: 'Y2FuYXJ5LXBhdGNoLXZhbHVl',
 } as const;
 
 export const PEM = `-----BEGIN RSA PRIVATE KEY-----\n${CANARY.pemBody}\nZm9vYmFyYmF6cXV4\n-----END RSA PRIVATE KEY-----\n`;

@@ -169,6 +169,201 @@ describe('mapRawLine', () => {
     expect(klog.redactions).toBe(1);
   });
 
+  it.each([
+    {
+      name: 'a secret key named by its key beside a key id',
+      kv: { accessKeyID: CANARY.akid, secretAccessKey: CANARY.awsSecret, region: 'eu-west-1' },
+      want: [
+        ['accessKeyID', CANARY.akid],
+        ['secretAccessKey', '[REDACTED:credential]'],
+        ['region', 'eu-west-1'],
+      ],
+    },
+    {
+      name: 'a 40-character secret key under a neutral key, with the key id in another pair',
+      kv: { id: CANARY.asid, blob: CANARY.awsSecret },
+      want: [
+        ['id', CANARY.asid],
+        ['blob', '[REDACTED:aws_secret_access_key]'],
+      ],
+    },
+    {
+      name: 'a 40-character secret key whose key id is only in the message',
+      kv: { blob: CANARY.awsSecret },
+      message: `I1127 01:30:00.123456      11 sts.go:42] "assumed role" key="${CANARY.akid}" blob="${CANARY.awsSecret}"`,
+      want: [['blob', '[REDACTED:aws_secret_access_key]']],
+    },
+    {
+      name: 'passwords, tokens and client secrets named by their keys, whatever their shape',
+      kv: { password: CANARY.password, access_token: 'opaque', client_secret: 'x', user: 'admin', empty_token: '' },
+      want: [
+        ['password', '[REDACTED:credential]'],
+        ['access_token', '[REDACTED:credential]'],
+        ['client_secret', '[REDACTED:credential]'],
+        ['user', 'admin'],
+        ['empty_token', ''],
+      ],
+    },
+    {
+      name: 'no key id anywhere: a 40-character commit hash is no secret',
+      kv: { commit: '0123456789abcdef0123456789abcdef01234567', secret: 'kube-system/db' },
+      want: [
+        ['commit', '0123456789abcdef0123456789abcdef01234567'],
+        ['secret', 'kube-system/db'],
+      ],
+    },
+  ])('redacts klog key-value pairs: $name', ({ kv, message, want }) => {
+    const line = JSON.stringify(
+      envelope({
+        log_type: 'kube-controller-manager',
+        log_stream: 'kube-controller-manager-abc',
+        severity: 'I',
+        msg: 'assumed role',
+        kv,
+        ...(message === undefined ? {} : { message }),
+      }),
+    );
+    const m = mapped(line);
+    expect(m.row.kv).toEqual(want);
+    expect(m.redactions).toBe(want.filter(([, v]) => v?.startsWith('[REDACTED:')).length + (message ? 2 : 0));
+    if (message !== undefined) expect(m.row.message).not.toContain(CANARY.awsSecret);
+  });
+
+  it('redacts authenticator key-value pairs as one record: the key id was lifted into access_key_id', () => {
+    const message = `time="2026-11-27T01:30:00Z" level=info msg="STS response" accesskeyid=${CANARY.asid} accountid=927209226484 secret_access_key=${CANARY.awsSecret} stash=${CANARY.awsSecret}`;
+    const m = mapped(
+      JSON.stringify(
+        envelope({
+          log_type: 'authenticator',
+          log_stream: 'authenticator-abc',
+          level: 'info',
+          msg: 'STS response',
+          message,
+          kv: {
+            accesskeyid: CANARY.asid,
+            accountid: '927209226484',
+            secret_access_key: CANARY.awsSecret,
+            stash: CANARY.awsSecret,
+          },
+        }),
+      ),
+    );
+    expect(m.row.access_key_id).toBe(CANARY.asid);
+    expect(m.row.kv).toEqual([
+      ['secret_access_key', '[REDACTED:credential]'],
+      ['stash', '[REDACTED:aws_secret_access_key]'],
+    ]);
+    expect(JSON.stringify(m.row)).not.toContain(CANARY.awsSecret);
+  });
+
+  it('redacts annotation values whose keys name a secret, and keeps the stale-token notice', () => {
+    const stale = 'subject: system:serviceaccount:default:web, seconds after warning threshold: 3600';
+    const m = mapped(
+      JSON.stringify(
+        envelope({
+          kind: 'Event',
+          auditID: 'a1',
+          verb: 'get',
+          annotations: { 'example.com/client-secret': CANARY.password, 'authentication.k8s.io/stale-token': stale },
+        }),
+      ),
+    );
+    expect(m.row.annotations).toEqual([
+      ['example.com/client-secret', '[REDACTED:credential]'],
+      ['authentication.k8s.io/stale-token', stale],
+    ]);
+    expect(m.redactions).toBe(1);
+  });
+
+  it('redacts the free-text columns promoted out of the audit event and its annotations', () => {
+    const m = mapped(
+      JSON.stringify(
+        envelope({
+          kind: 'Event',
+          auditID: 'a1',
+          verb: 'create',
+          userAgent: `curl/8.5.0 Authorization: Bearer ${CANARY.bearer}`,
+          objectRef: { resource: 'tokenreviews', apiGroup: 'authentication.k8s.io', apiVersion: 'v1' },
+          responseStatus: {
+            metadata: {},
+            status: 'Failure',
+            reason: `Invalid ${CANARY.jwt}`,
+            message: `token ${CANARY.jwt} is invalid`,
+            code: 422,
+          },
+          annotations: {
+            'authorization.k8s.io/decision': 'forbid',
+            'authorization.k8s.io/reason': `webhook denied token ${CANARY.jwt}`,
+          },
+        }),
+      ),
+    );
+    expect(m.row).toMatchObject({
+      user_agent: 'curl/8.5.0 Authorization: Bearer [REDACTED:bearer]',
+      response_reason: 'Invalid [REDACTED:jwt]',
+      response_message: 'token [REDACTED:jwt] is invalid',
+      authz_decision: 'forbid',
+      authz_reason: 'webhook denied token [REDACTED:jwt]',
+    });
+    expect(JSON.stringify(m.row)).not.toContain(CANARY.jwt);
+    expect(JSON.stringify(m.row)).not.toContain(CANARY.bearer);
+    // user_agent, response_reason, response_message, authz_reason, and the reason annotation.
+    expect(m.redactions).toBe(5);
+  });
+
+  it('redacts the free-text fields promoted out of authenticator key-values', () => {
+    const m = mapped(
+      JSON.stringify(
+        envelope({
+          log_type: 'authenticator',
+          log_stream: 'authenticator-abc',
+          level: 'warning',
+          msg: 'access denied',
+          message: 'time="2026-11-27T01:30:00Z" level=warning msg="access denied"',
+          kv: {
+            client: '127.0.0.1:34638',
+            error: `input token was not properly formatted: ${CANARY.jwt}`,
+            path: `/authenticate?token=${CANARY.jwt}`,
+            session: `Bearer ${CANARY.bearer}`,
+            method: 'POST',
+          },
+        }),
+      ),
+    );
+    expect(m.row).toMatchObject({
+      client: '127.0.0.1:34638',
+      error: 'input token was not properly formatted: [REDACTED:jwt]',
+      path: '/authenticate?token=[REDACTED:jwt]',
+      session: 'Bearer [REDACTED:bearer]',
+      method: 'POST',
+    });
+    expect(m.redactions).toBe(3);
+  });
+
+  it('redacts every value of a JSON patch to a Secret in the request body', () => {
+    const patch = [
+      { op: 'replace', path: '/data/password', value: CANARY.patchValue },
+      { op: 'add', path: '/data/token', value: CANARY.secretValue },
+    ];
+    const m = mapped(
+      JSON.stringify(
+        envelope({
+          kind: 'Event',
+          auditID: 'a1',
+          level: 'Request',
+          verb: 'patch',
+          objectRef: { resource: 'secrets', namespace: 'default', name: 'db', apiVersion: 'v1' },
+          requestObject: patch,
+        }),
+      ),
+    );
+    expect(JSON.parse(m.row.request_object as string)).toEqual([
+      { op: 'replace', path: '/data/password', value: '[REDACTED:k8s_secret]' },
+      { op: 'add', path: '/data/token', value: '[REDACTED:k8s_secret]' },
+    ]);
+    expect(m.redactions).toBe(2);
+  });
+
   it('does not pollute prototypes with __proto__ or constructor keys', () => {
     const line = JSON.stringify(envelope({ kind: 'Event', auditID: 'a1' })).replace(
       '"kind"',
