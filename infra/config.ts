@@ -1,5 +1,6 @@
 import { ConfigError } from '../src/core/errors.ts';
 import { NON_EKS_LOG_GROUP_MODES, type NonEksLogGroupMode } from '../src/core/transform/types.ts';
+import { SCHEDULE_PERIOD_MS } from '../src/core/workflow/window.ts';
 import { POISON_AFTER_FAILED_RUNS } from '../src/pipeline/ledger.ts';
 
 /** CloudWatch Logs accepts only these retention values (days). */
@@ -88,8 +89,56 @@ const ORG_RE = /^o-[a-z0-9]{10,32}$/;
 const PREFIX_RE = /^[a-z][a-z0-9-]{1,19}$/;
 // EKS cluster names: letters, digits, hyphens, underscores; start alphanumeric; up to 100.
 const CLUSTER_RE = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
-const SCHEDULE_RE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
+const SCHEDULE_MINUTES = SCHEDULE_PERIOD_MS / 60_000;
 const ARN_PRINCIPAL_RE = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+
+/** Lambda's hard timeout limit: no Task of the workflow can run longer, the longest (Stage, Merge) use all of it. */
+export const LONGEST_TASK_SECONDS = 900;
+/**
+ * The lease renews only once half of its TTL is gone, so a Task that starts right after a
+ * fence that did not renew has TTL/2 left: the TTL must be at least twice the longest Task.
+ */
+export const MIN_LEASE_TTL_SECONDS = 2 * LONGEST_TASK_SECONDS;
+/** A quarantine alarm fires once; the object must still be there after a long weekend. */
+export const MIN_QUARANTINE_RETENTION_DAYS = 7;
+
+// Every key each level accepts; anything else is a typo that would otherwise be ignored.
+const TOP_KEYS = [
+  'prefix',
+  'central',
+  'organizationId',
+  'members',
+  'allowedSourceAccounts',
+  'nonEksLogGroups',
+  'rawRetentionDays',
+  'rawTransitionDays',
+  'quarantineRetentionDays',
+  'curatedRetentionDays',
+  'athenaResultsRetentionDays',
+  'logRetentionDays',
+  'schedule',
+  'athenaBytesScannedCutoff',
+  'splunk',
+  'workflow',
+  'alarmEmail',
+] as const;
+const CENTRAL_KEYS = ['account', 'region'] as const;
+const MEMBER_KEYS = [
+  'account',
+  'region',
+  'clusters',
+  'subscription',
+  'logGroupRetentionDays',
+  'enableControlPlaneLogs',
+] as const;
+const SPLUNK_KEYS = ['enabled', 'principalArn', 'externalId'] as const;
+const WORKFLOW_KEYS = [
+  'lateHorizonHours',
+  'maxBackfillDays',
+  'leaseTtlSeconds',
+  'gcGraceHours',
+  'poisonAfterFailedRuns',
+] as const;
 
 type Obj = Record<string, unknown>;
 
@@ -102,6 +151,75 @@ class Problems {
 
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Edit distance (insertions, deletions, substitutions), case-insensitive. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[y.length]!;
+}
+
+/** The known key closest to `key`, when it is close enough to be a typo of it. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = editDistance(key, k);
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+}
+
+function rejectUnknownKeys(o: Obj, known: readonly string[], path: string, p: Problems): void {
+  for (const key of Object.keys(o)) {
+    if (known.includes(key)) continue;
+    const guess = closestKey(key, known);
+    p.add(
+      `${path}.${key}`,
+      `unknown key${guess ? ` (did you mean "${guess}"?)` : ''}; known keys: ${known.join(', ')}`,
+    );
+  }
+}
+
+/** Minutes of an hour a cron minute field fires at (`M`, `M,N,…`, `*\/S`, `M/S`), or undefined. */
+function cronMinutes(field: string): number[] | undefined {
+  const step = /^(\*|\d{1,2})\/(\d{1,2})$/.exec(field);
+  if (step) {
+    const start = step[1] === '*' ? 0 : Number(step[1]);
+    const by = Number(step[2]);
+    if (start > 59 || by < 1) return undefined;
+    const out: number[] = [];
+    for (let m = start; m < 60; m += by) out.push(m);
+    return out;
+  }
+  if (!/^\d{1,2}(,\d{1,2})*$/.test(field)) return undefined;
+  const list = [...new Set(field.split(',').map(Number))].sort((a, b) => a - b);
+  return list.every((m) => m < 60) ? list : undefined;
+}
+
+/**
+ * True when `expr` starts the workflow once per scheduled window (SCHEDULE_PERIOD_MS), all day:
+ * `rate(15 minutes)`, or a cron whose minutes are 15 apart with every hour, day and month.
+ */
+export function firesEverySchedulePeriod(expr: string): boolean {
+  if (expr === `rate(${SCHEDULE_MINUTES} minutes)`) return true;
+  const cron = /^cron\((\S+) \* (\* \* \?|\? \* \*) \*\)$/.exec(expr);
+  if (!cron) return false;
+  const minutes = cronMinutes(cron[1]!);
+  if (!minutes || minutes.length !== 60 / SCHEDULE_MINUTES) return false;
+  return minutes.every((m, i) => i === 0 || m - minutes[i - 1]! === SCHEDULE_MINUTES);
 }
 
 function str(o: Obj, key: string, path: string, p: Problems, re?: RegExp, hint?: string): string {
@@ -165,6 +283,7 @@ function parseMember(raw: unknown, path: string, centralRegion: string, p: Probl
     p.add(path, 'must be an object');
     return undefined;
   }
+  rejectUnknownKeys(raw, MEMBER_KEYS, path, p);
   const region = (raw.region as string | undefined) ?? centralRegion;
   if (region !== centralRegion) {
     p.add(
@@ -181,6 +300,17 @@ function parseMember(raw: unknown, path: string, centralRegion: string, p: Probl
     p.add(`${path}.clusters`, 'list at least one cluster, or use subscription "account-policy"');
   }
   if (new Set(clusters).size !== clusters.length) p.add(`${path}.clusters`, 'has duplicates');
+  // Both act on the listed clusters only; without clusters they would be silently ignored.
+  if (clusters.length === 0) {
+    for (const key of ['logGroupRetentionDays', 'enableControlPlaneLogs']) {
+      if (raw[key] !== undefined) {
+        p.add(
+          `${path}.${key}`,
+          'applies to the listed clusters only and this member lists none: list the clusters or remove the key',
+        );
+      }
+    }
+  }
   return {
     account: str(raw, 'account', path, p, ACCOUNT_RE, '12 digits'),
     region,
@@ -199,6 +329,7 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
   const p = new Problems();
   const path = 'eksLogLake';
   if (!isObj(raw)) throw new ConfigError(`${path}: context object is missing; add it to cdk.json "context"`);
+  rejectUnknownKeys(raw, TOP_KEYS, path, p);
   const prefix =
     raw.prefix === undefined
       ? 'eks-log-lake'
@@ -207,6 +338,7 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
   let central = { account: '', region: '' };
   if (!isObj(centralRaw)) p.add(`${path}.central`, 'must be an object with account and region');
   else {
+    rejectUnknownKeys(centralRaw, CENTRAL_KEYS, `${path}.central`, p);
     central = {
       account: str(centralRaw, 'account', `${path}.central`, p, ACCOUNT_RE, '12 digits'),
       region: str(centralRaw, 'region', `${path}.central`, p, REGION_RE, 'e.g. eu-west-1'),
@@ -256,11 +388,18 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
   if (rawTransitionDays >= rawRetentionDays && rawRetentionDays > 30) {
     p.add(`${path}.rawTransitionDays`, `must be below rawRetentionDays (${rawRetentionDays})`);
   }
-  const schedule = raw.schedule === undefined ? 'rate(15 minutes)' : str(raw, 'schedule', path, p, SCHEDULE_RE);
+  const schedule = raw.schedule === undefined ? `rate(${SCHEDULE_MINUTES} minutes)` : str(raw, 'schedule', path, p);
+  if (schedule && !firesEverySchedulePeriod(schedule)) {
+    p.add(
+      `${path}.schedule`,
+      `"${schedule}" is not valid: each run compacts the ${SCHEDULE_MINUTES}-minute window before it and the alarms expect that cadence, so it must fire every ${SCHEDULE_MINUTES} minutes all day: "rate(${SCHEDULE_MINUTES} minutes)" or "cron(M/${SCHEDULE_MINUTES} * * * ? *)" with M from 0 to ${SCHEDULE_MINUTES - 1}`,
+    );
+  }
   const splunkRaw = raw.splunk ?? { enabled: false };
   let splunk: SplunkConfig = { enabled: false };
   if (!isObj(splunkRaw)) p.add(`${path}.splunk`, 'must be an object');
   else {
+    rejectUnknownKeys(splunkRaw, SPLUNK_KEYS, `${path}.splunk`, p);
     const enabled = bool(splunkRaw, 'enabled', `${path}.splunk`, p, false);
     const principalArn = optStr(
       splunkRaw,
@@ -292,6 +431,7 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
   };
   if (!isObj(wfRaw)) p.add(wfPath, 'must be an object');
   else {
+    rejectUnknownKeys(wfRaw, WORKFLOW_KEYS, wfPath, p);
     workflow = {
       lateHorizonHours: num(wfRaw, 'lateHorizonHours', wfPath, p, 48, 1, 24 * 30),
       maxBackfillDays: num(wfRaw, 'maxBackfillDays', wfPath, p, 90, 1, 3650),
@@ -321,6 +461,26 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     workflow,
     alarmEmail: optStr(raw, 'alarmEmail', path, p, /^[^@\s]+@[^@\s]+$/, 'e-mail address'),
   };
+  if (workflow.leaseTtlSeconds < MIN_LEASE_TTL_SECONDS) {
+    p.add(
+      `${wfPath}.leaseTtlSeconds`,
+      `must be at least ${MIN_LEASE_TTL_SECONDS}, got ${workflow.leaseTtlSeconds}: the lease renews only once half of it is gone, and a Task runs up to ${LONGEST_TASK_SECONDS} s without renewing it`,
+    );
+  }
+  // Raw objects are what a retry (within the late horizon) and a backfill read: they must still exist.
+  const minRawDays = Math.max(Math.ceil(workflow.lateHorizonHours / 24) + 1, workflow.maxBackfillDays);
+  if (rawRetentionDays < minRawDays) {
+    p.add(
+      `${path}.rawRetentionDays`,
+      `must be at least ${minRawDays} days, got ${rawRetentionDays}: raw objects must outlive workflow.lateHorizonHours (${workflow.lateHorizonHours} h) by a day and workflow.maxBackfillDays (${workflow.maxBackfillDays}); keep raw longer or lower those`,
+    );
+  }
+  if (cfg.quarantineRetentionDays < MIN_QUARANTINE_RETENTION_DAYS) {
+    p.add(
+      `${path}.quarantineRetentionDays`,
+      `must be at least ${MIN_QUARANTINE_RETENTION_DAYS} days, got ${cfg.quarantineRetentionDays}: a quarantined object alarms once and must still be there when someone looks${raw.quarantineRetentionDays === undefined ? ' (it defaults to rawRetentionDays; set it)' : ''}`,
+    );
+  }
   if (p.list.length > 0) {
     throw new ConfigError(`invalid eks-log-lake configuration:\n  - ${p.list.join('\n  - ')}`);
   }

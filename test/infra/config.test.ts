@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../infra/config.ts';
+import { closestKey, firesEverySchedulePeriod, parseConfig } from '../../infra/config.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { RAW_CONFIG } from './support.ts';
 
@@ -101,7 +101,11 @@ describe('parseConfig', () => {
     ['follows the raw retention when unset', { rawRetentionDays: 120 }, 120],
     ['follows the default raw retention when neither is set', {}, 90],
     ['takes an explicit value, shorter than raw', { rawRetentionDays: 120, quarantineRetentionDays: 14 }, 14],
-    ['takes an explicit value, longer than raw', { rawRetentionDays: 30, quarantineRetentionDays: 365 }, 365],
+    [
+      'takes an explicit value, longer than raw',
+      { rawRetentionDays: 30, quarantineRetentionDays: 365, workflow: { maxBackfillDays: 30 } },
+      365,
+    ],
   ])('keeps quarantine/ as long as configured: %s', (_name, overrides, days) => {
     const { quarantineRetentionDays: _unset, ...withoutQuarantine } = base;
     expect(parseConfig({ ...withoutQuarantine, ...overrides }).quarantineRetentionDays).toBe(days);
@@ -137,5 +141,167 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ central: RAW_CONFIG.central, allowedSourceAccounts: [] })).toThrow(
       /an empty allow-list admits anyone/,
     );
+  });
+
+  /** The problem lines of the one ConfigError `raw` raises. */
+  function problemsOf(raw: unknown): string[] {
+    try {
+      parseConfig(raw);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message
+        .split('\n')
+        .filter((l) => l.startsWith('  - '))
+        .map((l) => l.slice(4));
+    }
+    return expect.unreachable('the configuration was accepted') as never;
+  }
+
+  const TOP_KNOWN =
+    'prefix, central, organizationId, members, allowedSourceAccounts, nonEksLogGroups, rawRetentionDays, rawTransitionDays, quarantineRetentionDays, curatedRetentionDays, athenaResultsRetentionDays, logRetentionDays, schedule, athenaBytesScannedCutoff, splunk, workflow, alarmEmail';
+  const WORKFLOW_KNOWN = 'lateHorizonHours, maxBackfillDays, leaseTtlSeconds, gcGraceHours, poisonAfterFailedRuns';
+  const MEMBER_KNOWN = 'account, region, clusters, subscription, logGroupRetentionDays, enableControlPlaneLogs';
+  const [filterMember, policyMember] = RAW_CONFIG.members;
+
+  it.each([
+    [
+      'a top-level typo',
+      { ...base, rawRetentionDay: 30 },
+      `eksLogLake.rawRetentionDay: unknown key (did you mean "rawRetentionDays"?); known keys: ${TOP_KNOWN}`,
+    ],
+    [
+      'a workflow typo',
+      { ...base, workflow: { lateHorizonHour: 72 } },
+      `eksLogLake.workflow.lateHorizonHour: unknown key (did you mean "lateHorizonHours"?); known keys: ${WORKFLOW_KNOWN}`,
+    ],
+    [
+      'splunk.enable, which would leave Splunk off',
+      { ...base, splunk: { ...RAW_CONFIG.splunk, enable: true } },
+      'eksLogLake.splunk.enable: unknown key (did you mean "enabled"?); known keys: enabled, principalArn, externalId',
+    ],
+    [
+      'a member key missing its unit',
+      { ...base, members: [{ ...filterMember, logGroupRetention: 3 }, policyMember] },
+      `eksLogLake.members[0].logGroupRetention: unknown key (did you mean "logGroupRetentionDays"?); known keys: ${MEMBER_KNOWN}`,
+    ],
+    [
+      'a central key',
+      { ...base, central: { ...RAW_CONFIG.central, acount: '111111111111' } },
+      'eksLogLake.central.acount: unknown key (did you mean "account"?); known keys: account, region',
+    ],
+    [
+      'a key like no known one',
+      { ...base, colour: 'blue' },
+      `eksLogLake.colour: unknown key; known keys: ${TOP_KNOWN}`,
+    ],
+  ])('rejects %s with its path and the known keys', (_name, raw, problem) => {
+    expect(problemsOf(raw)).toEqual([problem]);
+  });
+
+  const SCHEDULE_HINT =
+    'each run compacts the 15-minute window before it and the alarms expect that cadence, so it must fire every 15 minutes all day: "rate(15 minutes)" or "cron(M/15 * * * ? *)" with M from 0 to 14';
+
+  it.each([
+    'rate(0 minutes)',
+    'rate(2 hours)',
+    'rate(30 minutes)',
+    'rate(5 minutes)',
+    'rate(15 minute)',
+    'cron(0/15 8-18 * * ? *)',
+    'cron(0/30 * * * ? *)',
+    'cron(0,15,30 * * * ? *)',
+    'cron(0/15 * * * MON-FRI *)',
+    'every 15 minutes',
+  ])('rejects the schedule %s, which does not start one run per 15-minute window', (schedule) => {
+    expect(problemsOf({ ...base, schedule })).toEqual([
+      `eksLogLake.schedule: "${schedule}" is not valid: ${SCHEDULE_HINT}`,
+    ]);
+  });
+
+  it.each([
+    'rate(15 minutes)',
+    'cron(0/15 * * * ? *)',
+    'cron(*/15 * * * ? *)',
+    'cron(5/15 * * * ? *)',
+    'cron(7,22,37,52 * ? * * *)',
+  ])('accepts the schedule %s', (schedule) => {
+    expect(firesEverySchedulePeriod(schedule)).toBe(true);
+    expect(parseConfig({ ...base, schedule }).schedule).toBe(schedule);
+  });
+
+  it.each([
+    [
+      'raw kept a day while late objects are planned for 30 days',
+      { rawRetentionDays: 1, quarantineRetentionDays: 7, workflow: { lateHorizonHours: 720, maxBackfillDays: 1 } },
+      'eksLogLake.rawRetentionDays: must be at least 31 days, got 1: raw objects must outlive workflow.lateHorizonHours (720 h) by a day and workflow.maxBackfillDays (1); keep raw longer or lower those',
+    ],
+    [
+      'raw kept shorter than the longest backfill',
+      { rawRetentionDays: 30 },
+      'eksLogLake.rawRetentionDays: must be at least 90 days, got 30: raw objects must outlive workflow.lateHorizonHours (48 h) by a day and workflow.maxBackfillDays (90); keep raw longer or lower those',
+    ],
+    [
+      'a lease that can expire during one Task',
+      { workflow: { leaseTtlSeconds: 600 } },
+      'eksLogLake.workflow.leaseTtlSeconds: must be at least 1800, got 600: the lease renews only once half of it is gone, and a Task runs up to 900 s without renewing it',
+    ],
+    [
+      'a lease just under twice the longest Task',
+      { workflow: { leaseTtlSeconds: 1799 } },
+      'eksLogLake.workflow.leaseTtlSeconds: must be at least 1800, got 1799: the lease renews only once half of it is gone, and a Task runs up to 900 s without renewing it',
+    ],
+    [
+      'a quarantine gone before anyone looks',
+      { quarantineRetentionDays: 3 },
+      'eksLogLake.quarantineRetentionDays: must be at least 7 days, got 3: a quarantined object alarms once and must still be there when someone looks',
+    ],
+    [
+      'a quarantine that follows a short raw retention',
+      {
+        rawRetentionDays: 3,
+        quarantineRetentionDays: undefined,
+        workflow: { lateHorizonHours: 48, maxBackfillDays: 3 },
+      },
+      'eksLogLake.quarantineRetentionDays: must be at least 7 days, got 3: a quarantined object alarms once and must still be there when someone looks (it defaults to rawRetentionDays; set it)',
+    ],
+    [
+      'a log group retention on an account-policy member without clusters',
+      { members: [filterMember, { ...policyMember, logGroupRetentionDays: 3 }] },
+      'eksLogLake.members[1].logGroupRetentionDays: applies to the listed clusters only and this member lists none: list the clusters or remove the key',
+    ],
+    [
+      'control-plane logging on an account-policy member without clusters',
+      { members: [filterMember, { ...policyMember, enableControlPlaneLogs: true }] },
+      'eksLogLake.members[1].enableControlPlaneLogs: applies to the listed clusters only and this member lists none: list the clusters or remove the key',
+    ],
+  ])('rejects %s', (_name, overrides, problem) => {
+    const raw: Record<string, unknown> = { ...base, ...overrides };
+    if (raw.quarantineRetentionDays === undefined) delete raw.quarantineRetentionDays;
+    expect(problemsOf(raw)).toEqual([problem]);
+  });
+
+  it.each([
+    ['raw exactly as long as the longest backfill', { rawRetentionDays: 90 }],
+    [
+      'raw a day longer than a 30-day late horizon',
+      { rawRetentionDays: 31, workflow: { lateHorizonHours: 720, maxBackfillDays: 31 } },
+    ],
+    ['a lease of twice the longest Task', { workflow: { leaseTtlSeconds: 1800 } }],
+    ['a week of quarantine', { quarantineRetentionDays: 7 }],
+    [
+      'an account-policy member with clusters and their retention',
+      { members: [filterMember, { ...policyMember, clusters: ['prod-eu-3'], logGroupRetentionDays: 3 }] },
+    ],
+  ])('accepts %s', (_name, overrides) => {
+    expect(() => parseConfig({ ...base, ...overrides })).not.toThrow();
+  });
+
+  it.each([
+    ['lateHorizonHour', ['lateHorizonHours', 'maxBackfillDays'], 'lateHorizonHours'],
+    ['LATEHORIZONHOURS', ['lateHorizonHours'], 'lateHorizonHours'],
+    ['enable', ['enabled', 'principalArn'], 'enabled'],
+    ['colour', ['prefix', 'central', 'schedule'], undefined],
+  ])('suggests for %s among %j: %s', (key, known, guess) => {
+    expect(closestKey(key, known)).toBe(guess);
   });
 });
