@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { compactCommand, runLocalCompact } from '../../src/cli/commands/compact.ts';
+import { compactCommand, compactSummaryText, runLocalCompact } from '../../src/cli/commands/compact.ts';
 import { ALL_TYPES, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
 import { countRows, type Lake, makeLake, readPublished } from './compact-lake.ts';
 
@@ -44,6 +44,12 @@ describe('eks-log-lake compact', () => {
     const again = await runLocalCompact(opts);
     expect(again.planId).toBe(s.planId);
     expect(again.published).toBe(0);
+    // The plan's figures print the same; the rerun says it found nothing new.
+    expect(compactSummaryText(s)).toContain('rows added\n  audit_events         10\n');
+    expect(compactSummaryText(s)).not.toContain('nothing new to publish');
+    expect(compactSummaryText(again)).toContain(
+      'nothing new to publish: every row of this plan is already in curated/',
+    );
   });
 
   it('publishes the same rows and summary with --workers 1 and --workers 2, and a rerun with the other count adds nothing', async () => {

@@ -85,6 +85,31 @@ function mib(n: number): string {
 }
 
 /** `eks-log-lake compact --lake DIR --from ISO --to ISO`. */
+/** What `compact` prints: the plan's figures (the same on every rerun), then whether anything was new. */
+export function compactSummaryText(s: CompactionSummary): string {
+  const rows = Object.entries(s.rows)
+    .map(([t, n]) => `  ${t.padEnd(20)} ${n}`)
+    .join('\n');
+  const reasons = Object.entries(s.quarantineReasons)
+    .map(([r, n]) => `${r}=${n}`)
+    .join(' ');
+  return [
+    `plan ${s.planId}`,
+    `objects            ${s.objects} (empty ${s.emptyObjects}, quarantined ${s.quarantinedObjects}, ignored ${s.ignoredKeys + s.ignoredUnderRaw})`,
+    `events             ${s.events}`,
+    'rows added',
+    rows,
+    `duplicates removed ${s.duplicates}`,
+    `quarantined        ${s.quarantined}${reasons ? ` (${reasons})` : ''}`,
+    `flagged            ${s.truncated} truncated, ${s.semanticDuplicates} same auditID+stage, ${s.redactions} secrets redacted`,
+    `partitions         ${s.partitions} merged, ${s.published} published`,
+    `bytes in / out     ${mib(s.bytesIn)} / ${mib(s.bytesOut)}`,
+    ...(s.partitions > 0 && s.published === 0
+      ? ['nothing new to publish: every row of this plan is already in curated/']
+      : []),
+  ].join('\n');
+}
+
 export function compactCommand(): Command {
   return new Command('compact')
     .description('compact raw objects that arrived in [from, to) into curated Parquet in a local lake')
@@ -139,26 +164,7 @@ export function compactCommand(): Command {
           console.log(JSON.stringify(s, null, 2));
           return;
         }
-        const rows = Object.entries(s.rows)
-          .map(([t, n]) => `  ${t.padEnd(20)} ${n}`)
-          .join('\n');
-        const reasons = Object.entries(s.quarantineReasons)
-          .map(([r, n]) => `${r}=${n}`)
-          .join(' ');
-        console.log(
-          [
-            `plan ${s.planId}`,
-            `objects            ${s.objects} (empty ${s.emptyObjects}, quarantined ${s.quarantinedObjects}, ignored ${s.ignoredKeys + s.ignoredUnderRaw})`,
-            `events             ${s.events}`,
-            'rows added',
-            rows,
-            `duplicates removed ${s.duplicates}`,
-            `quarantined        ${s.quarantined}${reasons ? ` (${reasons})` : ''}`,
-            `flagged            ${s.truncated} truncated, ${s.semanticDuplicates} same auditID+stage, ${s.redactions} secrets redacted`,
-            `partitions         ${s.partitions} merged, ${s.published} published`,
-            `bytes in / out     ${mib(s.bytesIn)} / ${mib(s.bytesOut)}`,
-          ].join('\n'),
-        );
+        console.log(compactSummaryText(s));
       },
     );
 }
