@@ -28,6 +28,9 @@ export interface MonitoringProps {
   readonly functions: readonly LakeFunction[];
   readonly stateMachine: sfn.IStateMachine;
   readonly deadLetterQueues: readonly sqs.IQueue[];
+  /** Splunk source queues: a message older than `sourceQueueMaxAge` means Splunk stopped consuming. */
+  readonly sourceQueues?: readonly sqs.IQueue[];
+  readonly sourceQueueMaxAge?: Duration;
   /** How old the watermark may get before alarming, e.g. two schedule periods plus compaction time. */
   readonly ledgerMaxLag: Duration;
   readonly alarmEmail?: string;
@@ -233,6 +236,17 @@ export class Monitoring extends Construct {
         description: 'Splunk could not consume some S3 notifications; they wait in the dead-letter queue.',
       });
     });
+    // A message nobody receives never reaches the DLQ: only its age shows that Splunk stopped reading.
+    const sourceQueues = props.sourceQueues ?? [];
+    const queueAge = sourceQueues.map((q) => q.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }));
+    const maxAge = props.sourceQueueMaxAge ?? Duration.hours(1);
+    queueAge.forEach((m, i) => {
+      this.alarm(`OldestMessage-${sourceQueues[i]!.node.id}`, m, {
+        threshold: maxAge.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: `A Splunk source queue holds a message older than ${maxAge.toMinutes()} minutes: Splunk is not consuming it (input stopped, role or key access lost).`,
+      });
+    });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${props.prefix}-${Stack.of(this).region}`,
@@ -267,6 +281,7 @@ export class Monitoring extends Construct {
       graph('Watermark lag (s)', [ledgerLag], 12),
       graph('Splunk dead-letter depth', dlqDepth, 12),
     );
+    if (queueAge.length > 0) this.dashboard.addWidgets(graph('Splunk oldest message age (s)', queueAge, 12));
     this.dashboard.addWidgets(
       graph('Firehose incoming records (1 h)', [incoming], 12),
       graph('Quarantined, poisoned, ignored raw keys, abandoned Athena steps (1 h)', anyMetrics, 12),

@@ -4,7 +4,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LOG_TYPES, type LogType } from '../../src/core/types.ts';
-import { acknowledgeWildcardResource } from '../nag.ts';
+import { acknowledge, acknowledgeWildcardResource } from '../nag.ts';
 import { LAKE_PREFIXES, type Storage } from './storage.ts';
 
 /** Every raw partition Firehose can write, the `unknown` stream type included. */
@@ -20,6 +20,13 @@ export const SPLUNK_SOURCETYPES: Readonly<Record<LogType, string>> = {
   authenticator: 'eks:authenticator',
   unknown: 'eks:unknown',
 };
+
+/**
+ * Age of the oldest message on a source queue above which Splunk is taken to have stopped
+ * consuming. Splunk's input polls continuously, and a message it fails on moves to the DLQ
+ * after 5 receives × 5 minutes visibility = 25 minutes (that alarms there): an hour is neither.
+ */
+export const SPLUNK_QUEUE_MAX_AGE = Duration.hours(1);
 
 /** The S3 key prefix of one log type's raw objects. */
 export function rawPrefix(logType: LogType): string {
@@ -116,6 +123,15 @@ export class SplunkFeed extends Construct {
         resources: Object.values(this.queues).map((q) => q.queueArn),
       }),
     );
+    // The add-on lists queues to offer them in its input form and to validate an input's queue URL.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'ListQueues', actions: ['sqs:ListQueues'], resources: ['*'] }),
+    );
+    acknowledge(this.role, {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'sqs:ListQueues has no resource-level permission; it returns queue URLs only, and the Splunk Add-on for AWS requires it for the SQS-based S3 input.',
+    });
     const objectArns = SPLUNK_LOG_TYPES.map((t) => storage.lake.arnForObjects(`${rawPrefix(t)}*`));
     this.role.addToPolicy(
       new iam.PolicyStatement({ sid: 'ReadRawObjects', actions: ['s3:GetObject'], resources: objectArns }),

@@ -2,11 +2,12 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
+import { SCHEDULE_PERIOD_MS } from '../../src/core/workflow/window.ts';
 import type { EksLogLakeConfig } from '../config.ts';
 import { Catalog, type NamedQuerySpec } from '../constructs/catalog.ts';
 import { Ingestion } from '../constructs/ingestion.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
-import { SplunkFeed } from '../constructs/splunk.ts';
+import { SPLUNK_QUEUE_MAX_AGE, SplunkFeed } from '../constructs/splunk.ts';
 import { Storage } from '../constructs/storage.ts';
 import { Workflow } from '../constructs/workflow.ts';
 
@@ -20,6 +21,20 @@ export interface CentralStackProps extends StackProps {
   readonly functionsDir?: string;
   /** Destroy buckets and key with the stack (throw-away deployments only). */
   readonly destroyOnRemoval?: boolean;
+}
+
+/**
+ * How stale the watermark may get before LedgerFreshness and NoSuccessfulRun alarm: two scheduled
+ * windows (config admits no other cadence) plus half an hour for a run's compaction.
+ */
+export const LEDGER_MAX_LAG = Duration.millis(2 * SCHEDULE_PERIOD_MS + 30 * 60 * 1000);
+
+/** `kube-apiserver-audit` → `SplunkQueueKubeApiserverAudit`: CloudFormation output names allow letters and digits only. */
+export function splunkQueueOutputName(logType: string): string {
+  return `SplunkQueue${logType
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('')}`;
 }
 
 /** Glue names allow lower-case letters, digits and underscores. */
@@ -94,8 +109,10 @@ export class CentralStack extends Stack {
       functions: [this.ingestion.transform, ...Object.values(this.workflow.functions)],
       stateMachine: this.workflow.stateMachine,
       deadLetterQueues: Object.values(this.splunk?.deadLetterQueues ?? {}),
-      // Two schedule periods, the late horizon does not matter here: the watermark tracks arrivals.
-      ledgerMaxLag: Duration.hours(1),
+      sourceQueues: Object.values(this.splunk?.queues ?? {}),
+      sourceQueueMaxAge: SPLUNK_QUEUE_MAX_AGE,
+      // The late horizon does not matter here: the watermark tracks arrivals.
+      ledgerMaxLag: LEDGER_MAX_LAG,
       alarmEmail: config.alarmEmail,
     });
 
@@ -109,7 +126,7 @@ export class CentralStack extends Stack {
     if (this.splunk) {
       new CfnOutput(this, 'SplunkRoleArn', { value: this.splunk.role.roleArn });
       for (const [t, q] of Object.entries(this.splunk.queues)) {
-        new CfnOutput(this, `SplunkQueue-${t}`, {
+        new CfnOutput(this, splunkQueueOutputName(t), {
           value: q.queueUrl,
           description: `SQS-based S3 input for log_type=${t}`,
         });

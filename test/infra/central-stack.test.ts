@@ -6,8 +6,10 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/shared/env.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+import { firesEverySchedulePeriod, LONGEST_TASK_SECONDS, MIN_LEASE_TTL_SECONDS } from '../../infra/config.ts';
 import { REPO_ROOT } from '../../infra/constructs/lake-function.ts';
 import { SUBSCRIPTION_DELIVERY } from '../../infra/constructs/monitoring-delivery.ts';
+import { SPLUNK_QUEUE_MAX_AGE } from '../../infra/constructs/splunk.ts';
 import {
   LAKE_PREFIXES,
   LEDGER_INDEX_MARGIN_DAYS,
@@ -21,11 +23,13 @@ import {
   kebabCase,
   Workflow,
 } from '../../infra/constructs/workflow.ts';
+import { LEDGER_MAX_LAG, splunkQueueOutputName } from '../../infra/stacks/central-stack.ts';
 import { TABLES } from '../../src/core/schema.ts';
 import { getStatement, namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
 import { RAW_COLUMNS, RAW_TABLE } from '../../src/core/sql/ddl.ts';
 import { RAW_DESTINATION } from '../../src/core/transform/destination.ts';
 import { LOG_TYPES } from '../../src/core/types.ts';
+import { SCHEDULE_PERIOD_MS } from '../../src/core/workflow/window.ts';
 import { LEASE_KEY } from '../../src/pipeline/lease.ts';
 import {
   ATHENA_OWED_KEY,
@@ -358,6 +362,7 @@ describe('IAM', () => {
       'xray:PutTelemetryRecords',
       'xray:GetSamplingRules',
       'xray:GetSamplingTargets',
+      'sqs:ListQueues',
     ]);
     for (const { logicalId, statement } of iamStatements(t)) {
       if (!asArray(statement.Resource).includes('*')) continue;
@@ -759,14 +764,53 @@ describe('Splunk feed', () => {
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
+        'sqs:ListQueues',
         'sqs:ReceiveMessage',
       ].sort(),
     );
+    // Splunk's documented permissions for the SQS-based S3 input include sqs:ListQueues, which has no resource.
+    const onAnyResource = statements.filter((s) => asArray(s.Resource).includes('*'));
+    expect(onAnyResource.map((s) => s.Action)).toEqual(['sqs:ListQueues']);
+    const consume = statements.find((s) => asArray(s.Action).includes('sqs:ReceiveMessage'))!;
+    const sourceQueueIds = resources('AWS::SQS::Queue')
+      .filter(([, q]) => q.Properties.RedrivePolicy)
+      .map(([id]) => `<${id}.Arn>`);
+    expect(asArray(consume.Resource).map(flat).sort()).toEqual(sourceQueueIds.sort());
     const lakeId = logicalId('AWS::S3::Bucket', { BucketName: Match.stringLikeRegexp('-lake-lake-') });
     const reads = statements.find((s) => asArray(s.Action).includes('s3:GetObject'))!;
     expect(asArray(reads.Resource).map(flat).sort()).toEqual(
       splunkTypes.map((x) => `<${lakeId}.Arn>/raw/log_type=${x}/*`).sort(),
     );
+  });
+});
+
+describe('stack outputs', () => {
+  it('names one Splunk queue URL output per raw log type, letters only, in PascalCase', () => {
+    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const names = Object.keys(outputs).filter((k) => k.startsWith('SplunkQueue'));
+    expect(names.sort()).toEqual(splunkTypes().map(splunkQueueOutputName).sort());
+    expect(names).toContain('SplunkQueueKubeApiserverAudit');
+    expect(names).toContain('SplunkQueueUnknown');
+    for (const n of names) expect(n).toMatch(/^[A-Za-z0-9]+$/);
+    const sourceQueueIds = resources('AWS::SQS::Queue')
+      .filter(([, q]) => q.Properties.RedrivePolicy)
+      .map(([id]) => `<${id}>`);
+    expect(names.map((n) => flat(outputs[n]!.Value)).sort()).toEqual(sourceQueueIds.sort());
+  });
+
+  it.each([
+    ['kube-apiserver-audit', 'SplunkQueueKubeApiserverAudit'],
+    ['cloud-controller-manager', 'SplunkQueueCloudControllerManager'],
+    ['authenticator', 'SplunkQueueAuthenticator'],
+  ])('names the %s queue output %s', (logType, name) => {
+    expect(splunkQueueOutputName(logType)).toBe(name);
+  });
+
+  it('exposes the Destination, bucket, state machine, workgroup and Splunk role', () => {
+    const outputs = Object.keys(t.toJSON().Outputs);
+    for (const n of ['DestinationArn', 'LakeBucketName', 'StateMachineArn', 'AthenaWorkGroup', 'SplunkRoleArn']) {
+      expect(outputs).toContain(n);
+    }
   });
 });
 
@@ -877,6 +921,43 @@ describe('monitoring', () => {
     expect(p.Dimensions[0].Name).toBe(dimension);
     const streams = resources('AWS::KinesisFirehose::DeliveryStream').map(([, r]) => r.Properties.DeliveryStreamName);
     expect(streams).toContain(p.Dimensions[0].Value);
+  });
+
+  it('alarms when a Splunk source queue holds a message older than an hour, one alarm per queue', () => {
+    const alarms = alarmOn('ApproximateAgeOfOldestMessage');
+    const sourceQueueIds = resources('AWS::SQS::Queue')
+      .filter(([, q]) => q.Properties.RedrivePolicy)
+      .map(([id]) => id);
+    expect(sourceQueueIds).toHaveLength(splunkTypes().length);
+    const watched = alarms.map(([, a]) => flat(a.Properties.Dimensions[0].Value)).sort();
+    expect(watched).toEqual(sourceQueueIds.map((id) => `<${id}.QueueName>`).sort());
+    expect(SPLUNK_QUEUE_MAX_AGE.toSeconds()).toBe(3600);
+    for (const [id, a] of alarms) {
+      expect(a.Properties, id).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Statistic: 'Maximum',
+        Threshold: SPLUNK_QUEUE_MAX_AGE.toSeconds(),
+        ComparisonOperator: 'GreaterThanThreshold',
+        // An empty queue reports nothing; that is no backlog.
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('derives the staleness alarms from the one cadence the config admits', () => {
+    expect(firesEverySchedulePeriod(CONFIG.schedule)).toBe(true);
+    expect(LEDGER_MAX_LAG.toMilliseconds()).toBe(2 * SCHEDULE_PERIOD_MS + 30 * 60 * 1000);
+    const lag = alarmOn(WATERMARK_LAG_METRIC.metricName)[0]![1].Properties;
+    expect(lag.Threshold).toBe(LEDGER_MAX_LAG.toSeconds());
+    const noRun = alarmOn('ExecutionsSucceeded')[0]![1].Properties;
+    expect(noRun.Period).toBe(LEDGER_MAX_LAG.toSeconds());
+  });
+
+  it('keeps the lease TTL over twice the longest Task timeout any workflow Lambda has', () => {
+    const timeouts = resources('AWS::Lambda::Function').map(([, f]) => f.Properties.Timeout as number);
+    expect(Math.max(...timeouts)).toBeLessThanOrEqual(LONGEST_TASK_SECONDS);
+    expect(CONFIG.workflow.leaseTtlSeconds).toBeGreaterThanOrEqual(MIN_LEASE_TTL_SECONDS);
+    expect(MIN_LEASE_TTL_SECONDS).toBe(2 * LONGEST_TASK_SECONDS);
   });
 
   it('sends every alarm to the encrypted topic', () => {
