@@ -52,6 +52,8 @@ const SECRET_PARTS = [
   CANARY.pemBody,
   CANARY.bearer,
   CANARY.secretValue,
+  CANARY.password,
+  CANARY.patchValue,
 ];
 
 const canary = fc.constantFrom(
@@ -115,6 +117,103 @@ describe('compaction redacts secrets in curated output', () => {
             // Raw NDJSON is the unchanged copy for Splunk.
             const rawText = gunzipSync((await lake.store.get(key))!.body).toString('utf8');
             expect(rawText).toContain(JSON.stringify(inMessage).slice(1, 20));
+          } finally {
+            lake.dispose();
+            lake = undefined;
+          }
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  // Single-line canaries: klog and logfmt values are quoted on one line.
+  const lineCanary = fc.constantFrom(
+    CANARY.jwt,
+    `${CANARY.akid} ${CANARY.awsSecret}`,
+    `Bearer ${CANARY.bearer}`,
+    `Authorization: Bearer ${CANARY.bearer}`,
+  );
+  // A secret key logged as its own pair: under a key naming it, or a neutral one beside the key id.
+  const keyPair = fc.constantFrom(
+    `accessKeyID="${CANARY.akid}" secretAccessKey="${CANARY.awsSecret}"`,
+    `accessKeyID="${CANARY.asid}" blob="${CANARY.awsSecret}"`,
+    `user="admin" password="${CANARY.password}"`,
+    `client_secret="${CANARY.password}" region="eu-west-1"`,
+  );
+  // Secret data set by a JSON patch, a merge patch or a strategic merge patch.
+  const secretPatch = fc.constantFrom(
+    JSON.stringify([{ op: 'replace', path: '/data/password', value: CANARY.patchValue }]),
+    JSON.stringify([
+      { op: 'test', path: '/data/user', value: CANARY.secretValue },
+      { op: 'add', path: '/stringData', value: { token: CANARY.password } },
+    ]),
+    JSON.stringify({ data: { password: CANARY.patchValue } }),
+    JSON.stringify({ stringData: { password: CANARY.password }, $patch: 'merge' }),
+  );
+
+  it('never writes a canary planted in key-value pairs, promoted columns or a patch of a Secret to any Parquet file', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          kv: keyPair,
+          kvText: lineCanary,
+          agent: lineCanary,
+          reason: lineCanary,
+          responseMessage: lineCanary,
+          authError: lineCanary,
+          patch: secretPatch,
+        }),
+        async (p) => {
+          lake = makeLake();
+          try {
+            const ms = T0 + 20 * 60_000;
+            const patchEvent = retime('kube-apiserver-audit', SECRETS_EVENT, ms)
+              .replace('"level":"Metadata"', '"level":"Request"')
+              .replace('"verb":"create"', '"verb":"patch"')
+              .replace(/"userAgent":"[^"]*"/, `"userAgent":${JSON.stringify(`kubectl/v1.31.0 ${p.agent}`)}`)
+              .replace(
+                '"responseStatus":{"metadata":{},"code":201}',
+                `"responseStatus":{"metadata":{},"status":"Failure","message":${JSON.stringify(`denied: ${p.responseMessage}`)},"code":403}`,
+              )
+              .replace(
+                '"authorization.k8s.io/reason":""',
+                `"authorization.k8s.io/reason":${JSON.stringify(`RBAC: ${p.reason}`)}`,
+              )
+              .replace('"requestReceivedTimestamp"', `"requestObject":${p.patch},"requestReceivedTimestamp"`);
+            const klog = retime('kube-apiserver', sampleLines('kube-apiserver')[0]!, ms).replace(
+              /\] .*/,
+              `] "assumed role" ${p.kv} header=${JSON.stringify(p.kvText)}`,
+            );
+            const auth = retime(
+              'authenticator',
+              `time="2021-10-13T18:49:30Z" level=warning msg="access denied" client="127.0.0.1:34638" error=${JSON.stringify(`input token was not properly formatted: ${p.authError}`)} method=POST path=/authenticate`,
+              ms,
+            );
+            const at = (seq: number, stream: number, text: string) => ({
+              id: eventId(ms, seq, stream),
+              timestamp: ms + 250,
+              message: text,
+            });
+            const lines = [
+              ...rawLines(message('kube-apiserver-audit', [at(1, 0, patchEvent)])),
+              ...rawLines(message('kube-apiserver', [at(2, 1, klog)])),
+              ...rawLines(message('authenticator', [at(3, 5, auth)])),
+            ];
+            const key = rawKey('kube-apiserver-audit', T0 + HOUR, 'canary-places');
+            await lake.store.put(key, gzipObject(lines));
+            const s = await compactObjects(lake.deps(NOW), { planId: planIdFor([{ key, etag: 'e' }]), keys: [key] });
+            expect(s.quarantined).toBe(0);
+            // patch, agent, reason (column and annotation), message, klog pair, header and message, auth error and message.
+            expect(s.redactions).toBeGreaterThanOrEqual(9);
+            const text = await parquetText(lake.store);
+            for (const t of ['audit_events', 'component_logs', 'authenticator_logs'])
+              expect(text).toContain(
+                t === 'audit_events' ? '"verb":"patch"' : t === 'component_logs' ? '"assumed role"' : 'access denied',
+              );
+            // A key id in its own pair is an identifier, kept as in user_extra; its secret key is not.
+            for (const part of SECRET_PARTS.filter((x) => x !== CANARY.akid && x !== CANARY.asid))
+              expect(text).not.toContain(part);
           } finally {
             lake.dispose();
             lake = undefined;

@@ -10,6 +10,7 @@ import {
   mayHoldSecret,
   type RedactionCounts,
   redactEntry,
+  redactKeyedValues,
   redactSecrets,
 } from './redact.ts';
 import { parseTimeMicros, partitionTime } from './time.ts';
@@ -199,6 +200,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
   // A map is one record: a secret key logged as its own pair sits beside the pair (or the
   // message) holding its key id, so a key id anywhere makes every value a suspect.
   let nearby: boolean | null = keyIdInMessage || null;
+  let secretKeys: string[] | null = null;
   for (const col of REDACTED_MAP_COLUMNS) {
     const cell = row[col] as MapCell | null | undefined;
     if (!cell) continue;
@@ -212,6 +214,10 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
       }
       counts ??= {};
       nearby ??= mapsHoldKeyId(row);
+      if (isSecretKey(k)) {
+        secretKeys ??= [];
+        secretKeys.push(k);
+      }
       const r = redactEntry(k, v, counts, nearby);
       if (r === v) continue;
       out ??= cell.map(([key, x]) => [key, x]);
@@ -219,6 +225,9 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
     }
     if (out) row[col] = out;
   }
+  // The verbatim line the pairs were parsed from holds the same credentials.
+  if (secretKeys !== null && typeof row.message === 'string')
+    row.message = redactKeyedValues(row.message, secretKeys, counts!);
   const redactions = counts === null ? 0 : countRedactions(counts);
   return redactions === 0 ? m : { ...m, redactions };
 }

@@ -236,6 +236,26 @@ export function redactEntry(key: string, value: string, counts: RedactionCounts,
   return redactSecrets(value, counts, { keyIdsAlone: false, keyIdNearby });
 }
 
+/**
+ * Replaces the value after `key=` (klog, logfmt) or `"key":` (JSON) for each of `keys` in a log
+ * line, quoted or bare: the line-verbatim twin of redacting those keys' map values.
+ */
+export function redactKeyedValues(text: string, keys: readonly string[], counts: RedactionCounts): string {
+  let out = text;
+  for (const key of new Set(keys)) {
+    if (!out.includes(key)) continue;
+    const k = key.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    const re = new RegExp(`(?<![A-Za-z0-9_.\\/-])(${k}=|"${k}":\\s*)("(?:[^"\\\\]|\\\\.)*"|[^\\s",}]+)`, 'g');
+    out = out.replace(re, (m, prefix: string, value: string) => {
+      if (value === '""' || value.startsWith('"[REDACTED:') || value.startsWith('[REDACTED:')) return m;
+      bump(counts, 'credential');
+      const marker = redactionMarker('credential');
+      return `${prefix}${value.startsWith('"') ? `"${marker}"` : marker}`;
+    });
+  }
+  return out;
+}
+
 /** Total number of values replaced. */
 export function countRedactions(counts: RedactionCounts): number {
   let n = 0;

@@ -194,8 +194,11 @@ describe('mapRawLine', () => {
       want: [['blob', '[REDACTED:aws_secret_access_key]']],
     },
     {
-      name: 'passwords, tokens and client secrets named by their keys, whatever their shape',
+      name: 'passwords, tokens and client secrets named by their keys, whatever their shape, in the line too',
       kv: { password: CANARY.password, access_token: 'opaque', client_secret: 'x', user: 'admin', empty_token: '' },
+      message: `I1127 01:30:00.123456      11 db.go:42] "assumed role" password="${CANARY.password}" access_token=opaque client_secret="x" user="admin" empty_token=""`,
+      redactedMessage:
+        'I1127 01:30:00.123456      11 db.go:42] "assumed role" password="[REDACTED:credential]" access_token=[REDACTED:credential] client_secret="[REDACTED:credential]" user="admin" empty_token=""',
       want: [
         ['password', '[REDACTED:credential]'],
         ['access_token', '[REDACTED:credential]'],
@@ -212,7 +215,7 @@ describe('mapRawLine', () => {
         ['secret', 'kube-system/db'],
       ],
     },
-  ])('redacts klog key-value pairs: $name', ({ kv, message, want }) => {
+  ])('redacts klog key-value pairs: $name', ({ kv, message, redactedMessage, want }) => {
     const line = JSON.stringify(
       envelope({
         log_type: 'kube-controller-manager',
@@ -225,8 +228,11 @@ describe('mapRawLine', () => {
     );
     const m = mapped(line);
     expect(m.row.kv).toEqual(want);
-    expect(m.redactions).toBe(want.filter(([, v]) => v?.startsWith('[REDACTED:')).length + (message ? 2 : 0));
+    const inKv = want.filter(([, v]) => v?.startsWith('[REDACTED:')).length;
+    // The line holds what the pairs hold: key id and secret key, or the keyed credentials.
+    expect(m.redactions).toBe(message === undefined ? inKv : redactedMessage === undefined ? inKv + 2 : inKv * 2);
     if (message !== undefined) expect(m.row.message).not.toContain(CANARY.awsSecret);
+    if (redactedMessage !== undefined) expect(m.row.message).toBe(redactedMessage);
   });
 
   it('redacts authenticator key-value pairs as one record: the key id was lifted into access_key_id', () => {

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isSecretKey, mayHoldSecret, type RedactionCounts, redactSecrets } from '../../../src/core/compact/redact.ts';
+import {
+  isSecretKey,
+  mayHoldSecret,
+  type RedactionCounts,
+  redactKeyedValues,
+  redactSecrets,
+} from '../../../src/core/compact/redact.ts';
 import { CANARY, PEM } from './canaries.ts';
 
 function redact(text: string, secretResource = false): { out: string; counts: RedactionCounts } {
@@ -299,5 +305,36 @@ describe('redactSecrets in bodies of secrets requests', () => {
       { op: 'add', path: '/metadata/labels/app', value: 'web' },
     ]);
     expect(redactSecrets(patch, {}, { secretResource: false })).toBe(patch);
+  });
+});
+
+describe('redactKeyedValues', () => {
+  it.each([
+    {
+      name: 'a quoted klog value',
+      text: `I1127 01:30:00.123456      11 db.go:42] "connected" user="admin" password="${CANARY.password}"`,
+      keys: ['password'],
+      want: 'I1127 01:30:00.123456      11 db.go:42] "connected" user="admin" password="[REDACTED:credential]"',
+    },
+    {
+      name: 'a bare logfmt value, the key given twice',
+      text: `time="2026-11-27T01:30:00Z" level=info msg="login" client_secret=${CANARY.password} method=POST`,
+      keys: ['client_secret', 'client_secret'],
+      want: 'time="2026-11-27T01:30:00Z" level=info msg="login" client_secret=[REDACTED:credential] method=POST',
+    },
+    {
+      name: 'a JSON member with escapes',
+      text: `{"msg":"login","token":"a\\"${CANARY.password}","n":1}`,
+      keys: ['token'],
+      want: '{"msg":"login","token":"[REDACTED:credential]","n":1}',
+    },
+    {
+      name: 'a key that only ends another key, an empty value and a value already redacted',
+      text: `refresh_token=${CANARY.password} token="" token=[REDACTED:jwt]`,
+      keys: ['token'],
+      want: `refresh_token=${CANARY.password} token="" token=[REDACTED:jwt]`,
+    },
+  ])('replaces $name', ({ text, keys, want }) => {
+    expect(redactKeyedValues(text, keys, {})).toBe(want);
   });
 });
