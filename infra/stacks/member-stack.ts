@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ArnFormat, CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,6 +7,7 @@ import type { EksLogLakeConfig, MemberConfig } from '../config.ts';
 import { destinationNameFor } from '../constructs/ingestion.ts';
 import { LakeFunction } from '../constructs/lake-function.ts';
 import { MemberDeliveryAlarms } from '../constructs/monitoring-delivery.ts';
+import { aslPlaceholders, DEFAULT_DEFINITION_PATH, kebabCase } from '../constructs/workflow.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 
 export interface MemberStackProps extends StackProps {
@@ -18,14 +20,40 @@ export function clusterLogGroupName(cluster: string): string {
   return `/aws/eks/${cluster}/cluster`;
 }
 
-/** Log groups eks-log-lake itself writes in an account; an account-level policy must never subscribe them. */
-export function ownLogGroupNames(prefix: string): string[] {
+/** PutAccountPolicy accepts a selectionCriteria of up to 25 KB (UTF-8 bytes); we stay under 25,000. */
+export const SELECTION_CRITERIA_MAX_BYTES = 25_000;
+
+/** Lambda names of the workflow Tasks, one per `${XxxFunctionArn}` of the ASL, named as the Workflow construct names them. */
+export function workflowFunctionNames(prefix: string, definitionPath = DEFAULT_DEFINITION_PATH): string[] {
+  return aslPlaceholders(readFileSync(definitionPath, 'utf8'))
+    .map((name) => /^([A-Z][A-Za-z0-9]*)FunctionArn$/.exec(name)?.[1])
+    .filter((task): task is string => task !== undefined)
+    .map((task) => `${prefix}-${kebabCase(task)}`);
+}
+
+/**
+ * Every log group eks-log-lake writes in an account (the central account may itself be an
+ * account-policy member): an account-level policy must never subscribe them.
+ */
+export function ownLogGroupNames(prefix: string, definitionPath = DEFAULT_DEFINITION_PATH): string[] {
+  const functions = [`${prefix}-member-guard`, `${prefix}-transform`, ...workflowFunctionNames(prefix, definitionPath)];
   return [
-    `/aws/lambda/${prefix}-member-guard`,
-    `/aws/lambda/${prefix}-transform`,
+    ...functions.map((f) => `/aws/lambda/${f}`),
     `/aws/kinesisfirehose/${prefix}-raw`,
     `/aws/vendedlogs/states/${prefix}-compaction`,
   ];
+}
+
+/** The account policy's `LogGroupName NOT IN [...]`; throws when it outgrows what CloudWatch Logs accepts. */
+export function exclusionCriteria(names: readonly string[]): string {
+  const criteria = `LogGroupName NOT IN [${names.map((n) => JSON.stringify(n)).join(', ')}]`;
+  const bytes = Buffer.byteLength(criteria, 'utf8');
+  if (bytes > SELECTION_CRITERIA_MAX_BYTES) {
+    throw new Error(
+      `account policy selectionCriteria is ${bytes} bytes, over the ${SELECTION_CRITERIA_MAX_BYTES} CloudWatch Logs accepts`,
+    );
+  }
+  return criteria;
 }
 
 /**
@@ -120,7 +148,6 @@ export class MemberStack extends Stack {
     }
 
     if (member.subscription === 'account-policy') {
-      const excluded = ownLogGroupNames(config.prefix);
       new logs.CfnAccountPolicy(this, 'SubscriptionPolicy', {
         policyName: `${config.prefix}-eks-subscription`,
         policyType: 'SUBSCRIPTION_FILTER_POLICY',
@@ -131,7 +158,7 @@ export class MemberStack extends Stack {
           Distribution: 'Random',
         }),
         // Our own log groups never feed the lake: that would loop our logs back into it.
-        selectionCriteria: `LogGroupName NOT IN [${excluded.map((n) => JSON.stringify(n)).join(', ')}]`,
+        selectionCriteria: exclusionCriteria(ownLogGroupNames(config.prefix)),
       });
     }
   }

@@ -2,8 +2,14 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../infra/config.ts';
 import { SUBSCRIPTION_DELIVERY, senderDeliveryQuery } from '../../infra/constructs/monitoring-delivery.ts';
-import { MemberStack, ownLogGroupNames } from '../../infra/stacks/member-stack.ts';
-import { asArray, CONFIG, flat, RAW_CONFIG, roleStatements, testApp } from './support.ts';
+import {
+  exclusionCriteria,
+  MemberStack,
+  ownLogGroupNames,
+  SELECTION_CRITERIA_MAX_BYTES,
+  workflowFunctionNames,
+} from '../../infra/stacks/member-stack.ts';
+import { asArray, CONFIG, flat, RAW_CONFIG, roleStatements, synthAll, testApp } from './support.ts';
 
 const DESTINATION = 'arn:<AWS::Partition>:logs:eu-west-1:111111111111:destination:eks-log-lake-eks-logs';
 let filterMode: Template;
@@ -82,6 +88,52 @@ describe('member stack, account-policy mode', () => {
     expect(doc).toEqual({ DestinationArn: DESTINATION, FilterPattern: '', Distribution: 'Random' });
     for (const own of ownLogGroupNames('eks-log-lake')) expect(p.SelectionCriteria).toContain(JSON.stringify(own));
     expect(p.SelectionCriteria).toMatch(/^LogGroupName NOT IN \[/);
+  });
+
+  it('excludes every log group the central and member stacks create, so none loops back into the lake', () => {
+    const { centralTemplate, memberTemplates } = synthAll();
+    const created = new Set<string>();
+    for (const template of [centralTemplate, ...memberTemplates]) {
+      for (const r of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+        created.add(flat(r.Properties.LogGroupName));
+      }
+      for (const r of Object.values(template.findResources('AWS::Lambda::Function'))) {
+        created.add(`/aws/lambda/${flat(r.Properties.FunctionName)}`);
+      }
+    }
+    // The transform, the twelve workflow Tasks, the member guard, Firehose and the state machine.
+    expect(created.size).toBe(2 + workflowFunctionNames('eks-log-lake').length + 2);
+    const excluded = ownLogGroupNames('eks-log-lake');
+    expect([...created].filter((n) => !excluded.includes(n))).toEqual([]);
+    const policy = Object.values(policyMode.findResources('AWS::Logs::AccountPolicy'))[0]!.Properties;
+    const listed = JSON.parse(String(policy.SelectionCriteria).replace(/^LogGroupName NOT IN /, ''));
+    expect(listed.sort()).toEqual([...excluded].sort());
+    expect(listed).toContain('/aws/lambda/eks-log-lake-merge-partition');
+  });
+
+  it('names one Lambda per workflow Task of the ASL', () => {
+    expect(workflowFunctionNames('p')).toHaveLength(12);
+    expect(workflowFunctionNames('p')).toContain('p-stage-objects');
+  });
+
+  it.each([
+    ['our own names', ownLogGroupNames('eks-log-lake'), true],
+    [
+      'names just under the limit',
+      [`/${'a'.repeat(SELECTION_CRITERIA_MAX_BYTES - 'LogGroupName NOT IN [""]'.length - 1)}`],
+      true,
+    ],
+    [
+      'names just over the limit',
+      [`/${'a'.repeat(SELECTION_CRITERIA_MAX_BYTES - 'LogGroupName NOT IN [""]'.length)}`],
+      false,
+    ],
+  ])('keeps the selection criteria within what CloudWatch Logs accepts: %s', (_name, names, fits) => {
+    if (fits) expect(Buffer.byteLength(exclusionCriteria(names))).toBeLessThanOrEqual(SELECTION_CRITERIA_MAX_BYTES);
+    else
+      expect(() => exclusionCriteria(names)).toThrow(
+        `account policy selectionCriteria is ${SELECTION_CRITERIA_MAX_BYTES + 1} bytes, over the ${SELECTION_CRITERIA_MAX_BYTES} CloudWatch Logs accepts`,
+      );
   });
 
   it('needs no custom resource when no cluster is listed', () => {
