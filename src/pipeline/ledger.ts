@@ -50,6 +50,9 @@ export interface Watermark {
   readonly updatedAt: string;
   readonly executionName: string;
   readonly planId: string;
+  /** Lease holder of the run that moved it: the parent's name for a backfill child. */
+  readonly leaseHolder?: string;
+  readonly mode?: 'scheduled' | 'backfill';
 }
 
 /** `control/ledger/processed/dt=…/hour=….json`: raw objects of one arrival hour already compacted. */

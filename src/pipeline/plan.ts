@@ -26,6 +26,8 @@ export interface StoredPlan {
   readonly chunks: readonly PlanChunk[];
   /** Raw keys listed but not planned because they do not look like Firehose output (alarmed on). */
   readonly ignoredKeys: readonly string[];
+  /** When listing began: every object of a listed hour that arrived before it was seen. */
+  readonly listedAt?: string;
 }
 
 export interface PlanDeps {
@@ -42,7 +44,12 @@ const RAW_LOG_TYPES = [...LOG_TYPES, 'unknown'];
  * keys that arrived before `arrivedBefore`, drops those the ledger records as processed with
  * the same ETag, chunks the rest and stores the plan under control/runs/<planId>/plan.json.
  */
-export async function planWindow(deps: PlanDeps, window: WorkflowWindow, holder: string): Promise<StoredPlan> {
+export async function planWindow(
+  deps: PlanDeps,
+  window: WorkflowWindow,
+  holder: string,
+  listedAt?: string,
+): Promise<StoredPlan> {
   const planned: PlannedObject[] = [];
   // Objects whose chunk failed in an earlier run get a chunk each, so a poison object fails
   // alone and the objects it shared a chunk with go through.
@@ -76,7 +83,7 @@ export async function planWindow(deps: PlanDeps, window: WorkflowWindow, holder:
   );
   for (const o of chunkObjects(suspects, { ...deps.limits, maxChunkObjects: 1 }))
     chunks.push({ ...o, chunkId: chunks.length });
-  const plan: StoredPlan = { planId, window, chunks, ignoredKeys };
+  const plan: StoredPlan = { planId, window, chunks, ignoredKeys, ...(listedAt ? { listedAt } : {}) };
   await writeRunFile(deps.store, `${holder}/${planId}`, 'plan.json', plan);
   return plan;
 }

@@ -1,10 +1,16 @@
 import { QUARANTINE_OBJECTS_PREFIX } from '../core/compact/layout.ts';
 import type { CuratedTableName } from '../core/schema.ts';
 import { classifyFailure, environmentErrorOf } from '../core/workflow/failure.ts';
-import { leaseHolderOf, resolveWindow } from '../core/workflow/input.ts';
+import {
+  type CatchUpLimits,
+  catchUpBackfill,
+  coversSinceWatermark,
+  leaseHolderOf,
+  resolveWindow,
+} from '../core/workflow/input.ts';
 import type { ChunkLimits } from '../core/workflow/plan.ts';
 import { groupsOf } from '../core/workflow/plan.ts';
-import type { WindowLimits, WorkflowWindow } from '../core/workflow/window.ts';
+import type { WorkflowWindow } from '../core/workflow/window.ts';
 import type { Clock, Log, Metrics, ObjectStore } from '../ports.ts';
 import {
   type CompactionDeps,
@@ -43,7 +49,7 @@ import {
 import { maybeReadRunFile, planWindow, RUNS_PREFIX, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
 
 /** Settings of the workflow Tasks (read once at the edge; see functions/shared/workflow-config.ts). */
-export interface WorkflowConfig extends WindowLimits, ChunkLimits {
+export interface WorkflowConfig extends CatchUpLimits, ChunkLimits {
   readonly leaseTtlSeconds: number;
   readonly gcGraceHours: number;
   /** Partitions merged by one MergePartition invocation. */
@@ -107,6 +113,11 @@ export const COMPACTION_METRICS = {
   poisonedObjects: { metricName: 'PoisonedObjects', service: 'write-ledger' },
   /** Owed Athena steps (raw partitions, rollups) given up after repeated failed runs. */
   abandonedAthenaSteps: { metricName: 'AbandonedAthenaSteps', service: 'run-athena-steps' },
+  /**
+   * Hours of the backfill a scheduled run names because the watermark lags past the catch-up
+   * bound (0 when none is needed); the error log carries the `{from, to}` to start.
+   */
+  backfillRequiredHours: { metricName: 'BackfillRequiredHours', service: 'validate-input' },
   /** Keys under raw/ the planner left out: not Firehose output (manual uploads, failure JSON). */
   ignoredRawKeys: { metricName: 'IgnoredRawKeys', service: 'plan-window' },
   publishedPartitions: { metricName: 'PublishedPartitions', service: 'publish-partitions' },
@@ -213,15 +224,34 @@ const chunkName = (chunkId: number) => `c${String(chunkId).padStart(5, '0')}`;
 const partitionId = (p: PartitionRef) => `${p.table}/${p.values.join('/')}`;
 const hourCount = (w: WorkflowWindow) => (Date.parse(w.end) - Date.parse(w.start)) / 3_600_000;
 
-/** ValidateInput: the execution input → its window and lease holder, or InvalidInputError before any work. */
+/**
+ * ValidateInput: the execution input → its window and lease holder, or InvalidInputError before
+ * any work. A scheduled window lists back to the stored watermark (catch-up after an outage);
+ * past the catch-up bound it logs an error and a metric naming the backfill to start.
+ */
 export async function validateInputTask(
   deps: WorkflowDeps,
   payload: { input: unknown; executionName: string },
 ): Promise<{ window: WorkflowWindow; holder: string }> {
-  return {
-    window: resolveWindow(payload.input, deps.clock.now(), deps.config),
-    holder: leaseHolderOf(payload.input, payload.executionName),
-  };
+  const now = deps.clock.now();
+  const holder = leaseHolderOf(payload.input, payload.executionName);
+  // Validated before any read, so bad input fails without touching the lake.
+  let window = resolveWindow(payload.input, now, deps.config);
+  if (window.mode !== 'scheduled') return { window, holder };
+  const watermark = (await readWatermark(deps.store))?.completeThrough ?? null;
+  window = resolveWindow(payload.input, now, deps.config, watermark);
+  const backfill = catchUpBackfill(window, watermark, deps.config);
+  const hours = backfill ? (Date.parse(backfill.to) - Date.parse(backfill.from)) / 3_600_000 : 0;
+  deps.metrics?.count(COMPACTION_METRICS.backfillRequiredHours.metricName, hours);
+  if (backfill) {
+    deps.log?.error('watermark lags past the catch-up bound: start this backfill; the watermark stays until it ran', {
+      watermark,
+      listedFrom: window.arrivalHours[0],
+      backfill,
+      startExecutionInput: JSON.stringify(backfill),
+    });
+  }
+  return { window, holder };
 }
 
 /** AcquireLease: takes the compaction lease for this execution. */
@@ -241,6 +271,7 @@ export async function planWindowTask(
     { store: deps.store, limits: deps.config, log: deps.log },
     payload.window,
     payload.lease.holder,
+    deps.clock.now().toISOString(),
   );
   const objects = plan.chunks.reduce((n, c) => n + c.objects.length, 0);
   const bytes = plan.chunks.reduce((n, c) => n + c.bytes, 0);
@@ -634,16 +665,7 @@ export async function writeLedgerTask(
   await recordPartitions(deps.store, [...perHour.values()], { executionName: payload.executionName, planId, at });
   await recordProcessed(deps.store, doneObjects);
 
-  let watermark: string | null = null;
-  if (failures.length === 0 && window.mode === 'scheduled') {
-    const wm = await advanceWatermark(deps.store, {
-      completeThrough: window.end,
-      updatedAt: at,
-      executionName: payload.executionName,
-      planId,
-    });
-    watermark = wm.completeThrough;
-  }
+  const watermark = failures.length === 0 ? await moveWatermark(deps, plan, payload, at) : null;
   // Emitted by every run, failed or backfill too, so the lag keeps growing in CloudWatch while
   // runs fail; before the first clean scheduled run there is no watermark and nothing to report.
   const current = watermark ?? (await readWatermark(deps.store))?.completeThrough;
@@ -676,6 +698,46 @@ export async function writeLedgerTask(
   };
   deps.log?.info('run recorded', { ...summary });
   return summary;
+}
+
+/**
+ * Moves the watermark after a clean run, only over hours the run listed: to the end of a
+ * scheduled window, or to the end of a backfill (at most to when it began listing) that starts
+ * at or before the watermark's look-back. Returns the stored watermark if this run moved it.
+ */
+async function moveWatermark(
+  deps: WorkflowDeps,
+  plan: StoredPlan,
+  run: { planId: string; lease: LeaseGrant; executionName: string },
+  at: string,
+): Promise<string | null> {
+  const window = plan.window;
+  const stored = await readWatermark(deps.store);
+  const through =
+    window.mode === 'scheduled'
+      ? window.end
+      : plan.listedAt && new Date(Math.min(Date.parse(window.end), Date.parse(plan.listedAt))).toISOString();
+  // A backfill's children run oldest first under their parent's lease: each one continues where
+  // the previous child, which listed the hours before it, left the watermark.
+  const chained = window.mode === 'backfill' && stored?.mode === 'backfill' && stored.leaseHolder === run.lease.holder;
+  if (!through || !coversSinceWatermark(window, stored?.completeThrough, deps.config, chained)) {
+    if (window.mode === 'scheduled') {
+      deps.log?.error('watermark not moved: this run did not list every hour since it', {
+        watermark: stored?.completeThrough,
+        listedFrom: window.arrivalHours[0],
+      });
+    }
+    return null;
+  }
+  const wm = await advanceWatermark(deps.store, {
+    completeThrough: through,
+    updatedAt: at,
+    executionName: run.executionName,
+    planId: run.planId,
+    leaseHolder: run.lease.holder,
+    mode: window.mode,
+  });
+  return wm.completeThrough;
 }
 
 /**

@@ -6,9 +6,22 @@ import {
   parseIsoUtc,
   SCHEDULE_PERIOD_MS,
   splitRange,
+  type TimeRange,
   type WindowLimits,
   type WorkflowWindow,
 } from './window.ts';
+
+/**
+ * Watermark lag, in hours, a scheduled run catches up by itself (4 days). Beyond it a run lists
+ * only the newest part and names the backfill to start: a 4-day catch-up is ≈ 10,000 history
+ * events in the sizing of ADR 0003, well inside the 25,000 an execution may hold.
+ */
+export const MAX_CATCH_UP_HOURS = 96;
+
+/** Window limits plus the catch-up bound (default {@link MAX_CATCH_UP_HOURS}). */
+export interface CatchUpLimits extends WindowLimits {
+  readonly maxCatchUpHours?: number;
+}
 
 /** Keys Step Functions or our own parent execution add to a child's input; not part of the window. */
 const IGNORED_KEYS = new Set(['AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID', 'leaseHolder']);
@@ -16,11 +29,17 @@ const IGNORED_KEYS = new Set(['AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID', 'lea
 /**
  * Validates an execution input and returns the window it covers, or throws InvalidInputError
  * before any work. Scheduled `{scheduledTime}`: the 15-minute window ending at scheduledTime
- * floored to 15 minutes, listing arrival hours back to `lateHorizonHours` before its start.
+ * floored to 15 minutes, listing arrival hours back to `lateHorizonHours` before the earlier of
+ * its start and the stored `watermark` (at most {@link catchUpBackfill}'s bound back).
  * Backfill `{from, to}`: hour-aligned, half-open, non-empty, not in the future, at most
  * `maxBackfillDays` long; longer than `childRangeHours` ⇒ fans out into child ranges.
  */
-export function resolveWindow(input: unknown, now: Date, limits: WindowLimits): WorkflowWindow {
+export function resolveWindow(
+  input: unknown,
+  now: Date,
+  limits: CatchUpLimits,
+  watermark?: string | null,
+): WorkflowWindow {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidInputError('input must be {"scheduledTime": ISO} or {"from": ISO, "to": ISO}');
   }
@@ -39,7 +58,7 @@ export function resolveWindow(input: unknown, now: Date, limits: WindowLimits): 
       mode: 'scheduled',
       start: iso(start),
       end: iso(end),
-      arrivalHours: hoursOverlapping(start - limits.lateHorizonHours * HOUR_MS, end),
+      arrivalHours: hoursOverlapping(listedFrom(start, end, limits, watermark), end),
       arrivedBefore: iso(end),
       childRanges: [],
     };
@@ -76,6 +95,66 @@ export function resolveWindow(input: unknown, now: Date, limits: WindowLimits): 
   throw new InvalidInputError(
     `input must be {"scheduledTime": ISO} or {"from": ISO, "to": ISO}; got keys [${keys.join(', ')}]`,
   );
+}
+
+/**
+ * Where a scheduled window's listing starts: the late look-back before its start, or before the
+ * watermark when that is older (a run after an outage lists every hour since the last clean
+ * run), but never more than the catch-up bound plus the look-back before its end.
+ */
+function listedFrom(start: number, end: number, limits: CatchUpLimits, watermark?: string | null): number {
+  const lookBack = limits.lateHorizonHours * HOUR_MS;
+  if (!watermark) return start - lookBack;
+  const since = Math.min(start, Date.parse(watermark));
+  return Math.max(since, end - catchUpMs(limits)) - lookBack;
+}
+
+const catchUpMs = (limits: CatchUpLimits) => (limits.maxCatchUpHours ?? MAX_CATCH_UP_HOURS) * HOUR_MS;
+
+/**
+ * The backfill an operator must start when a scheduled window could not list back to the
+ * watermark (it lags by more than the catch-up bound; else null): from the late look-back before
+ * the watermark to the end of the window's hour, cut to `maxBackfillDays` (a longer gap is
+ * named again, piece by piece, as each backfill moves the watermark).
+ */
+export function catchUpBackfill(
+  window: WorkflowWindow,
+  watermark: string | null | undefined,
+  limits: CatchUpLimits,
+): TimeRange | null {
+  if (window.mode !== 'scheduled' || !watermark || coversSinceWatermark(window, watermark, limits)) return null;
+  const from = floorTo(Date.parse(watermark) - limits.lateHorizonHours * HOUR_MS, HOUR_MS);
+  const endHour = floorTo(Date.parse(window.end) + HOUR_MS - 1, HOUR_MS);
+  const to = Math.min(endHour, from + limits.maxBackfillDays * 24 * HOUR_MS);
+  return { from: iso(from), to: iso(to) };
+}
+
+/**
+ * Whether a clean run of `window` may move the watermark from `watermark`: it must have listed
+ * every arrival hour an object that arrived since then can sit in (the look-back before it).
+ * A scheduled run with no watermark yet starts one; a backfill moves an existing one only.
+ * `chained`: the watermark was set by an earlier child of the same backfill, which listed the
+ * hours before this one's start after their objects had arrived.
+ */
+export function coversSinceWatermark(
+  window: WorkflowWindow,
+  watermark: string | null | undefined,
+  limits: WindowLimits,
+  chained = false,
+): boolean {
+  if (!watermark) return window.mode === 'scheduled';
+  const first = window.mode === 'scheduled' ? window.arrivalHours[0] : window.start;
+  if (!first) return false;
+  const listedStart = window.mode === 'scheduled' ? hourStartOf(first) : Date.parse(first);
+  const wm = Date.parse(watermark);
+  return listedStart <= floorTo(chained ? wm : wm - limits.lateHorizonHours * HOUR_MS, HOUR_MS);
+}
+
+/** `dt=2025-01-03/hour=07` → the hour's start in ms. */
+function hourStartOf(prefix: string): number {
+  const m = /^dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})$/.exec(prefix);
+  if (!m) throw new Error(`not an hour prefix: ${prefix}`);
+  return Date.parse(`${m[1]}T${m[2]}:00:00Z`);
 }
 
 function iso(ms: number): string {
