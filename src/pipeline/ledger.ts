@@ -50,9 +50,11 @@ export interface Watermark {
   readonly updatedAt: string;
   readonly executionName: string;
   readonly planId: string;
-  /** Lease holder of the run that moved it: the parent's name for a backfill child. */
-  readonly leaseHolder?: string;
-  readonly mode?: 'scheduled' | 'backfill';
+  /**
+   * Set by a backfill that started at or before the watermark's late look-back: its lease holder
+   * (the parent's name for a child) and how far it has listed since, so its next child continues.
+   */
+  readonly backfill?: { readonly holder: string; readonly listedThrough: string };
 }
 
 /** `control/ledger/processed/dt=…/hour=….json`: raw objects of one arrival hour already compacted. */
@@ -170,6 +172,26 @@ export async function readPartitionLedger(
 
 export async function readWatermark(store: ObjectStore): Promise<Watermark | undefined> {
   return readJson<Watermark>(store, WATERMARK_KEY);
+}
+
+/**
+ * Records a backfill's progress from the watermark's look-back and moves `completeThrough`
+ * forward to where it listed, never backwards. Returns the stored value.
+ */
+export async function recordBackfillCoverage(
+  store: ObjectStore,
+  prev: Watermark,
+  run: { holder: string; listedThrough: string; executionName: string; planId: string; at: string },
+): Promise<Watermark> {
+  const moves = Date.parse(run.listedThrough) > Date.parse(prev.completeThrough);
+  const next: Watermark = {
+    ...(moves
+      ? { completeThrough: run.listedThrough, updatedAt: run.at, executionName: run.executionName, planId: run.planId }
+      : prev),
+    backfill: { holder: run.holder, listedThrough: run.listedThrough },
+  };
+  await putJson(store, WATERMARK_KEY, next);
+  return next;
 }
 
 /** Moves the watermark forward to `completeThrough`; never backwards. Returns the stored value. */

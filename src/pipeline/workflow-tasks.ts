@@ -38,6 +38,7 @@ import {
   POISON_AFTER_FAILED_RUNS,
   readOwedAthenaWork,
   readWatermark,
+  recordBackfillCoverage,
   recordFailedAttempts,
   recordPartitions,
   recordProcessed,
@@ -703,7 +704,8 @@ export async function writeLedgerTask(
 /**
  * Moves the watermark after a clean run, only over hours the run listed: to the end of a
  * scheduled window, or to the end of a backfill (at most to when it began listing) that starts
- * at or before the watermark's look-back. Returns the stored watermark if this run moved it.
+ * at or before the watermark's look-back, or where the previous child of the same backfill
+ * stopped. Returns the stored watermark if this run moved or extended it.
  */
 async function moveWatermark(
   deps: WorkflowDeps,
@@ -713,14 +715,8 @@ async function moveWatermark(
 ): Promise<string | null> {
   const window = plan.window;
   const stored = await readWatermark(deps.store);
-  const through =
-    window.mode === 'scheduled'
-      ? window.end
-      : plan.listedAt && new Date(Math.min(Date.parse(window.end), Date.parse(plan.listedAt))).toISOString();
-  // A backfill's children run oldest first under their parent's lease: each one continues where
-  // the previous child, which listed the hours before it, left the watermark.
-  const chained = window.mode === 'backfill' && stored?.mode === 'backfill' && stored.leaseHolder === run.lease.holder;
-  if (!through || !coversSinceWatermark(window, stored?.completeThrough, deps.config, chained)) {
+  const chain = stored?.backfill?.holder === run.lease.holder ? stored.backfill.listedThrough : undefined;
+  if (!coversSinceWatermark(window, stored?.completeThrough, deps.config, chain)) {
     if (window.mode === 'scheduled') {
       deps.log?.error('watermark not moved: this run did not list every hour since it', {
         watermark: stored?.completeThrough,
@@ -729,13 +725,19 @@ async function moveWatermark(
     }
     return null;
   }
-  const wm = await advanceWatermark(deps.store, {
-    completeThrough: through,
-    updatedAt: at,
-    executionName: run.executionName,
-    planId: run.planId,
-    leaseHolder: run.lease.holder,
-    mode: window.mode,
+  const owner = { executionName: run.executionName, planId: run.planId };
+  if (window.mode === 'scheduled') {
+    return (await advanceWatermark(deps.store, { completeThrough: window.end, updatedAt: at, ...owner }))
+      .completeThrough;
+  }
+  // A backfill sees every object of its hours that arrived before it began listing.
+  if (!stored || !plan.listedAt) return null;
+  const listedThrough = new Date(Math.min(Date.parse(window.end), Date.parse(plan.listedAt))).toISOString();
+  const wm = await recordBackfillCoverage(deps.store, stored, {
+    holder: run.lease.holder,
+    listedThrough,
+    at,
+    ...owner,
   });
   return wm.completeThrough;
 }

@@ -1,8 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors.ts';
-import { leaseHolderOf, resolveWindow } from '../../src/core/workflow/input.ts';
-import { HOUR_MS, splitRange } from '../../src/core/workflow/window.ts';
+import {
+  catchUpBackfill,
+  coversSinceWatermark,
+  leaseHolderOf,
+  MAX_CATCH_UP_HOURS,
+  resolveWindow,
+} from '../../src/core/workflow/input.ts';
+import { HOUR_MS, hourPrefix, splitRange } from '../../src/core/workflow/window.ts';
 
 const NOW = new Date('2025-01-03T10:20:00Z');
 const LIMITS = { lateHorizonHours: 6, maxBackfillDays: 90, childRangeHours: 24 };
@@ -159,5 +165,108 @@ describe('splitRange', () => {
         },
       ),
     );
+  });
+});
+
+describe('scheduled windows after an outage', () => {
+  const SCHEDULED = { scheduledTime: '2025-01-03T10:15:00Z' };
+  const at = (iso: string) => hourPrefix(Date.parse(iso));
+
+  it.each([
+    // [case, watermark, first listed hour, backfill to start]
+    ['no watermark yet (first run)', null, '2025-01-03T04:00:00Z', null],
+    ['steady state: the previous window ended at this start', '2025-01-03T10:00:00Z', '2025-01-03T04:00:00Z', null],
+    ['a watermark ahead of the window (a backfill moved it)', '2025-01-03T10:40:00Z', '2025-01-03T04:00:00Z', null],
+    ['one skipped run', '2025-01-03T09:45:00Z', '2025-01-03T03:00:00Z', null],
+    ['a 3-day outage', '2024-12-31T10:00:00Z', '2024-12-31T04:00:00Z', null],
+    ['an outage exactly at the bound', '2024-12-30T10:15:00Z', '2024-12-30T04:00:00Z', null],
+    [
+      'an outage past the bound whose look-back is still in the first listed hour',
+      '2024-12-30T10:00:00Z',
+      '2024-12-30T04:00:00Z',
+      null,
+    ],
+    [
+      'an outage an hour past the bound lists the newest part only',
+      '2024-12-30T09:00:00Z',
+      '2024-12-30T04:00:00Z',
+      { from: '2024-12-30T03:00:00.000Z', to: '2025-01-03T11:00:00.000Z' },
+    ],
+    [
+      'a 10-day outage',
+      '2024-12-24T10:00:00Z',
+      '2024-12-30T04:00:00Z',
+      { from: '2024-12-24T04:00:00.000Z', to: '2025-01-03T11:00:00.000Z' },
+    ],
+  ] as const)(
+    'lists back to the late look-back before the watermark, at most the catch-up bound: %s',
+    (_, wm, first, backfill) => {
+      const w = resolveWindow(SCHEDULED, NOW, LIMITS, wm);
+      expect(w.arrivalHours[0]).toBe(at(first));
+      expect(w.arrivalHours.at(-1)).toBe('dt=2025-01-03/hour=10');
+      expect(w.arrivalHours.length).toBe((Date.parse('2025-01-03T11:00:00Z') - Date.parse(first)) / HOUR_MS);
+      expect(w.arrivedBefore).toBe('2025-01-03T10:15:00.000Z');
+      expect(catchUpBackfill(w, wm, LIMITS)).toEqual(backfill);
+      expect(coversSinceWatermark(w, wm, LIMITS)).toBe(backfill === null);
+    },
+  );
+
+  it('names a backfill no longer than maxBackfillDays when the gap is longer; the next one continues from its end', () => {
+    const wm = '2024-09-01T10:00:00Z';
+    const w = resolveWindow(SCHEDULED, NOW, LIMITS, wm);
+    const first = catchUpBackfill(w, wm, LIMITS);
+    expect(first).toEqual({ from: '2024-09-01T04:00:00.000Z', to: '2024-11-30T04:00:00.000Z' });
+    // The named input is one the state machine accepts.
+    expect(resolveWindow(first, NOW, LIMITS).mode).toBe('backfill');
+    const next = catchUpBackfill(w, first!.to, LIMITS);
+    expect(next).toEqual({ from: '2024-11-29T22:00:00.000Z', to: '2025-01-03T11:00:00.000Z' });
+    expect(resolveWindow(next, NOW, LIMITS).mode).toBe('backfill');
+  });
+
+  it('never lets a run move the watermark over an hour it did not list, and names a valid backfill whenever it cannot', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4 * 96 }),
+        fc.integer({ min: 0, max: 2 * 24 * 365 * 4 }),
+        fc.integer({ min: 1, max: 200 }),
+        (quarterOffset, lagQuarters, catchUp) => {
+          const end = Date.parse('2025-01-03T00:00:00Z') + quarterOffset * 15 * 60_000;
+          const limits = { ...LIMITS, maxCatchUpHours: catchUp };
+          const wm = new Date(end - lagQuarters * 15 * 60_000).toISOString();
+          const now = new Date(end + 60_000);
+          const w = resolveWindow({ scheduledTime: new Date(end).toISOString() }, now, limits, wm);
+          const listedFrom = Date.parse(`${w.arrivalHours[0]!.slice(3, 13)}T${w.arrivalHours[0]!.slice(-2)}:00:00Z`);
+          // Never more than the bound plus the look-back, never less than the usual look-back.
+          expect(end - listedFrom).toBeLessThanOrEqual((catchUp + LIMITS.lateHorizonHours + 1) * HOUR_MS);
+          expect(listedFrom).toBeLessThanOrEqual(end - 15 * 60_000 - LIMITS.lateHorizonHours * HOUR_MS);
+          const covers = coversSinceWatermark(w, wm, limits);
+          if (covers) expect(listedFrom).toBeLessThanOrEqual(Date.parse(wm) - LIMITS.lateHorizonHours * HOUR_MS);
+          const backfill = catchUpBackfill(w, wm, limits);
+          expect(backfill === null).toBe(covers);
+          if (Date.parse(wm) >= end - catchUp * HOUR_MS) expect(covers).toBe(true);
+          if (backfill) {
+            expect(resolveWindow(backfill, now, limits).mode).toBe('backfill');
+            expect(Date.parse(backfill.from)).toBeLessThanOrEqual(Date.parse(wm) - LIMITS.lateHorizonHours * HOUR_MS);
+          }
+        },
+      ),
+    );
+  });
+
+  it('lets a backfill move the watermark only from its look-back, or where an earlier child of it stopped', () => {
+    const wm = '2025-01-02T10:30:00Z';
+    const backfill = (from: string, to: string) => resolveWindow({ from, to }, NOW, LIMITS);
+    expect(coversSinceWatermark(backfill('2025-01-02T04:00:00Z', '2025-01-02T05:00:00Z'), wm, LIMITS)).toBe(true);
+    expect(coversSinceWatermark(backfill('2025-01-02T05:00:00Z', '2025-01-02T12:00:00Z'), wm, LIMITS)).toBe(false);
+    expect(
+      coversSinceWatermark(
+        backfill('2025-01-02T05:00:00Z', '2025-01-02T12:00:00Z'),
+        wm,
+        LIMITS,
+        '2025-01-02T05:00:00Z',
+      ),
+    ).toBe(true);
+    expect(coversSinceWatermark(backfill('2025-01-02T04:00:00Z', '2025-01-02T05:00:00Z'), null, LIMITS)).toBe(false);
+    expect(MAX_CATCH_UP_HOURS).toBe(96);
   });
 });

@@ -131,23 +131,25 @@ export function catchUpBackfill(
 
 /**
  * Whether a clean run of `window` may move the watermark from `watermark`: it must have listed
- * every arrival hour an object that arrived since then can sit in (the look-back before it).
- * A scheduled run with no watermark yet starts one; a backfill moves an existing one only.
- * `chained`: the watermark was set by an earlier child of the same backfill, which listed the
- * hours before this one's start after their objects had arrived.
+ * every arrival hour an object that arrived since then can sit in (the late look-back before
+ * it). A scheduled run with no watermark yet starts one; a backfill moves an existing one only.
+ * `listedThrough`: how far earlier children of the same backfill listed on from that look-back,
+ * so each child (they run oldest first) continues where the previous one stopped.
  */
 export function coversSinceWatermark(
   window: WorkflowWindow,
   watermark: string | null | undefined,
   limits: WindowLimits,
-  chained = false,
+  listedThrough?: string,
 ): boolean {
   if (!watermark) return window.mode === 'scheduled';
-  const first = window.mode === 'scheduled' ? window.arrivalHours[0] : window.start;
-  if (!first) return false;
-  const listedStart = window.mode === 'scheduled' ? hourStartOf(first) : Date.parse(first);
-  const wm = Date.parse(watermark);
-  return listedStart <= floorTo(chained ? wm : wm - limits.lateHorizonHours * HOUR_MS, HOUR_MS);
+  const lookBack = floorTo(Date.parse(watermark) - limits.lateHorizonHours * HOUR_MS, HOUR_MS);
+  if (window.mode === 'scheduled') {
+    const first = window.arrivalHours[0];
+    return first !== undefined && hourStartOf(first) <= lookBack;
+  }
+  const start = Date.parse(window.start);
+  return start <= lookBack || (listedThrough !== undefined && start <= Date.parse(listedThrough));
 }
 
 /** `dt=2025-01-03/hour=07` → the hour's start in ms. */
