@@ -1,5 +1,6 @@
 import { ConfigError } from '../src/core/errors.ts';
 import { NON_EKS_LOG_GROUP_MODES, type NonEksLogGroupMode } from '../src/core/transform/types.ts';
+import { MAX_CATCH_UP_HOURS } from '../src/core/workflow/input.ts';
 import { SCHEDULE_PERIOD_MS } from '../src/core/workflow/window.ts';
 import { POISON_AFTER_FAILED_RUNS } from '../src/pipeline/ledger.ts';
 
@@ -467,12 +468,13 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
       `must be at least ${MIN_LEASE_TTL_SECONDS}, got ${workflow.leaseTtlSeconds}: the lease renews only once half of it is gone, and a Task runs up to ${LONGEST_TASK_SECONDS} s without renewing it`,
     );
   }
-  // Raw objects are what a retry (within the late horizon) and a backfill read: they must still exist.
-  const minRawDays = Math.max(Math.ceil(workflow.lateHorizonHours / 24) + 1, workflow.maxBackfillDays);
+  // Raw objects are what a retry (within the late horizon, behind a catch-up) and a backfill read: they must still exist.
+  const listedHours = workflow.lateHorizonHours + MAX_CATCH_UP_HOURS;
+  const minRawDays = Math.max(Math.ceil(listedHours / 24) + 1, workflow.maxBackfillDays);
   if (rawRetentionDays < minRawDays) {
     p.add(
       `${path}.rawRetentionDays`,
-      `must be at least ${minRawDays} days, got ${rawRetentionDays}: raw objects must outlive workflow.lateHorizonHours (${workflow.lateHorizonHours} h) by a day and workflow.maxBackfillDays (${workflow.maxBackfillDays}); keep raw longer or lower those`,
+      `must be at least ${minRawDays} days, got ${rawRetentionDays}: raw objects must outlive by a day the ${listedHours} h a scheduled run may list (workflow.lateHorizonHours ${workflow.lateHorizonHours} h plus ${MAX_CATCH_UP_HOURS} h of catch-up after an outage), and last workflow.maxBackfillDays (${workflow.maxBackfillDays}); keep raw longer or lower those`,
     );
   }
   if (cfg.quarantineRetentionDays < MIN_QUARANTINE_RETENTION_DAYS) {

@@ -233,12 +233,17 @@ describe('parseConfig', () => {
     [
       'raw kept a day while late objects are planned for 30 days',
       { rawRetentionDays: 1, quarantineRetentionDays: 7, workflow: { lateHorizonHours: 720, maxBackfillDays: 1 } },
-      'eksLogLake.rawRetentionDays: must be at least 31 days, got 1: raw objects must outlive workflow.lateHorizonHours (720 h) by a day and workflow.maxBackfillDays (1); keep raw longer or lower those',
+      'eksLogLake.rawRetentionDays: must be at least 35 days, got 1: raw objects must outlive by a day the 816 h a scheduled run may list (workflow.lateHorizonHours 720 h plus 96 h of catch-up after an outage), and last workflow.maxBackfillDays (1); keep raw longer or lower those',
+    ],
+    [
+      'raw kept exactly as long as a 30-day late horizon plus the 4-day catch-up',
+      { rawRetentionDays: 34, workflow: { lateHorizonHours: 720, maxBackfillDays: 34 } },
+      'eksLogLake.rawRetentionDays: must be at least 35 days, got 34: raw objects must outlive by a day the 816 h a scheduled run may list (workflow.lateHorizonHours 720 h plus 96 h of catch-up after an outage), and last workflow.maxBackfillDays (34); keep raw longer or lower those',
     ],
     [
       'raw kept shorter than the longest backfill',
       { rawRetentionDays: 30 },
-      'eksLogLake.rawRetentionDays: must be at least 90 days, got 30: raw objects must outlive workflow.lateHorizonHours (48 h) by a day and workflow.maxBackfillDays (90); keep raw longer or lower those',
+      'eksLogLake.rawRetentionDays: must be at least 90 days, got 30: raw objects must outlive by a day the 144 h a scheduled run may list (workflow.lateHorizonHours 48 h plus 96 h of catch-up after an outage), and last workflow.maxBackfillDays (90); keep raw longer or lower those',
     ],
     [
       'a lease that can expire during one Task',
@@ -258,11 +263,11 @@ describe('parseConfig', () => {
     [
       'a quarantine that follows a short raw retention',
       {
-        rawRetentionDays: 3,
+        rawRetentionDays: 6,
         quarantineRetentionDays: undefined,
-        workflow: { lateHorizonHours: 48, maxBackfillDays: 3 },
+        workflow: { lateHorizonHours: 1, maxBackfillDays: 6 },
       },
-      'eksLogLake.quarantineRetentionDays: must be at least 7 days, got 3: a quarantined object alarms once and must still be there when someone looks (it defaults to rawRetentionDays; set it)',
+      'eksLogLake.quarantineRetentionDays: must be at least 7 days, got 6: a quarantined object alarms once and must still be there when someone looks (it defaults to rawRetentionDays; set it)',
     ],
     [
       'a log group retention on an account-policy member without clusters',
@@ -283,8 +288,8 @@ describe('parseConfig', () => {
   it.each([
     ['raw exactly as long as the longest backfill', { rawRetentionDays: 90 }],
     [
-      'raw a day longer than a 30-day late horizon',
-      { rawRetentionDays: 31, workflow: { lateHorizonHours: 720, maxBackfillDays: 31 } },
+      'raw a day longer than a 30-day late horizon plus the 4-day catch-up',
+      { rawRetentionDays: 35, workflow: { lateHorizonHours: 720, maxBackfillDays: 35 } },
     ],
     ['a lease of twice the longest Task', { workflow: { leaseTtlSeconds: 1800 } }],
     ['a week of quarantine', { quarantineRetentionDays: 7 }],
