@@ -15,7 +15,7 @@ import { QueryFailedError, RetryableError, ScanLimitExceededError } from '../../
 import type { KnownLogType } from '../../src/core/types.ts';
 import { compactObjects, publishPartitions } from '../../src/pipeline/compact.ts';
 import { collectGarbage } from '../../src/pipeline/gc.ts';
-import { readAttempts, readOwedAthenaWork, readProcessed } from '../../src/pipeline/ledger.ts';
+import { readAttempts, readOwedAthenaWork, readProcessed, readWatermark } from '../../src/pipeline/ledger.ts';
 import { athenaStepsOver } from '../../src/pipeline/workflow-athena.ts';
 import { type AthenaSteps, compactionStepsOver, type RunSummary } from '../../src/pipeline/workflow-tasks.ts';
 import type { Log, QueryEngine } from '../../src/ports.ts';
@@ -770,5 +770,161 @@ describe('faults injected into the compaction workflow', () => {
     expect(gc.generations).toBeGreaterThanOrEqual(1);
     expect(await l.store.head(orphans[0]!)).toBeUndefined();
     expect(await l.catalog.listPartitions('audit_hourly_summary')).toEqual(rollups);
+  });
+});
+
+describe('F27: an outage of any length (compaction failing, schedule disabled, IAM or KMS broken)', () => {
+  const LOG_TYPE_COUNT = 7;
+  let lake: TestLake | undefined;
+  afterEach(() => lake?.cleanup());
+
+  /** `n` one-event raw objects arriving `spacingMs` apart from `fromIso`; returns their keys. */
+  async function seedArrivals(l: TestLake, fromIso: string, n: number, idBase: number, spacingMs = 15_000) {
+    const keys: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = new Date(Date.parse(fromIso) + i * spacingMs).toISOString();
+      keys.push(await putRawObject(l, at, [{ id: String(idBase + i), time: at }]));
+    }
+    return keys;
+  }
+
+  /** The lake's deps with every LIST under raw/ recorded, and a log that keeps its errors. */
+  function observed(l: TestLake) {
+    const rawLists: string[] = [];
+    const errors: { message: string; fields?: Record<string, unknown> }[] = [];
+    const store = new Proxy(l.store, {
+      get(target, prop, receiver) {
+        if (prop === 'list') {
+          return (prefix: string) => {
+            if (prefix.startsWith('raw/')) rawLists.push(prefix);
+            return target.list(prefix);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const log: Log = { ...QUIET, error: (message, fields) => errors.push({ message, fields }) };
+    const metrics = createMemoryMetrics();
+    return { deps: { ...l.deps, store, log, metrics }, rawLists, errors, metrics };
+  }
+
+  /** The distinct hour prefixes of the recorded raw LISTs, in order, and how many LISTs there were. */
+  const hoursListed = (lists: readonly string[]) => {
+    const hours = [...new Set(lists.map((p) => /dt=[^/]+\/hour=\d{2}/.exec(p)![0]))];
+    return { first: hours[0], last: hours.at(-1), hours: hours.length, lists: lists.length };
+  };
+
+  const scheduledAt = async (l: TestLake, scheduledTime: string, deps = l.deps) => {
+    l.clock.current = new Date(Date.parse(scheduledTime) + 60_000);
+    return runLocalWorkflow({ scheduledTime }, { deps });
+  };
+
+  it('F27: a normal run after a clean one lists exactly the look-back hours, as before any watermark existed', async () => {
+    lake = makeTestLake('2025-01-03T10:01:00Z');
+    const first = observed(lake);
+    expect((await scheduledAt(lake, '2025-01-03T10:00:00Z', first.deps)).status).toBe('SUCCEEDED');
+    await seedArrivals(lake, '2025-01-03T10:02:00Z', 3, 1);
+    const next = observed(lake);
+    const run = await scheduledAt(lake, '2025-01-03T10:15:00Z', next.deps);
+    expect(run.output as RunSummary).toMatchObject({
+      objects: 3,
+      failedItems: 0,
+      watermark: '2025-01-03T10:15:00.000Z',
+    });
+    // Window [10:00, 10:15), 6-hour look-back: hours 04..10, one LIST per log type, no more.
+    expect(hoursListed(next.rawLists)).toEqual({
+      first: 'dt=2025-01-03/hour=04',
+      last: 'dt=2025-01-03/hour=10',
+      hours: 7,
+      lists: 7 * LOG_TYPE_COUNT,
+    });
+    expect(hoursListed(first.rawLists)).toEqual({
+      first: 'dt=2025-01-03/hour=03',
+      last: 'dt=2025-01-03/hour=09',
+      hours: 7,
+      lists: 7 * LOG_TYPE_COUNT,
+    });
+    expect(next.metrics.get('BackfillRequiredHours')).toBe(0);
+    expect(next.errors).toEqual([]);
+  });
+
+  it.each([
+    ['2 days and 2 hours (the reviewed repro)', '2026-11-27T07:15:00Z'],
+    ['3 days', '2026-11-28T05:15:00Z'],
+  ])(
+    'F27: the first scheduled run after an outage of %s compacts every object that arrived during it exactly once, then moves the watermark',
+    async (_, resumeAt) => {
+      lake = makeTestLake('2026-11-25T05:01:00Z', { lateHorizonHours: 48, maxChunkObjects: 50 });
+      const before = await scheduledAt(lake, '2026-11-25T05:00:00Z');
+      expect((before.output as RunSummary).watermark).toBe('2026-11-25T05:00:00.000Z');
+      // 196 objects arrive in hour 05 while no run completes.
+      const keys = await seedArrivals(lake, '2026-11-25T05:00:10Z', 196, 1000);
+      const o = observed(lake);
+      const run = await scheduledAt(lake, resumeAt, o.deps);
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.output as RunSummary).toMatchObject({
+        objects: 196,
+        failedItems: 0,
+        rowsOut: 196,
+        watermark: new Date(resumeAt).toISOString(),
+      });
+      // Listed from the look-back before the watermark, not only before this window.
+      expect(hoursListed(o.rawLists).first).toBe('dt=2026-11-23/hour=05');
+      expect(o.metrics.get('BackfillRequiredHours')).toBe(0);
+      const expected = keys.map((_, i) => cwlId(String(1000 + i))).sort();
+      expect((await publishedRows(lake, 'audit_events')).map((r) => r.event_id)).toEqual(expected);
+      expect(Object.keys(await readProcessed(lake.store, 'dt=2026-11-25/hour=05')).sort()).toEqual([...keys].sort());
+
+      // The next run finds nothing left and publishes nothing twice.
+      const next = await scheduledAt(lake, new Date(Date.parse(resumeAt) + 15 * 60_000).toISOString());
+      expect(next.output as RunSummary).toMatchObject({ objects: 0, failedItems: 0 });
+      expect((await publishedRows(lake, 'audit_events')).map((r) => r.event_id)).toEqual(expected);
+      expect((await readWatermark(lake.store))?.completeThrough).toBe(
+        new Date(Date.parse(resumeAt) + 15 * 60_000).toISOString(),
+      );
+    },
+  );
+
+  it('F27: past the catch-up bound a run publishes the newest hours, keeps the watermark, names the backfill; that backfill and the next run bring everything in', async () => {
+    lake = makeTestLake('2026-11-20T05:01:00Z', { lateHorizonHours: 48, maxChunkObjects: 50 });
+    expect((await scheduledAt(lake, '2026-11-20T05:00:00Z')).status).toBe('SUCCEEDED');
+    const old = await seedArrivals(lake, '2026-11-20T05:10:00Z', 4, 100);
+    const fresh = await seedArrivals(lake, '2026-11-26T06:10:00Z', 3, 200);
+
+    // Six days on: more than the 96-hour bound, so the run lists the newest 96 + 48 hours only.
+    const o = observed(lake);
+    const run = await scheduledAt(lake, '2026-11-26T07:15:00Z', o.deps);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output as RunSummary).toMatchObject({ objects: 3, failedItems: 0, watermark: null });
+    expect(hoursListed(o.rawLists)).toMatchObject({ first: 'dt=2026-11-20/hour=07', last: 'dt=2026-11-26/hour=07' });
+    expect((await readWatermark(lake.store))?.completeThrough).toBe('2026-11-20T05:00:00.000Z');
+    const backfill = { from: '2026-11-18T05:00:00.000Z', to: '2026-11-26T08:00:00.000Z' };
+    expect(o.metrics.get('BackfillRequiredHours')).toBe(195);
+    expect(o.errors.map((e) => e.fields?.backfill)).toContainEqual(backfill);
+    expect(o.errors.map((e) => e.fields?.startExecutionInput)).toContain(JSON.stringify(backfill));
+    expect(o.errors.map((e) => e.message)).toContain('watermark not moved: this run did not list every hour since it');
+    expect((await publishedRows(lake, 'audit_events')).map((r) => r.event_id)).toEqual(
+      fresh.map((_, i) => cwlId(String(200 + i))),
+    );
+
+    // The operator starts exactly the named backfill (day-sized children, oldest first).
+    lake.clock.current = new Date('2026-11-26T07:40:00Z');
+    const filled = await runLocalWorkflow(backfill, { deps: lake.deps });
+    expect(filled.status).toBe('SUCCEEDED');
+    expect((await readWatermark(lake.store))?.completeThrough).toBe('2026-11-26T07:40:00.000Z');
+    const all = [...old.map((_, i) => cwlId(String(100 + i))), ...fresh.map((_, i) => cwlId(String(200 + i)))].sort();
+    expect((await publishedRows(lake, 'audit_events')).map((r) => r.event_id)).toEqual(all);
+
+    // The next scheduled run is back inside the bound and moves the watermark on.
+    const after = observed(lake);
+    const next = await scheduledAt(lake, '2026-11-26T07:45:00Z', after.deps);
+    expect(next.output as RunSummary).toMatchObject({
+      objects: 0,
+      failedItems: 0,
+      watermark: '2026-11-26T07:45:00.000Z',
+    });
+    expect(after.metrics.get('BackfillRequiredHours')).toBe(0);
+    expect((await publishedRows(lake, 'audit_events')).map((r) => r.event_id)).toEqual(all);
   });
 });
