@@ -32,9 +32,10 @@ function instant(name: string, s: string): number {
  * Compacts, in a local lake folder, the raw objects that arrived in [from, to) (by their
  * `dt=/hour=` key), with the same plan id the workflow would use for them.
  */
-export async function runLocalCompact(
-  opts: LocalCompactOptions,
-): Promise<CompactionSummary & { ignoredUnderRaw: number }> {
+/** What `compact` did: the compaction summary plus keys under raw/ that are not raw objects. */
+export type LocalCompactSummary = CompactionSummary & { ignoredUnderRaw: number };
+
+export async function runLocalCompact(opts: LocalCompactOptions): Promise<LocalCompactSummary> {
   const from = instant('from', opts.from);
   const to = instant('to', opts.to);
   if (to <= from) throw new InvalidInputError('--to must be after --from');
@@ -86,7 +87,7 @@ function mib(n: number): string {
 
 /** `eks-log-lake compact --lake DIR --from ISO --to ISO`. */
 /** What `compact` prints: the plan's figures (the same on every rerun), then whether anything was new. */
-export function compactSummaryText(s: CompactionSummary): string {
+export function compactSummaryText(s: LocalCompactSummary): string {
   const rows = Object.entries(s.rows)
     .map(([t, n]) => `  ${t.padEnd(20)} ${n}`)
     .join('\n');
