@@ -28,13 +28,13 @@ function instant(name: string, s: string): number {
   return ms;
 }
 
+/** What `compact` did: the compaction summary plus keys under raw/ that are not raw objects. */
+export type LocalCompactSummary = CompactionSummary & { ignoredUnderRaw: number };
+
 /**
  * Compacts, in a local lake folder, the raw objects that arrived in [from, to) (by their
  * `dt=/hour=` key), with the same plan id the workflow would use for them.
  */
-/** What `compact` did: the compaction summary plus keys under raw/ that are not raw objects. */
-export type LocalCompactSummary = CompactionSummary & { ignoredUnderRaw: number };
-
 export async function runLocalCompact(opts: LocalCompactOptions): Promise<LocalCompactSummary> {
   const from = instant('from', opts.from);
   const to = instant('to', opts.to);
