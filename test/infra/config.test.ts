@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closestKey, firesEverySchedulePeriod, parseConfig } from '../../infra/config.ts';
 import { ConfigError } from '../../src/core/errors.ts';
@@ -6,6 +8,12 @@ import { RAW_CONFIG } from './support.ts';
 const base = RAW_CONFIG as unknown as Record<string, unknown>;
 
 describe('parseConfig', () => {
+  it('accepts the cdk.json the repository ships', () => {
+    const cdk = JSON.parse(readFileSync(resolve(__dirname, '../../cdk.json'), 'utf8'));
+    const config = parseConfig(cdk.context.eksLogLake);
+    expect(config.members.map((m) => m.account)).toEqual(['222222222222', '333333333333']);
+  });
+
   it('fills defaults and allows exactly the central and member accounts when no allow-list is given', () => {
     const c = parseConfig(base);
     expect(c.allowedSourceAccounts).toEqual(['111111111111', '222222222222', '333333333333']);
