@@ -164,15 +164,6 @@ const REDACTED_COLUMNS = [
 // annotations, and klog/logfmt key-values can carry a token or a credential named by its key.
 const REDACTED_MAP_COLUMNS = ['annotations', 'kv'] as const;
 
-/** True when any value of the row's maps holds an AWS access key id. */
-function mapsHoldKeyId(row: CuratedRow): boolean {
-  for (const col of REDACTED_MAP_COLUMNS) {
-    const cell = row[col] as MapCell | null | undefined;
-    if (cell) for (const [, v] of cell) if (v !== null && holdsKeyId(v)) return true;
-  }
-  return false;
-}
-
 /**
  * Maps one raw NDJSON line (design §3) to its curated table, partition and row, or to a
  * quarantine reason, with secrets in every free-text column replaced by markers (raw/ keeps
@@ -185,36 +176,44 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
   const row = m.row;
   const secretResource = row.resource === 'secrets';
   // Read before the message loses its key id to redaction below.
-  const keyIdInMessage = typeof row.message === 'string' && holdsKeyId(row.message);
+  let keyIdInMessage = false;
   let counts: RedactionCounts | null = null;
   for (const col of REDACTED_COLUMNS) {
     const v = row[col];
     // Most cells hold no hint of a secret: skip the call and the counts object for them.
     if (typeof v !== 'string' || (!secretResource && !mayHoldSecret(v))) continue;
     counts ??= {};
+    if (col === 'message') keyIdInMessage = holdsKeyId(v);
     // Secret `data` maps only exist in bodies; a lone access key id elsewhere is an identifier
     // investigations join on (user_extra's accessKeyId), so only bodies lose it.
     const body = col.endsWith('_object');
     row[col] = redactSecrets(v, counts, { secretResource: secretResource && body, keyIdsAlone: body });
   }
-  // A map is one record: a secret key logged as its own pair sits beside the pair (or the
-  // message) holding its key id, so a key id anywhere makes every value a suspect.
-  let nearby: boolean | null = keyIdInMessage || null;
+  // A map is one record (a row has one map: annotations or kv): a secret key logged as its own
+  // pair sits beside the pair (or the message) holding its key id, so a key id anywhere makes
+  // every value a suspect. A first pass finds suspects: most maps have none and cost no more.
   let secretKeys: string[] | null = null;
   for (const col of REDACTED_MAP_COLUMNS) {
     const cell = row[col] as MapCell | null | undefined;
     if (!cell) continue;
+    let nearby = keyIdInMessage;
+    let suspects = false;
+    for (const [k, v] of cell) {
+      if (v === null || v === '') continue;
+      if (mayHoldSecret(v)) {
+        suspects = true;
+        if (!nearby && holdsKeyId(v)) nearby = true;
+      } else if (isSecretKey(k)) suspects = true;
+    }
+    if (!suspects && !nearby) continue;
+    counts ??= {};
     let out: [string, string | null][] | null = null;
     for (let i = 0; i < cell.length; i++) {
       const [k, v] = cell[i]!;
       if (v === null || v === '') continue;
-      if (!mayHoldSecret(v) && !isSecretKey(k)) {
-        nearby ??= mapsHoldKeyId(row);
-        if (!nearby) continue;
-      }
-      counts ??= {};
-      nearby ??= mapsHoldKeyId(row);
-      if (isSecretKey(k)) {
+      const keyed = isSecretKey(k);
+      if (!nearby && !keyed && !mayHoldSecret(v)) continue;
+      if (keyed) {
         secretKeys ??= [];
         secretKeys.push(k);
       }

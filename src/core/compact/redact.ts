@@ -86,15 +86,25 @@ function bump(counts: RedactionCounts, kind: SecretKind, n = 1): void {
   counts[kind] = (counts[kind] ?? 0) + n;
 }
 
+// Map keys repeat from line to line: the answer per key is remembered, within a bound.
+const KEY_VERDICTS = new Map<string, boolean>();
+const MAX_KEY_VERDICTS = 4096;
+
 /** True when a map key names a credential (`secretAccessKey`, `password`, `client_secret`, …). */
 export function isSecretKey(key: string): boolean {
-  const cut = Math.max(key.lastIndexOf('/'), key.lastIndexOf('.'));
-  return SECRET_KEYS.has(
-    key
-      .slice(cut + 1)
-      .toLowerCase()
-      .replace(/[-_]/g, ''),
-  );
+  let verdict = KEY_VERDICTS.get(key);
+  if (verdict === undefined) {
+    const cut = Math.max(key.lastIndexOf('/'), key.lastIndexOf('.'));
+    verdict = SECRET_KEYS.has(
+      key
+        .slice(cut + 1)
+        .toLowerCase()
+        .replace(/[-_]/g, ''),
+    );
+    if (KEY_VERDICTS.size >= MAX_KEY_VERDICTS) KEY_VERDICTS.clear();
+    KEY_VERDICTS.set(key, verdict);
+  }
+  return verdict;
 }
 
 /** True when `text` holds an AWS access key id (AKIA…/ASIA…). */
