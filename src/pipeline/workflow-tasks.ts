@@ -10,7 +10,7 @@ import {
 } from '../core/workflow/input.ts';
 import type { ChunkLimits } from '../core/workflow/plan.ts';
 import { groupsOf } from '../core/workflow/plan.ts';
-import type { WorkflowWindow } from '../core/workflow/window.ts';
+import type { TimeRange, WorkflowWindow } from '../core/workflow/window.ts';
 import type { Clock, Log, Metrics, ObjectStore } from '../ports.ts';
 import {
   type CompactionDeps,
@@ -46,6 +46,7 @@ import {
   takeOnOwedAthenaWork,
   uncountOwedAthenaRun,
   WATERMARK_LAG_METRIC,
+  type Watermark,
 } from './ledger.ts';
 import { maybeReadRunFile, planWindow, RUNS_PREFIX, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
 
@@ -184,6 +185,11 @@ export interface RunSummary {
   readonly environmentFailure: 'AccessDeniedError' | 'ThrottledError' | null;
   readonly failureSummary: string;
   readonly watermark: string | null;
+  /**
+   * The backfill to start when the watermark lags past what a scheduled run catches up by
+   * itself (the watermark stays until it ran); null otherwise.
+   */
+  readonly backfillRequired: TimeRange | null;
 }
 
 interface StageRecord {
@@ -666,10 +672,12 @@ export async function writeLedgerTask(
   await recordPartitions(deps.store, [...perHour.values()], { executionName: payload.executionName, planId, at });
   await recordProcessed(deps.store, doneObjects);
 
-  const watermark = failures.length === 0 ? await moveWatermark(deps, plan, payload, at) : null;
+  const stored = await readWatermark(deps.store);
+  const backfillRequired = catchUpBackfill(plan.window, stored?.completeThrough, deps.config);
+  const watermark = failures.length === 0 ? await moveWatermark(deps, plan, stored, payload, at) : null;
   // Emitted by every run, failed or backfill too, so the lag keeps growing in CloudWatch while
   // runs fail; before the first clean scheduled run there is no watermark and nothing to report.
-  const current = watermark ?? (await readWatermark(deps.store))?.completeThrough;
+  const current = watermark ?? stored?.completeThrough;
   if (current) {
     const lagSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(current)) / 1000);
     deps.metrics?.gauge(WATERMARK_LAG_METRIC.metricName, lagSeconds, WATERMARK_LAG_METRIC.unit);
@@ -696,6 +704,7 @@ export async function writeLedgerTask(
       (environmentFailure ? ENVIRONMENT_NOTE[environmentFailure] : '') +
       describeFailures(failures, plan.chunks.length + merged.length + failed.length),
     watermark,
+    backfillRequired,
   };
   deps.log?.info('run recorded', { ...summary });
   return summary;
@@ -710,17 +719,18 @@ export async function writeLedgerTask(
 async function moveWatermark(
   deps: WorkflowDeps,
   plan: StoredPlan,
+  stored: Watermark | undefined,
   run: { planId: string; lease: LeaseGrant; executionName: string },
   at: string,
 ): Promise<string | null> {
   const window = plan.window;
-  const stored = await readWatermark(deps.store);
   const chain = stored?.backfill?.holder === run.lease.holder ? stored.backfill.listedThrough : undefined;
   if (!coversSinceWatermark(window, stored?.completeThrough, deps.config, chain)) {
     if (window.mode === 'scheduled') {
       deps.log?.error('watermark not moved: this run did not list every hour since it', {
         watermark: stored?.completeThrough,
         listedFrom: window.arrivalHours[0],
+        backfill: catchUpBackfill(window, stored?.completeThrough, deps.config),
       });
     }
     return null;
@@ -918,5 +928,6 @@ export async function summarizeBackfillTask(
     environmentFailure: null,
     failureSummary: describeFailures(failures, payload.children.length),
     watermark: null,
+    backfillRequired: null,
   };
 }

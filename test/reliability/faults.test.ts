@@ -896,10 +896,15 @@ describe('F27: an outage of any length (compaction failing, schedule disabled, I
     const o = observed(lake);
     const run = await scheduledAt(lake, '2026-11-26T07:15:00Z', o.deps);
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.output as RunSummary).toMatchObject({ objects: 3, failedItems: 0, watermark: null });
+    const backfill = { from: '2026-11-18T05:00:00.000Z', to: '2026-11-26T08:00:00.000Z' };
+    expect(run.output as RunSummary).toMatchObject({
+      objects: 3,
+      failedItems: 0,
+      watermark: null,
+      backfillRequired: backfill,
+    });
     expect(hoursListed(o.rawLists)).toMatchObject({ first: 'dt=2026-11-20/hour=07', last: 'dt=2026-11-26/hour=07' });
     expect((await readWatermark(lake.store))?.completeThrough).toBe('2026-11-20T05:00:00.000Z');
-    const backfill = { from: '2026-11-18T05:00:00.000Z', to: '2026-11-26T08:00:00.000Z' };
     expect(o.metrics.get('BackfillRequiredHours')).toBe(195);
     expect(o.errors.map((e) => e.fields?.backfill)).toContainEqual(backfill);
     expect(o.errors.map((e) => e.fields?.startExecutionInput)).toContain(JSON.stringify(backfill));
