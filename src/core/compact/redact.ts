@@ -246,6 +246,9 @@ export function redactEntry(key: string, value: string, counts: RedactionCounts,
   return redactSecrets(value, counts, { keyIdsAlone: false, keyIdNearby });
 }
 
+// A value that is nothing but a marker (a pattern above already replaced it).
+const ALREADY_REDACTED = /^"?\[REDACTED:[a-z_]+\]"?$/;
+
 /**
  * Replaces the value after `key=` (klog, logfmt) or `"key":` (JSON) for each of `keys` in a log
  * line, quoted or bare: the line-verbatim twin of redacting those keys' map values.
@@ -257,7 +260,7 @@ export function redactKeyedValues(text: string, keys: readonly string[], counts:
     const k = key.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
     const re = new RegExp(`(?<![A-Za-z0-9_.\\/-])(${k}=|"${k}":\\s*)("(?:[^"\\\\]|\\\\.)*"|[^\\s",}]+)`, 'g');
     out = out.replace(re, (m, prefix: string, value: string) => {
-      if (value === '""' || value.startsWith('"[REDACTED:') || value.startsWith('[REDACTED:')) return m;
+      if (value === '""' || ALREADY_REDACTED.test(value)) return m;
       bump(counts, 'credential');
       const marker = redactionMarker('credential');
       return `${prefix}${value.startsWith('"') ? `"${marker}"` : marker}`;

@@ -329,6 +329,12 @@ describe('redactKeyedValues', () => {
       want: '{"msg":"login","token":"[REDACTED:credential]","n":1}',
     },
     {
+      name: 'a value a pattern redacted only in part',
+      text: `token="[REDACTED:jwt] ${CANARY.password}"`,
+      keys: ['token'],
+      want: 'token="[REDACTED:credential]"',
+    },
+    {
       name: 'a key that only ends another key, an empty value and a value already redacted',
       text: `refresh_token=${CANARY.password} token="" token=[REDACTED:jwt]`,
       keys: ['token'],
