@@ -1,4 +1,5 @@
 import type { CompactedTable } from '../core/compact/index.ts';
+import { type RetiredGeneration, type RetiredRecord, retiredRecordKey } from '../core/compact/retired.ts';
 import { CommitConflictError } from '../core/errors.ts';
 import type { CatalogPartition } from '../ports.ts';
 import type { CompactionDeps, MergeResult } from './compact.ts';
@@ -19,10 +20,11 @@ const CATALOG_CHUNK = 100;
 /**
  * Phase 3: points each merged partition's catalog location at its new generation. `fence`
  * is called right before every catalog write and must throw if the caller's lease is lost,
- * so a stalled run can never publish over a newer one.
+ * so a stalled run can never publish over a newer one. The generations a write moves away
+ * from are recorded for GC first (`store` is needed only when a write retires one).
  */
 export async function publishPartitions(
-  deps: Pick<CompactionDeps, 'catalog' | 'log' | 'metrics'>,
+  deps: Pick<CompactionDeps, 'catalog' | 'log' | 'metrics'> & Partial<Pick<CompactionDeps, 'store' | 'now'>>,
   input: { planId: string; merged: MergeResult[]; fence: () => Promise<void> },
 ): Promise<PublishResult> {
   const byTable = new Map<CompactedTable, MergeResult[]>();
@@ -41,6 +43,7 @@ export async function publishPartitions(
   for (const [table, merged] of [...byTable.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     for (let i = 0; i < merged.length; i += CATALOG_CHUNK) {
       const chunk: CatalogPartition[] = [];
+      const retired: RetiredGeneration[] = [];
       for (const m of merged.slice(i, i + CATALOG_CHUNK)) {
         // A generation holds its base's rows plus the plan's; switching from any other
         // location would drop rows another run published meanwhile.
@@ -55,8 +58,10 @@ export async function publishPartitions(
           );
         }
         chunk.push({ values: m.values, location: m.location! });
+        if (current !== null) retired.push({ values: m.values, location: current, replacedBy: m.location! });
       }
       if (chunk.length === 0) continue;
+      if (retired.length > 0) await recordRetired(deps, { planId: input.planId, table, generations: retired });
       await input.fence();
       await deps.catalog.putPartitions(table, chunk);
       catalogCalls++;
@@ -66,4 +71,25 @@ export async function publishPartitions(
   deps.metrics?.count('PublishedPartitions', published);
   deps.log.info('published partitions', { planId: input.planId, published, unchanged });
   return { planId: input.planId, published, unchanged, catalogCalls };
+}
+
+/**
+ * Writes the retirement record of one catalog write, before the write: a crash after it but
+ * before the switch leaves a record GC drops once it sees the old generation still current,
+ * whereas a record written after the switch could be lost and leak the old generation.
+ */
+async function recordRetired(
+  deps: Partial<Pick<CompactionDeps, 'store' | 'now'>>,
+  input: { planId: string; table: string; generations: RetiredGeneration[] },
+): Promise<void> {
+  if (!deps.store) throw new Error('publishing over an existing generation needs a store to record it for GC');
+  const record: RetiredRecord = {
+    planId: input.planId,
+    table: input.table,
+    retiredAt: (deps.now?.() ?? new Date(0)).toISOString(),
+    generations: input.generations,
+  };
+  await deps.store.put(retiredRecordKey(input.planId, input.table, input.generations), JSON.stringify(record), {
+    contentType: 'application/json',
+  });
 }
