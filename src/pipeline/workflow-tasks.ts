@@ -4,6 +4,7 @@ import { classifyFailure, environmentErrorOf } from '../core/workflow/failure.ts
 import {
   type CatchUpLimits,
   catchUpBackfill,
+  catchUpWindow,
   coversSinceWatermark,
   leaseHolderOf,
   resolveWindow,
@@ -119,7 +120,7 @@ export const COMPACTION_METRICS = {
    * Hours of the backfill a scheduled run names because the watermark lags past the catch-up
    * bound (0 when none is needed); the error log carries the `{from, to}` to start.
    */
-  backfillRequiredHours: { metricName: 'BackfillRequiredHours', service: 'validate-input' },
+  backfillRequiredHours: { metricName: 'BackfillRequiredHours', service: 'plan-window' },
   /** Keys under raw/ the planner left out: not Firehose output (manual uploads, failure JSON). */
   ignoredRawKeys: { metricName: 'IgnoredRawKeys', service: 'plan-window' },
   publishedPartitions: { metricName: 'PublishedPartitions', service: 'publish-partitions' },
@@ -231,34 +232,15 @@ const chunkName = (chunkId: number) => `c${String(chunkId).padStart(5, '0')}`;
 const partitionId = (p: PartitionRef) => `${p.table}/${p.values.join('/')}`;
 const hourCount = (w: WorkflowWindow) => (Date.parse(w.end) - Date.parse(w.start)) / 3_600_000;
 
-/**
- * ValidateInput: the execution input → its window and lease holder, or InvalidInputError before
- * any work. A scheduled window lists back to the stored watermark (catch-up after an outage);
- * past the catch-up bound it logs an error and a metric naming the backfill to start.
- */
+/** ValidateInput: the execution input → its window and lease holder, or InvalidInputError before any work. */
 export async function validateInputTask(
   deps: WorkflowDeps,
   payload: { input: unknown; executionName: string },
 ): Promise<{ window: WorkflowWindow; holder: string }> {
-  const now = deps.clock.now();
-  const holder = leaseHolderOf(payload.input, payload.executionName);
-  // Validated before any read, so bad input fails without touching the lake.
-  let window = resolveWindow(payload.input, now, deps.config);
-  if (window.mode !== 'scheduled') return { window, holder };
-  const watermark = (await readWatermark(deps.store))?.completeThrough ?? null;
-  window = resolveWindow(payload.input, now, deps.config, watermark);
-  const backfill = catchUpBackfill(window, watermark, deps.config);
-  const hours = backfill ? (Date.parse(backfill.to) - Date.parse(backfill.from)) / 3_600_000 : 0;
-  deps.metrics?.count(COMPACTION_METRICS.backfillRequiredHours.metricName, hours);
-  if (backfill) {
-    deps.log?.error('watermark lags past the catch-up bound: start this backfill; the watermark stays until it ran', {
-      watermark,
-      listedFrom: window.arrivalHours[0],
-      backfill,
-      startExecutionInput: JSON.stringify(backfill),
-    });
-  }
-  return { window, holder };
+  return {
+    window: resolveWindow(payload.input, deps.clock.now(), deps.config),
+    holder: leaseHolderOf(payload.input, payload.executionName),
+  };
 }
 
 /** AcquireLease: takes the compaction lease for this execution. */
@@ -268,17 +250,37 @@ export async function acquireLeaseTask(deps: WorkflowDeps, payload: { holder: st
   return grant;
 }
 
-/** PlanWindow: lists, filters and chunks the window's raw objects; returns chunk ids only. */
+/**
+ * PlanWindow: lists, filters and chunks the window's raw objects; returns chunk ids only. A
+ * scheduled window lists back to the watermark, read under the lease (catch-up after an outage);
+ * past the catch-up bound it logs an error and a metric naming the backfill to start.
+ */
 export async function planWindowTask(
   deps: WorkflowDeps,
   payload: { window: WorkflowWindow; lease: LeaseGrant },
 ): Promise<{ planId: string; chunks: number[]; objects: number; bytes: number; owedAthenaSteps: number }> {
   await fenceLease(leaseDeps(deps), payload.lease);
+  const listedAt = deps.clock.now().toISOString();
+  const watermark = (await readWatermark(deps.store))?.completeThrough ?? null;
+  const window = catchUpWindow(payload.window, watermark, deps.config);
+  const backfill = catchUpBackfill(window, watermark, deps.config);
+  if (window.mode === 'scheduled') {
+    const hours = backfill ? (Date.parse(backfill.to) - Date.parse(backfill.from)) / 3_600_000 : 0;
+    deps.metrics?.count(COMPACTION_METRICS.backfillRequiredHours.metricName, hours);
+  }
+  if (backfill) {
+    deps.log?.error('watermark lags past the catch-up bound: start this backfill; the watermark stays until it ran', {
+      watermark,
+      listedFrom: window.arrivalHours[0],
+      backfill,
+      startExecutionInput: JSON.stringify(backfill),
+    });
+  }
   const plan = await planWindow(
     { store: deps.store, limits: deps.config, log: deps.log },
-    payload.window,
+    window,
     payload.lease.holder,
-    deps.clock.now().toISOString(),
+    listedAt,
   );
   const objects = plan.chunks.reduce((n, c) => n + c.objects.length, 0);
   const bytes = plan.chunks.reduce((n, c) => n + c.bytes, 0);

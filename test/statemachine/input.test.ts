@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors.ts';
 import {
   catchUpBackfill,
+  catchUpWindow,
   coversSinceWatermark,
   leaseHolderOf,
   MAX_CATCH_UP_HOURS,
@@ -202,6 +203,8 @@ describe('scheduled windows after an outage', () => {
     'lists back to the late look-back before the watermark, at most the catch-up bound: %s',
     (_, wm, first, backfill) => {
       const w = resolveWindow(SCHEDULED, NOW, LIMITS, wm);
+      // PlanWindow widens the validated window with the watermark it reads under the lease.
+      expect(catchUpWindow(resolveWindow(SCHEDULED, NOW, LIMITS), wm, LIMITS)).toEqual(w);
       expect(w.arrivalHours[0]).toBe(at(first));
       expect(w.arrivalHours.at(-1)).toBe('dt=2025-01-03/hour=10');
       expect(w.arrivalHours.length).toBe((Date.parse('2025-01-03T11:00:00Z') - Date.parse(first)) / HOUR_MS);

@@ -98,6 +98,23 @@ export function resolveWindow(
 }
 
 /**
+ * The scheduled window with its listing widened back to the stored `watermark` (see
+ * {@link resolveWindow}); a backfill, or a first run with no watermark yet, is unchanged.
+ */
+export function catchUpWindow(
+  window: WorkflowWindow,
+  watermark: string | null | undefined,
+  limits: CatchUpLimits,
+): WorkflowWindow {
+  if (window.mode !== 'scheduled' || !watermark) return window;
+  const end = Date.parse(window.end);
+  return {
+    ...window,
+    arrivalHours: hoursOverlapping(listedFrom(Date.parse(window.start), end, limits, watermark), end),
+  };
+}
+
+/**
  * Where a scheduled window's listing starts: the late look-back before its start, or before the
  * watermark when that is older (a run after an outage lists every hour since the last clean
  * run), but never more than the catch-up bound plus the look-back before its end.
