@@ -886,6 +886,25 @@ describe('F27: an outage of any length (compaction failing, schedule disabled, I
     },
   );
 
+  it('F27: a backfill moves the watermark only if it starts at or before the watermark look-back (or continues its own earlier child)', async () => {
+    lake = makeTestLake('2026-11-20T05:01:00Z', { lateHorizonHours: 48 });
+    expect((await scheduledAt(lake, '2026-11-20T05:00:00Z')).status).toBe('SUCCEEDED');
+    lake.clock.current = new Date('2026-11-20T07:30:00Z');
+    const wm = async () => (await readWatermark(lake!.store))?.completeThrough;
+    // Starts after the look-back (2026-11-18T05:00): objects that arrived after the watermark may sit before it.
+    expect(
+      (await runLocalWorkflow({ from: '2026-11-18T06:00:00Z', to: '2026-11-20T07:00:00Z' }, { deps: lake.deps }))
+        .status,
+    ).toBe('SUCCEEDED');
+    expect(await wm()).toBe('2026-11-20T05:00:00.000Z');
+    // From the look-back, in day-sized children: each continues where the previous one stopped.
+    expect(
+      (await runLocalWorkflow({ from: '2026-11-18T05:00:00Z', to: '2026-11-20T07:00:00Z' }, { deps: lake.deps }))
+        .status,
+    ).toBe('SUCCEEDED');
+    expect(await wm()).toBe('2026-11-20T07:00:00.000Z');
+  });
+
   it('F27: past the catch-up bound a run publishes the newest hours, keeps the watermark, names the backfill; that backfill and the next run bring everything in', async () => {
     lake = makeTestLake('2026-11-20T05:01:00Z', { lateHorizonHours: 48, maxChunkObjects: 50 });
     expect((await scheduledAt(lake, '2026-11-20T05:00:00Z')).status).toBe('SUCCEEDED');
