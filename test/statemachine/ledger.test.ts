@@ -9,6 +9,7 @@ import {
   readPartitionLedger,
   readProcessed,
   readWatermark,
+  recordBackfillCoverage,
   recordFailedAttempts,
   recordPartitions,
   recordProcessed,
@@ -89,6 +90,46 @@ describe('ledger', () => {
     expect((await readWatermark(lake.store))?.completeThrough).toBe('2025-01-03T10:15:00.000Z');
     await advanceWatermark(lake.store, wm('2025-01-03T10:30:00.000Z'));
     expect((await readWatermark(lake.store))?.completeThrough).toBe('2025-01-03T10:30:00.000Z');
+  });
+
+  it('records how far a backfill listed, moving the watermark only forward and only past where it stood', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const run = (listedThrough: string) => ({
+      holder: 'bf-1',
+      listedThrough,
+      executionName: 'c',
+      planId: 'p',
+      at: 'x',
+    });
+    await advanceWatermark(lake.store, {
+      completeThrough: '2025-01-03T06:00:00.000Z',
+      updatedAt: 'w',
+      executionName: 's',
+      planId: 'q',
+    });
+    const behind = await recordBackfillCoverage(
+      lake.store,
+      (await readWatermark(lake.store))!,
+      run('2025-01-02T00:00:00.000Z'),
+    );
+    expect(behind).toEqual({
+      completeThrough: '2025-01-03T06:00:00.000Z',
+      updatedAt: 'w',
+      executionName: 's',
+      planId: 'q',
+      backfill: { holder: 'bf-1', listedThrough: '2025-01-02T00:00:00.000Z' },
+    });
+    const past = await recordBackfillCoverage(lake.store, behind, run('2025-01-03T09:00:00.000Z'));
+    expect(past).toMatchObject({ completeThrough: '2025-01-03T09:00:00.000Z', executionName: 'c', planId: 'p' });
+    expect(await readWatermark(lake.store)).toEqual(past);
+    // A scheduled run that moves it drops the marker: the next backfill starts from the look-back again.
+    await advanceWatermark(lake.store, {
+      completeThrough: '2025-01-03T10:15:00.000Z',
+      updatedAt: 'y',
+      executionName: 's2',
+      planId: 'r',
+    });
+    expect((await readWatermark(lake.store))?.backfill).toBeUndefined();
   });
 
   it('reports the watermark lag in seconds from every run, a backfill too, once a watermark exists', async () => {
