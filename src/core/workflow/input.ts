@@ -30,7 +30,7 @@ const IGNORED_KEYS = new Set(['AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID', 'lea
  * Validates an execution input and returns the window it covers, or throws InvalidInputError
  * before any work. Scheduled `{scheduledTime}`: the 15-minute window ending at scheduledTime
  * floored to 15 minutes, listing arrival hours back to `lateHorizonHours` before the earlier of
- * its start and the stored `watermark` (at most {@link catchUpBackfill}'s bound back).
+ * its start and `watermark` when given (at most `maxCatchUpHours` of lag; {@link catchUpWindow}).
  * Backfill `{from, to}`: hour-aligned, half-open, non-empty, not in the future, at most
  * `maxBackfillDays` long; longer than `childRangeHours` ⇒ fans out into child ranges.
  */
