@@ -1,7 +1,7 @@
 import { parseCuratedKey } from '../core/compact/index.ts';
 import { parseRetiredRecord, RETIRED_PREFIX } from '../core/compact/retired.ts';
 import { TABLES } from '../core/schema.ts';
-import type { Catalog, Log, ObjectStore } from '../ports.ts';
+import type { Catalog, Log, ObjectInfo, ObjectStore } from '../ports.ts';
 
 export interface GcDeps {
   store: ObjectStore;
@@ -38,6 +38,7 @@ export const SWEEP_OBJECTS_PER_RUN = 500_000;
 export const GC_TIME_BUDGET_MS = 8 * 60_000;
 
 const DELETE_BATCH = 1000;
+const RECORD_READS_AT_ONCE = 16;
 const HOUR_MS = 3600_000;
 
 /**
@@ -112,21 +113,28 @@ interface RunState {
 async function collectRetired(deps: GcDeps, run: RunState): Promise<Set<string>> {
   const records: { key: string; locations: string[] }[] = [];
   const byLocation = new Map<string, { table: string; values: readonly string[]; retiredAt: number }>();
-  for await (const o of deps.store.list(RETIRED_PREFIX)) {
-    const got = await deps.store.get(o.key);
-    if (!got) continue;
-    const record = parseRetiredRecord(Buffer.from(got.body).toString('utf8'));
-    if (!record) {
-      deps.log.warn('not a retirement record; left alone', { key: o.key });
-      continue;
-    }
-    // The later of the publisher's clock and the store's: neither may start the grace early.
-    const retiredAt = Math.max(o.lastModified.getTime(), Date.parse(record.retiredAt) || 0);
-    for (const g of record.generations) {
-      const seen = byLocation.get(g.location);
-      if (!seen || seen.retiredAt < retiredAt) byLocation.set(g.location, { ...g, table: record.table, retiredAt });
-    }
-    records.push({ key: o.key, locations: record.generations.map((g) => g.location) });
+  const listed: ObjectInfo[] = [];
+  for await (const o of deps.store.list(RETIRED_PREFIX)) listed.push(o);
+  // A day of records at the default grace is a few hundred small GETs: read them side by side.
+  for (let i = 0; i < listed.length; i += RECORD_READS_AT_ONCE) {
+    const batch = listed.slice(i, i + RECORD_READS_AT_ONCE);
+    const bodies = await Promise.all(batch.map((o) => deps.store.get(o.key)));
+    batch.forEach((o, j) => {
+      const got = bodies[j];
+      if (!got) return;
+      const record = parseRetiredRecord(Buffer.from(got.body).toString('utf8'));
+      if (!record) {
+        deps.log.warn('not a retirement record; left alone', { key: o.key });
+        return;
+      }
+      // The later of the publisher's clock and the store's: neither may start the grace early.
+      const retiredAt = Math.max(o.lastModified.getTime(), Date.parse(record.retiredAt) || 0);
+      for (const g of record.generations) {
+        const seen = byLocation.get(g.location);
+        if (!seen || seen.retiredAt < retiredAt) byLocation.set(g.location, { ...g, table: record.table, retiredAt });
+      }
+      records.push({ key: o.key, locations: record.generations.map((g) => g.location) });
+    });
   }
 
   const settled = new Set<string>();
@@ -172,7 +180,7 @@ async function sweepCurated(
   const now = deps.now().getTime();
   const last = state.completedAt ? Date.parse(state.completedAt) : Number.NaN;
   if (!state.cursor && now - last < SWEEP_INTERVAL_HOURS * HOUR_MS) return 'none';
-  if (run.outOfTime()) return 'none';
+  if (run.outOfTime()) return state.cursor ? 'partial' : 'none';
   const cursor = state.cursor ?? { table: TABLES[0]!.name, after: null };
 
   let listed = 0;

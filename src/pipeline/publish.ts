@@ -74,11 +74,11 @@ export async function publishPartitions(
 }
 
 /**
- * Writes the retirement record of one catalog write, before the write: a crash after it but
- * before the switch leaves a record GC drops once it sees the old generation still current,
- * whereas a record written after the switch could be lost and leak the old generation.
+ * Records generations a catalog write is about to move away from, for GC; call it right before
+ * the write. A crash between the two leaves a record GC drops once it sees the old generation
+ * still current; a record written after the switch could be lost and leak the old generation.
  */
-async function recordRetired(
+export async function recordRetired(
   deps: Partial<Pick<CompactionDeps, 'store' | 'now'>>,
   input: { planId: string; table: string; generations: RetiredGeneration[] },
 ): Promise<void> {

@@ -377,6 +377,38 @@ describe('collectGarbage, retired generations', () => {
   });
 });
 
+describe('collectGarbage, records it does not trust', () => {
+  it.each([
+    ['the whole table', 'curated/authenticator_logs/'],
+    ['another table', `curated/audit_events/account=${ACCOUNT}/cluster=${CLUSTER}/dt=2026-11-27/hour=01/gen=x/`],
+    [
+      'a partition, not a generation',
+      `curated/authenticator_logs/account=${ACCOUNT}/cluster=${CLUSTER}/dt=2026-11-27/hour=01/`,
+    ],
+    ['the raw data', 'raw/'],
+  ])('deletes nothing when a record names %s', async (_what, location) => {
+    const l = gcLake();
+    l.at(T0 + HOUR);
+    await l.compact('a', linesOf(['authenticator'], T0, 5));
+    await l.inner.put(
+      `${RETIRED_PREFIX}stray/authenticator_logs-0.json`,
+      JSON.stringify({
+        planId: 'stray',
+        table: 'authenticator_logs',
+        retiredAt: new Date(T0).toISOString(),
+        generations: [{ values: VALUES, location, replacedBy: 'x' }],
+      }),
+    );
+    await l.inner.put(`${RETIRED_PREFIX}stray/not-json.json`, 'not a record');
+    const before = (await keysUnder(l.inner, '')).filter((k) => !k.startsWith('control/'));
+    l.at(T0 + 3 * HOUR);
+    expect(await l.gc()).toMatchObject({ generations: 0 });
+    expect((await keysUnder(l.inner, '')).filter((k) => !k.startsWith('control/'))).toEqual(before);
+    // The unreadable file stays for an operator to look at; the checked one is done with.
+    expect(await keysUnder(l.inner, RETIRED_PREFIX)).toEqual([`${RETIRED_PREFIX}stray/not-json.json`]);
+  });
+});
+
 describe('collectGarbage, full sweep', () => {
   it('removes orphans and failed rollup parts only in the daily sweep, and staging after the grace every run', async () => {
     const l = gcLake();
@@ -439,6 +471,34 @@ describe('collectGarbage, full sweep', () => {
       ),
       { numRuns: 30 },
     );
+  });
+  it('hands the sweep over to the next run when a run runs out of time, and ends with what one run removes', async () => {
+    const gens = Array.from({ length: 24 }, (_, h): [number, number, boolean, boolean] => [
+      h,
+      h % 3,
+      h % 4 !== 1,
+      true,
+    ]);
+    const survivors = [];
+    for (const minutesPerCall of [0, 3]) {
+      const l = gcLake();
+      await plantGenerations(l, gens);
+      let clock = T0 + 30 * HOUR;
+      // Every look at the clock costs time: a slow store, a huge lake.
+      const now = () => {
+        clock += minutesPerCall * MINUTE;
+        return new Date(clock);
+      };
+      const deps = { ...l.deps(), now };
+      const results: GcResult['sweep'][] = [];
+      do results.push((await collectGarbage(deps, { graceHours: GRACE_HOURS })).sweep);
+      while (results.at(-1) === 'partial' && results.length < 100);
+      expect(results.at(-1)).toBe('complete');
+      expect(results.length > 1).toBe(minutesPerCall > 0);
+      survivors.push((await keysUnder(l.inner, 'curated/')).sort());
+    }
+    expect(survivors[1]).toEqual(survivors[0]);
+    expect(survivors[0]!.length).toBeLessThan(48);
   });
 });
 
