@@ -200,6 +200,11 @@ export class Monitoring extends Construct {
         'An Athena step (raw partitions or an hourly rollup) failed in three runs and was given up; see control/ledger/athena-owed.json and the run-athena-steps log.',
       ],
       [
+        'BackfillRequired',
+        COMPACTION_METRICS.backfillRequiredHours,
+        'The freshness watermark lags past the 4 days a scheduled run catches up by itself; the plan-window log names the backfill {from, to} to start.',
+      ],
+      [
         'IgnoredRawKeys',
         COMPACTION_METRICS.ignoredRawKeys,
         'Planning found keys under raw/ that are not Firehose output (manual upload, failure JSON); they are not compacted. Move them out of raw/.',
