@@ -143,26 +143,31 @@ function quarantine(reason: QuarantineReason, detail: string): MappedLine {
 // authenticator's error, path and session (caller-chosen text); parse_error may quote the line.
 // Not scanned: identifiers and enums (event/audit ids, account, region, log group and stream,
 // log type, usernames, uids, groups, ARNs, IPs, client addresses, verbs, resource names,
-// decisions, levels, severities, source files) and message_b64 (bytes, not text).
-const REDACTED_COLUMNS = [
-  'request_object',
-  'response_object',
-  'message',
-  'msg',
-  'request_uri',
-  'user_extra',
-  'user_agent',
-  'response_reason',
-  'response_message',
-  'authz_reason',
-  'error',
-  'path',
-  'session',
-  'parse_error',
-] as const;
+// decisions, levels, severities, source files) and message_b64 (bytes, not text). Per table, so
+// a row is asked only for columns it has.
+export const REDACTED_COLUMNS: Readonly<Record<CompactedTable, readonly string[]>> = {
+  audit_events: [
+    'request_object',
+    'response_object',
+    'request_uri',
+    'user_extra',
+    'user_agent',
+    'response_reason',
+    'response_message',
+    'authz_reason',
+  ],
+  component_logs: ['message', 'msg', 'parse_error'],
+  authenticator_logs: ['message', 'msg', 'error', 'path', 'session', 'parse_error'],
+  unparsed_logs: ['message', 'parse_error'],
+};
 // Map values too: admission webhooks copy their JSON patches (env values included) into audit
 // annotations, and klog/logfmt key-values can carry a token or a credential named by its key.
-const REDACTED_MAP_COLUMNS = ['annotations', 'kv'] as const;
+export const REDACTED_MAP_COLUMNS: Readonly<Record<CompactedTable, 'annotations' | 'kv' | null>> = {
+  audit_events: 'annotations',
+  component_logs: 'kv',
+  authenticator_logs: 'kv',
+  unparsed_logs: null,
+};
 
 /**
  * Maps one raw NDJSON line (design §3) to its curated table, partition and row, or to a
@@ -178,7 +183,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
   // Read before the message loses its key id to redaction below.
   let keyIdInMessage = false;
   let counts: RedactionCounts | null = null;
-  for (const col of REDACTED_COLUMNS) {
+  for (const col of REDACTED_COLUMNS[m.table]) {
     const v = row[col];
     // Most cells hold no hint of a secret: skip the call and the counts object for them.
     if (typeof v !== 'string' || (!secretResource && !mayHoldSecret(v))) continue;
@@ -189,13 +194,13 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
     const body = col.endsWith('_object');
     row[col] = redactSecrets(v, counts, { secretResource: secretResource && body, keyIdsAlone: body });
   }
-  // A map is one record (a row has one map: annotations or kv): a secret key logged as its own
-  // pair sits beside the pair (or the message) holding its key id, so a key id anywhere makes
-  // every value a suspect. A first pass finds suspects: most maps have none and cost no more.
+  // A map is one record: a secret key logged as its own pair sits beside the pair (or the
+  // message) holding its key id, so a key id anywhere makes every value a suspect. A first pass
+  // finds suspects: most maps have none and cost no more.
   let secretKeys: string[] | null = null;
-  for (const col of REDACTED_MAP_COLUMNS) {
-    const cell = row[col] as MapCell | null | undefined;
-    if (!cell) continue;
+  const mapCol = REDACTED_MAP_COLUMNS[m.table];
+  const cell = mapCol === null ? null : (row[mapCol] as MapCell | null | undefined);
+  if (mapCol !== null && cell) {
     let nearby = keyIdInMessage;
     let suspects = false;
     for (const [k, v] of cell) {
@@ -205,24 +210,25 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
         if (!nearby && holdsKeyId(v)) nearby = true;
       } else if (isSecretKey(k)) suspects = true;
     }
-    if (!suspects && !nearby) continue;
-    counts ??= {};
-    let out: [string, string | null][] | null = null;
-    for (let i = 0; i < cell.length; i++) {
-      const [k, v] = cell[i]!;
-      if (v === null || v === '') continue;
-      const keyed = isSecretKey(k);
-      if (!nearby && !keyed && !mayHoldSecret(v)) continue;
-      if (keyed) {
-        secretKeys ??= [];
-        secretKeys.push(k);
+    if (suspects || nearby) {
+      counts ??= {};
+      let out: [string, string | null][] | null = null;
+      for (let i = 0; i < cell.length; i++) {
+        const [k, v] = cell[i]!;
+        if (v === null || v === '') continue;
+        const keyed = isSecretKey(k);
+        if (!nearby && !keyed && !mayHoldSecret(v)) continue;
+        if (keyed) {
+          secretKeys ??= [];
+          secretKeys.push(k);
+        }
+        const r = redactEntry(k, v, counts, nearby);
+        if (r === v) continue;
+        out ??= cell.map(([key, x]) => [key, x]);
+        out[i]![1] = r;
       }
-      const r = redactEntry(k, v, counts, nearby);
-      if (r === v) continue;
-      out ??= cell.map(([key, x]) => [key, x]);
-      out[i]![1] = r;
+      if (out) row[mapCol] = out;
     }
-    if (out) row[col] = out;
   }
   // The verbatim line the pairs were parsed from holds the same credentials.
   if (secretKeys !== null && typeof row.message === 'string')

@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { buildTable } from '../../../src/core/arrow/build.ts';
 import { tableToRows } from '../../../src/core/arrow/rows.ts';
 import {
+  COMPACTED_TABLES,
   MAX_REQUEST_AGE_MS,
   mapRawLine,
   parseGroups,
+  REDACTED_COLUMNS,
+  REDACTED_MAP_COLUMNS,
   topLevelMemberText,
   truncatedJson,
 } from '../../../src/core/compact/index.ts';
@@ -575,6 +578,18 @@ describe('mapRawLine', () => {
     const [back] = tableToRows(def, decodeParquet(encodeParquet(buildTable(def, [m.row]))));
     expect(back!.user_agent).toBe('curl/8\u0000\u001b[31m"red"\n\ufffd');
     expect(back!.request_uri).toBe('/x?a=\r\nb');
+  });
+});
+
+describe('REDACTED_COLUMNS', () => {
+  it.each(COMPACTED_TABLES)('names only string and map columns that %s has', (table) => {
+    const types = new Map(tableDef(table).columns.map((c) => [c.name, c.type]));
+    for (const col of REDACTED_COLUMNS[table]) expect(types.get(col)).toBe('string');
+    const mapCol = REDACTED_MAP_COLUMNS[table];
+    if (mapCol !== null) expect(types.get(mapCol)).toEqual({ map: ['string', 'string'] });
+    // Every map of the table is scanned.
+    const maps = [...types].filter(([, t]) => typeof t === 'object' && 'map' in t).map(([n]) => n);
+    expect(maps).toEqual(mapCol === null ? [] : [mapCol]);
   });
 });
 
