@@ -8,7 +8,7 @@ import { type EnvVars, requireEnv } from './config.ts';
 import { ENV } from './env.ts';
 
 /** Athena steps for the RunAthenaSteps function: Athena in the configured workgroup, Glue catalog. */
-export function athenaStepsFor(env: EnvVars, _deps: Omit<WorkflowDeps, 'athena'>): AthenaSteps {
+export function athenaStepsFor(env: EnvVars, deps: Omit<WorkflowDeps, 'athena'>): AthenaSteps {
   const region = requireEnv(env, ENV.REGION);
   const bucket = requireEnv(env, ENV.LAKE_BUCKET);
   const database = requireEnv(env, ENV.GLUE_DATABASE);
@@ -21,5 +21,7 @@ export function athenaStepsFor(env: EnvVars, _deps: Omit<WorkflowDeps, 'athena'>
     }),
     catalog: new GlueCatalog({ client: new GlueClient({ region }), database, bucket }),
     registerRawPartitions: true,
+    store: deps.store,
+    clock: deps.clock,
   });
 }

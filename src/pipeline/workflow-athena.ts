@@ -1,4 +1,6 @@
-import type { Catalog, Clock, QueryEngine } from '../ports.ts';
+import type { Catalog, Clock, ObjectStore, QueryEngine } from '../ports.ts';
+import type { RetiredGeneration } from '../core/compact/retired.ts';
+import { recordRetired } from './publish.ts';
 import type { AthenaSteps } from './workflow-tasks.ts';
 
 export interface AthenaStepsDeps {
@@ -6,8 +8,9 @@ export interface AthenaStepsDeps {
   readonly catalog: Catalog;
   /** False locally: DuckDB reads raw/ by glob, so there are no raw-table partitions to register. */
   readonly registerRawPartitions: boolean;
-  /** Not needed any more (RunAthenaSteps names the generations); accepted so older callers compile. */
-  readonly clock?: Clock;
+  /** Where the rollup switch records the generations it retires, for GC; its clock stamps them. */
+  readonly store: ObjectStore;
+  readonly clock: Clock;
 }
 
 /** The rollup table the workflow rebuilds for every touched hour. */
@@ -31,7 +34,21 @@ export function athenaStepsOver(deps: AthenaStepsDeps): AthenaSteps {
       await deps.engine.runNamed('create-audit-hourly-summary', { planId, account, cluster, dt, hour, location });
       return { values, location };
     },
-    async switchRollups(partitions) {
+    async switchRollups(partitions, planId) {
+      // As for compacted tables: name what the switch moves away from, before it, so GC can
+      // collect it one grace period later without a full sweep.
+      const retired: RetiredGeneration[] = [];
+      for (const p of partitions) {
+        const current = (await deps.catalog.getPartition(ROLLUP_TABLE, p.values))?.location;
+        if (current && current !== p.location)
+          retired.push({ values: p.values, location: current, replacedBy: p.location });
+      }
+      if (retired.length > 0) {
+        await recordRetired(
+          { store: deps.store, now: () => deps.clock.now() },
+          { planId, table: ROLLUP_TABLE, generations: retired },
+        );
+      }
       await deps.catalog.putPartitions(ROLLUP_TABLE, partitions);
     },
   };

@@ -147,7 +147,7 @@ export interface AthenaSteps {
     values: readonly string[];
   }): Promise<{ values: readonly string[]; location: string }>;
   /** Points the rollup partitions at their new generations (at most 100 per call). */
-  switchRollups(partitions: readonly { values: readonly string[]; location: string }[]): Promise<void>;
+  switchRollups(partitions: readonly { values: readonly string[]; location: string }[], planId: string): Promise<void>;
 }
 
 export interface WorkflowDeps {
@@ -564,7 +564,7 @@ async function athenaSteps(
   if (failed) {
     // Keep what did build: switched and struck from what is owed, so one statement that keeps
     // failing is the only step later runs take on again (and eventually abandon).
-    await switchAndSettle(deps, fence, rawHours, progress.built);
+    await switchAndSettle(deps, fence, planId, rawHours, progress.built);
     throw failed.error;
   }
   const counts = {
@@ -573,7 +573,7 @@ async function athenaSteps(
     statements: progress.statements,
   };
   if (remaining.length > batch.length) return { done: false, ...counts };
-  await switchAndSettle(deps, fence, rawHours, progress.built);
+  await switchAndSettle(deps, fence, planId, rawHours, progress.built);
   await writeRunFile(deps.store, run, 'athena.json', counts);
   return { done: true, ...counts };
 }
@@ -582,12 +582,13 @@ async function athenaSteps(
 async function switchAndSettle(
   deps: WorkflowDeps,
   fence: () => Promise<void>,
+  planId: string,
   rawHours: readonly string[],
   built: readonly { values: readonly string[]; location: string }[],
 ): Promise<void> {
   for (let i = 0; i < built.length; i += 100) {
     await fence();
-    await deps.athena.switchRollups(built.slice(i, i + 100));
+    await deps.athena.switchRollups(built.slice(i, i + 100), planId);
   }
   await fence();
   await settleAthenaWork(deps.store, { rawHours, rollups: built.map((b) => b.values) });

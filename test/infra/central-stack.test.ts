@@ -24,6 +24,7 @@ import {
   Workflow,
 } from '../../infra/constructs/workflow.ts';
 import { LEDGER_MAX_LAG, splunkQueueOutputName } from '../../infra/stacks/central-stack.ts';
+import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.ts';
 import { TABLES } from '../../src/core/schema.ts';
 import { getStatement, namedQueryDefinitions } from '../../src/core/sql/catalogue.ts';
 import { RAW_COLUMNS, RAW_TABLE } from '../../src/core/sql/ddl.ts';
@@ -487,21 +488,25 @@ describe('workflow', () => {
       runSql: async () => [],
     };
     const switched: string[] = [];
+    const previous = `${LAKE_PREFIXES.curated}${ROLLUP_TABLE}/account=222222222222/cluster=prod-eu-1/dt=2026-01-01/hour=00/gen=p20251231t2300-0/`;
     const catalog: Catalog = {
-      getPartition: async () => undefined,
+      // The hour was built before, so the switch retires a generation (recorded for GC).
+      getPartition: async (_t, values) => ({ values: [...values], location: previous }),
       listPartitions: async () => [],
       putPartitions: async (table: string, _p: readonly CatalogPartition[]) => {
         switched.push(table);
       },
     };
-    const steps = athenaStepsOver({ engine, catalog, registerRawPartitions: true });
+    const store = new MemoryObjectStore(() => new Date(Date.UTC(2026, 0, 1, 1)));
+    const clock = { now: () => new Date(Date.UTC(2026, 0, 1, 1)) };
+    const steps = athenaStepsOver({ engine, catalog, registerRawPartitions: true, store, clock });
     await steps.registerRawPartitions([{ dt: '2026-01-01', hour: '00' }]);
     const built = await steps.buildRollup({
       planId: 'p20260101t0000',
       generation: 'p20260101t0000-0',
       values: ['222222222222', 'prod-eu-1', '2026-01-01', '00'],
     });
-    await steps.switchRollups([built]);
+    await steps.switchRollups([built], 'p20260101t0000');
     expect(names.sort()).toEqual(['add-raw-partitions', 'create-audit-hourly-summary']);
 
     const profile = FUNCTION_PROFILES['run-athena-steps']!;
@@ -519,6 +524,15 @@ describe('workflow', () => {
     }
     expect([...altered].sort()).toEqual([...(profile.glueUpsertTables ?? [])].sort());
     expect(profile.lake?.write).toContain(built.location.split('/').slice(0, 2).join('/') + '/');
+    // What it writes to the lake itself (the GC record of the retired generation) is in its profile.
+    const written: string[] = [];
+    for await (const o of store.list('')) written.push(o.key);
+    expect(written.length).toBeGreaterThan(0);
+    for (const key of written)
+      expect(
+        profile.lake?.write?.some((w) => key.startsWith(w)),
+        key,
+      ).toBe(true);
   });
 
   it('has a reviewed least-privilege profile for every Task Lambda', () => {

@@ -7,6 +7,7 @@ import { RETIRED_PREFIX } from '../../src/core/compact/retired.ts';
 import type { KnownLogType } from '../../src/core/types.ts';
 import { compactObjects } from '../../src/pipeline/compact.ts';
 import { collectGarbage, type GcResult, SWEEP_STATE_KEY } from '../../src/pipeline/gc.ts';
+import { athenaStepsOver, ROLLUP_TABLE } from '../../src/pipeline/workflow-athena.ts';
 import type { Catalog, CatalogPartition, ObjectInfo, ObjectStore, PutOptions } from '../../src/ports.ts';
 import { FaultyCatalog, FaultyObjectStore, SimulatedCrash } from '../helpers/faults.ts';
 import {
@@ -374,6 +375,38 @@ describe('collectGarbage, retired generations', () => {
     await l.gc();
     expect(await exists(l, gen1)).toBe(false);
     await expectNothingLeaked(l);
+  });
+});
+
+describe('collectGarbage, rollups', () => {
+  it('collects a rollup generation the rollup switch retired one grace later, without waiting for the daily sweep', async () => {
+    const l = gcLake();
+    l.at(T0 + HOUR);
+    await l.gc(); // the first full sweep; the next is a day away
+    const values = [ACCOUNT, CLUSTER, '2026-11-27', '01'];
+    const partition = `curated/${ROLLUP_TABLE}/account=${ACCOUNT}/cluster=${CLUSTER}/dt=2026-11-27/hour=01/`;
+    const [g1, g2] = [`${partition}gen=p1-a-0/`, `${partition}gen=p2-b-0/`];
+    // UNLOAD writes part files only; the first build is current.
+    await l.inner.put(`${g1}part-0.parquet`, 'one');
+    await l.catalog.inner.putPartitions(ROLLUP_TABLE, [{ values, location: g1 }]);
+    const steps = athenaStepsOver({
+      engine: { runNamed: async () => [], runSql: async () => [] },
+      catalog: l.catalog.inner,
+      registerRawPartitions: false,
+      store: l.inner,
+      clock: { now: () => new Date(T0 + 2 * HOUR) },
+    });
+    l.at(T0 + 2 * HOUR);
+    await l.inner.put(`${g2}part-0.parquet`, 'two');
+    await steps.switchRollups([{ values, location: g2 }], 'p2');
+    const partsOf = async (g: string) => (await keysUnder(l.inner, g)).length;
+    l.at(T0 + 2 * HOUR + GRACE - MINUTE);
+    await l.gc();
+    expect([await partsOf(g1), await partsOf(g2)]).toEqual([1, 1]);
+    l.at(T0 + 2 * HOUR + GRACE + MINUTE);
+    await l.gc();
+    expect([await partsOf(g1), await partsOf(g2)]).toEqual([0, 1]);
+    expect(await keysUnder(l.inner, RETIRED_PREFIX)).toEqual([]);
   });
 });
 

@@ -88,7 +88,13 @@ function withDuckDbRollups(lake: TestLake) {
     },
     runSql: (sql) => duck.runSql(sql),
   };
-  const steps = athenaStepsOver({ engine, catalog: lake.catalog, registerRawPartitions: true });
+  const steps = athenaStepsOver({
+    engine,
+    catalog: lake.catalog,
+    registerRawPartitions: true,
+    store: lake.store,
+    clock: lake.deps.clock,
+  });
   const athena: AthenaSteps = {
     ...steps,
     async buildRollup(input) {
@@ -606,7 +612,13 @@ describe('faults injected into the compaction workflow', () => {
     const errors: { message: string; fields?: Record<string, unknown> }[] = [];
     const log: Log = { ...QUIET, error: (message, fields) => errors.push({ message, fields }) };
     const metrics = createMemoryMetrics();
-    const inner = athenaStepsOver({ engine: l.engine, catalog: l.catalog, registerRawPartitions: true });
+    const inner = athenaStepsOver({
+      engine: l.engine,
+      catalog: l.catalog,
+      registerRawPartitions: true,
+      store: l.store,
+      clock: l.deps.clock,
+    });
     const deps = {
       ...l.deps,
       log,
@@ -673,7 +685,13 @@ describe('faults injected into the compaction workflow', () => {
     lake = makeTestLake(WF_NOW, { childRangeHours: 1 });
     await seedWindow(lake);
     const l = lake;
-    const inner = athenaStepsOver({ engine: l.engine, catalog: l.catalog, registerRawPartitions: true });
+    const inner = athenaStepsOver({
+      engine: l.engine,
+      catalog: l.catalog,
+      registerRawPartitions: true,
+      store: l.store,
+      clock: l.deps.clock,
+    });
     const deps = {
       ...l.deps,
       athena: {
@@ -735,7 +753,13 @@ describe('faults injected into the compaction workflow', () => {
     lake = makeTestLake(WF_NOW);
     await seedWindow(lake);
     const l = lake;
-    const inner = athenaStepsOver({ engine: l.engine, catalog: l.catalog, registerRawPartitions: false });
+    const inner = athenaStepsOver({
+      engine: l.engine,
+      catalog: l.catalog,
+      registerRawPartitions: false,
+      store: l.store,
+      clock: l.deps.clock,
+    });
     const orphans: string[] = [];
     const deps = {
       ...l.deps,

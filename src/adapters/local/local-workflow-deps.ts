@@ -74,6 +74,12 @@ export function createLocalWorkflowDeps(
       now: () => clock.now(),
       lateHorizonHours: config.lateHorizonHours,
     }),
-    athena: athenaStepsOver({ engine, catalog, registerRawPartitions: options.registerRawPartitions ?? false }),
+    athena: athenaStepsOver({
+      engine,
+      catalog,
+      registerRawPartitions: options.registerRawPartitions ?? false,
+      store,
+      clock,
+    }),
   };
 }
