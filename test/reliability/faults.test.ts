@@ -10,6 +10,7 @@ import {
   runLocalWorkflow,
 } from '../../src/adapters/local/local-workflow-runner.ts';
 import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.ts';
+import { formatSummary } from '../../src/cli/commands/run.ts';
 import { MANIFEST_NAME } from '../../src/core/compact/index.ts';
 import { QueryFailedError, RetryableError, ScanLimitExceededError } from '../../src/core/errors.ts';
 import type { KnownLogType } from '../../src/core/types.ts';
@@ -946,6 +947,10 @@ describe('F27: an outage of any length (compaction failing, schedule disabled, I
       watermark: null,
       backfillRequired: backfill,
     });
+    // `eks-log-lake run` says it too, with the input to start.
+    expect(formatSummary(run.output as RunSummary)).toContain(
+      `  watermark left behind: the lag is past what a scheduled run catches up; start the backfill ${JSON.stringify(backfill)}`,
+    );
     expect(hoursListed(o.rawLists)).toMatchObject({ first: 'dt=2026-11-20/hour=07', last: 'dt=2026-11-26/hour=07' });
     expect((await readWatermark(lake.store))?.completeThrough).toBe('2026-11-20T05:00:00.000Z');
     expect(o.metrics.get('BackfillRequiredHours')).toBe(195);

@@ -53,6 +53,11 @@ export function formatSummary(s: RunSummary): string[] {
     `  partitions published ${n(s.partitions)}; failed items ${n(s.failedItems)}`,
     ...(s.poisonedObjects ? [`  poisoned raw objects ${n(s.poisonedObjects)} (copied to quarantine/objects/)`] : []),
     ...(s.watermark ? [`  watermark ${s.watermark}`] : []),
+    ...(s.backfillRequired
+      ? [
+          `  watermark left behind: the lag is past what a scheduled run catches up; start the backfill ${JSON.stringify(s.backfillRequired)}`,
+        ]
+      : []),
   ];
 }
 
