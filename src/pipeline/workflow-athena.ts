@@ -1,5 +1,5 @@
-import type { Catalog, Clock, ObjectStore, QueryEngine } from '../ports.ts';
 import type { RetiredGeneration } from '../core/compact/retired.ts';
+import type { Catalog, Clock, ObjectStore, QueryEngine } from '../ports.ts';
 import { recordRetired } from './publish.ts';
 import type { AthenaSteps } from './workflow-tasks.ts';
 
