@@ -234,6 +234,25 @@ describe('collectGarbage, steady state', () => {
   });
 });
 
+/**
+ * Publishes one generation (and runs the first full sweep), then republishes the partition in a
+ * run that writes the GC record and dies before the catalog switch.
+ */
+async function republishCrashingBeforeSwitch(): Promise<{ l: GcLake; gen1: string }> {
+  const l = gcLake();
+  l.at(T0 + HOUR);
+  await l.compact('a', linesOf(['authenticator'], T0, 5));
+  const gen1 = (await l.location())!;
+  await l.gc();
+  const faulty = new FaultyCatalog(l.catalog);
+  faulty.crashOn('putPartitions');
+  l.at(T0 + 2 * HOUR);
+  await expect(l.compact('b', linesOf(['authenticator'], T0, 5, 50), { catalog: faulty })).rejects.toBeInstanceOf(
+    SimulatedCrash,
+  );
+  return { l, gen1 };
+}
+
 describe('collectGarbage, retired generations', () => {
   it('deletes a retired generation only once the grace from its own switch is over, never the current one', async () => {
     const l = gcLake();
@@ -268,18 +287,7 @@ describe('collectGarbage, retired generations', () => {
   });
 
   it('keeps the current generation when a record names it and counts the grace from the rerun that switched', async () => {
-    const l = gcLake();
-    l.at(T0 + HOUR);
-    await l.compact('a', linesOf(['authenticator'], T0, 5));
-    const gen1 = (await l.location())!;
-    await l.gc();
-    // The record is written, then the run dies before the catalog switch.
-    const faulty = new FaultyCatalog(l.catalog);
-    faulty.crashOn('putPartitions');
-    l.at(T0 + 2 * HOUR);
-    await expect(l.compact('b', linesOf(['authenticator'], T0, 5, 50), { catalog: faulty })).rejects.toBeInstanceOf(
-      SimulatedCrash,
-    );
+    const { l, gen1 } = await republishCrashingBeforeSwitch();
     expect((await keysUnder(l.inner, RETIRED_PREFIX)).length).toBe(1);
     expect(await l.location()).toBe(gen1);
     l.at(T0 + 2 * HOUR + GRACE + MINUTE);
@@ -302,17 +310,7 @@ describe('collectGarbage, retired generations', () => {
   });
 
   it('drops the record of a switch that never happened and leaves its never-published generation to the daily sweep', async () => {
-    const l = gcLake();
-    l.at(T0 + HOUR);
-    await l.compact('a', linesOf(['authenticator'], T0, 5));
-    const gen1 = (await l.location())!;
-    await l.gc();
-    const faulty = new FaultyCatalog(l.catalog);
-    faulty.crashOn('putPartitions');
-    l.at(T0 + 2 * HOUR);
-    await expect(l.compact('b', linesOf(['authenticator'], T0, 5, 50), { catalog: faulty })).rejects.toBeInstanceOf(
-      SimulatedCrash,
-    );
+    const { l, gen1 } = await republishCrashingBeforeSwitch();
     const orphan = (await keysUnder(l.inner, 'curated/authenticator_logs/'))
       .map((k) => k.replace(/[^/]+$/, ''))
       .find((g) => g !== gen1)!;
