@@ -135,9 +135,14 @@ describe('compactObjects with stage workers', () => {
           let done = 0;
           stager = {
             concurrency: inner.concurrency,
+            // The pool dies once two chunks are staged: their files stay, the run fails there
+            // (not later by chance: a close racing the last dispatches could let the run finish).
             stage: async (deps, input) => {
               const r = await inner.stage(deps, input);
-              if (++done === 2) void inner.close();
+              if (++done === 2) {
+                await inner.close();
+                throw new Error('stage workers died');
+              }
               return r;
             },
             merge: inner.merge,
