@@ -236,16 +236,17 @@ describe('collectGarbage, steady state', () => {
 
 /**
  * Publishes one generation (and runs the first full sweep), then republishes the partition in a
- * run that writes the GC record and dies before the catalog switch.
+ * run that writes the GC record and dies before the catalog switch (`crashOn`) or right after
+ * it (`crashAfter`).
  */
-async function republishCrashingBeforeSwitch(): Promise<{ l: GcLake; gen1: string }> {
+async function republishCrashing(at: 'crashOn' | 'crashAfter' = 'crashOn'): Promise<{ l: GcLake; gen1: string }> {
   const l = gcLake();
   l.at(T0 + HOUR);
   await l.compact('a', linesOf(['authenticator'], T0, 5));
   const gen1 = (await l.location())!;
   await l.gc();
   const faulty = new FaultyCatalog(l.catalog);
-  faulty.crashOn('putPartitions');
+  faulty[at]('putPartitions');
   l.at(T0 + 2 * HOUR);
   await expect(l.compact('b', linesOf(['authenticator'], T0, 5, 50), { catalog: faulty })).rejects.toBeInstanceOf(
     SimulatedCrash,
@@ -287,7 +288,7 @@ describe('collectGarbage, retired generations', () => {
   });
 
   it('keeps the current generation when a record names it and counts the grace from the rerun that switched', async () => {
-    const { l, gen1 } = await republishCrashingBeforeSwitch();
+    const { l, gen1 } = await republishCrashing();
     expect((await keysUnder(l.inner, RETIRED_PREFIX)).length).toBe(1);
     expect(await l.location()).toBe(gen1);
     l.at(T0 + 2 * HOUR + GRACE + MINUTE);
@@ -310,7 +311,7 @@ describe('collectGarbage, retired generations', () => {
   });
 
   it('drops the record of a switch that never happened and leaves its never-published generation to the daily sweep', async () => {
-    const { l, gen1 } = await republishCrashingBeforeSwitch();
+    const { l, gen1 } = await republishCrashing();
     const orphan = (await keysUnder(l.inner, 'curated/authenticator_logs/'))
       .map((k) => k.replace(/[^/]+$/, ''))
       .find((g) => g !== gen1)!;
@@ -331,18 +332,8 @@ describe('collectGarbage, retired generations', () => {
   });
 
   it('collects a generation switched away from by a run that died before GC', async () => {
-    const l = gcLake();
-    l.at(T0 + HOUR);
-    await l.compact('a', linesOf(['authenticator'], T0, 5));
-    const gen1 = (await l.location())!;
-    await l.gc();
     // The switch lands, then the run dies: no GC in that run, no word back from publish.
-    const faulty = new FaultyCatalog(l.catalog);
-    faulty.crashAfter('putPartitions');
-    l.at(T0 + 2 * HOUR);
-    await expect(l.compact('b', linesOf(['authenticator'], T0, 5, 50), { catalog: faulty })).rejects.toBeInstanceOf(
-      SimulatedCrash,
-    );
+    const { l, gen1 } = await republishCrashing('crashAfter');
     expect(await l.location()).not.toBe(gen1);
     l.at(T0 + 2 * HOUR + GRACE - MINUTE);
     await l.gc();
