@@ -512,8 +512,8 @@ async function athenaSteps(
       run,
       'published.json',
     );
+    // PublishPartitions already recorded this run's own steps as owed; they are taken on with the rest.
     const own = ownAthenaWork(plan, published?.partitions ?? []);
-    await oweAthenaWork(deps.store, own, { executionName: payload.lease.holder, at: deps.clock.now().toISOString() });
     const taken = await takeOnOwedAthenaWork(deps.store, { executionName });
     deps.metrics?.count(COMPACTION_METRICS.abandonedAthenaSteps.metricName, taken.abandoned.length);
     if (taken.abandoned.length > 0) {
