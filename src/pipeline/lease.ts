@@ -137,3 +137,61 @@ export async function releaseLease(deps: LeaseDeps, grant: LeaseGrant): Promise<
 export async function readLeaseRecord(store: ObjectStore): Promise<LeaseRecord | undefined> {
   return (await readLease(store))?.record;
 }
+
+/** The lease as the next run sees it: free when absent, released or expired (as acquireLease decides). */
+export type LeaseState = 'absent' | 'live' | 'expired' | 'released';
+
+/** A lease record read at `now`, for operators. */
+export interface LeaseStatus {
+  readonly state: LeaseState;
+  readonly record?: LeaseRecord;
+  /** Milliseconds until another run may take it: 0 when free; a running holder's renewals push it back. */
+  readonly freesInMs: number;
+  /** The token a run taking the lease from someone else gets next. */
+  readonly nextToken: number;
+}
+
+/** What `record` means at `now`; `released` wins over `expired` when both hold. */
+export function describeLease(record: LeaseRecord | undefined, now: Date): LeaseStatus {
+  if (!record) return { state: 'absent', freesInMs: 0, nextToken: 1 };
+  const left = Date.parse(record.expiresAt) - now.getTime();
+  const state: LeaseState = record.released ? 'released' : left <= 0 ? 'expired' : 'live';
+  return { state, record, freesInMs: state === 'live' ? left : 0, nextToken: record.token + 1 };
+}
+
+/** The lease record with the ETag it was read at, so a later write can be conditional on what was checked. */
+export async function readLeaseEntry(store: ObjectStore): Promise<{ record: LeaseRecord; etag: string } | undefined> {
+  return readLease(store);
+}
+
+/** What an operator's release found; `record` is the lease as last read. */
+export type HolderReleaseOutcome =
+  | { readonly outcome: 'released'; readonly record: LeaseRecord }
+  | { readonly outcome: 'already-released'; readonly record: LeaseRecord }
+  | { readonly outcome: 'not-holder'; readonly record: LeaseRecord | undefined }
+  | { readonly outcome: 'changed'; readonly record: LeaseRecord | undefined };
+
+/**
+ * Marks the lease released for `holder` (an execution name), keeping its token so the next
+ * grant is token + 1 and fencing stays monotonic. Writes only if `holder` still holds it and,
+ * given `etag`, only if the record is unchanged since it was checked (else `changed`, no retry).
+ */
+export async function releaseHeldLease(
+  deps: { readonly store: ObjectStore; readonly clock: Clock },
+  holder: string,
+  etag?: string,
+): Promise<HolderReleaseOutcome> {
+  const current = await readLease(deps.store);
+  if (!current || current.record.holder !== holder) return { outcome: 'not-holder', record: current?.record };
+  const c = current.record;
+  if (c.released) return { outcome: 'already-released', record: c };
+  if (etag !== undefined && current.etag !== etag) return { outcome: 'changed', record: c };
+  const record: LeaseRecord = { ...c, released: true, expiresAt: deps.clock.now().toISOString() };
+  try {
+    await write(deps.store, record, { ifMatch: current.etag });
+    return { outcome: 'released', record };
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    return { outcome: 'changed', record: (await readLease(deps.store))?.record };
+  }
+}
