@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { benchCommand } from './commands/bench.ts';
 import { compactCommand } from './commands/compact.ts';
 import { demoCommand } from './commands/demo.ts';
+import { leaseCommand } from './commands/lease.ts';
 import { parseCommand } from './commands/parse.ts';
 import { queryCommand } from './commands/query.ts';
 import { runCommand } from './commands/run.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   program.addCommand(compactCommand());
   program.addCommand(demoCommand());
   program.addCommand(runCommand());
+  program.addCommand(leaseCommand());
   return program;
 }
 

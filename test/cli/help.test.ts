@@ -20,7 +20,7 @@ function helpOf(cmd: Command): string {
 describe('eks-log-lake --help', () => {
   it('describes every subcommand and every option', () => {
     expect(program.commands.map((c) => c.name()).sort()).toEqual(
-      ['bench', 'compact', 'demo', 'parse', 'query', 'run', 'transform'].sort(),
+      ['bench', 'compact', 'demo', 'lease', 'parse', 'query', 'run', 'transform'].sort(),
     );
     for (const c of program.commands) {
       expect(c.description(), c.name()).not.toBe('');
@@ -37,6 +37,26 @@ describe('eks-log-lake --help', () => {
   ])('%s --help states defaults, units and what it prints', (name, phrases) => {
     const text = helpOf(command(name));
     for (const p of phrases) expect(text).toContain(p);
+  });
+
+  it('describes every lease subcommand and option, the exit codes and why not to delete the lease object', () => {
+    const lease = command('lease');
+    expect(lease.commands.map((c) => c.name()).sort()).toEqual(['release', 'show']);
+    for (const c of lease.commands) {
+      expect(c.description(), c.name()).not.toBe('');
+      for (const o of c.options) expect(o.description, `lease ${c.name()} ${o.flags}`).not.toBe('');
+    }
+    const show = helpOf(lease.commands.find((c) => c.name() === 'show')!);
+    for (const p of ['--json', 'Exit 0', 'token + 1']) expect(show).toContain(p);
+    const release = helpOf(lease.commands.find((c) => c.name() === 'release')!);
+    for (const p of [
+      '(required)',
+      'Never delete the',
+      'fencing token at 1',
+      "parent's execution name",
+      '2 when refused',
+    ])
+      expect(release).toContain(p);
   });
 
   it('names every bench section that --only accepts', () => {
