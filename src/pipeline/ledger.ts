@@ -1,3 +1,12 @@
+import {
+  type ClusterSighting,
+  findQuietClusters,
+  mergeSightings,
+  parseSightings,
+  type QuietClusterSettings,
+  sightingsKeepFromMs,
+  sightingsOf,
+} from '../core/workflow/quiet-clusters.ts';
 import { hourPrefix } from '../core/workflow/window.ts';
 import type { ObjectStore } from '../ports.ts';
 
@@ -16,6 +25,20 @@ export const WATERMARK_LAG_METRIC = {
   unit: 'Seconds',
   service: 'write-ledger',
 } as const;
+
+/**
+ * Clusters that delivered in the last day but not in the last complete hours, emitted by every
+ * WriteLedger run (0 too) under the `service` dimension only, so its cost does not grow with
+ * clusters; infra's QuietClusters alarm reads this same constant.
+ */
+export const QUIET_CLUSTERS_METRIC = {
+  metricName: 'QuietClusters',
+  unit: 'Count',
+  service: 'write-ledger',
+} as const;
+
+/** `control/ledger/clusters.json`: the newest event hour seen per account/cluster, one small object. */
+export const CLUSTER_SIGHTINGS_KEY = `${LEDGER_PREFIX}clusters.json`;
 
 /**
  * Per account/cluster/hour counters, accumulated over runs (rowsOut is the partitions' current size).
@@ -414,4 +437,39 @@ export async function uncountOwedAthenaRun(store: ObjectStore, run: { executionN
   for (const [h, step] of Object.entries(owed.rawHours)) owed.rawHours[h] = refund(step);
   for (const [id, step] of Object.entries(owed.rollups)) owed.rollups[id] = refund(step);
   if (changed) await writeOwed(store, owed);
+}
+
+/** The cluster sightings index (empty before the first run, or when it is not readable as one). */
+export async function readClusterSightings(store: ObjectStore): Promise<ClusterSighting[]> {
+  const got = await store.get(CLUSTER_SIGHTINGS_KEY);
+  return got ? (parseSightings(Buffer.from(got.body).toString('utf8')) ?? []) : [];
+}
+
+/**
+ * Adds the clusters of a run's partitions (`[account, cluster, dt, hour]`) to the sightings index
+ * and returns the clusters quiet as of `completeThrough`: one GET, and one PUT when it changed.
+ * Only the lease holder calls this, so the read-modify-write is safe; a repeat changes nothing.
+ * An index that does not parse is replaced rather than failing every run over a monitoring aid.
+ */
+export async function recordClusterSightings(
+  store: ObjectStore,
+  partitions: readonly (readonly string[])[],
+  completeThrough: string | null,
+  settings: QuietClusterSettings,
+): Promise<{ sightings: ClusterSighting[]; quiet: ClusterSighting[]; replacedUnreadable: boolean }> {
+  const got = await store.get(CLUSTER_SIGHTINGS_KEY);
+  const text = got ? Buffer.from(got.body).toString('utf8') : null;
+  const stored = text === null ? [] : parseSightings(text);
+  const sightings = mergeSightings(
+    stored ?? [],
+    sightingsOf(partitions),
+    sightingsKeepFromMs(completeThrough, settings),
+  );
+  const next = `${JSON.stringify({ clusters: sightings }, null, 2)}\n`;
+  if (next !== text) await store.put(CLUSTER_SIGHTINGS_KEY, next, { contentType: 'application/json' });
+  return {
+    sightings,
+    quiet: findQuietClusters(sightings, completeThrough, settings),
+    replacedUnreadable: stored === null,
+  };
 }

@@ -11,6 +11,7 @@ import {
 } from '../core/workflow/input.ts';
 import type { ChunkLimits } from '../core/workflow/plan.ts';
 import { groupsOf } from '../core/workflow/plan.ts';
+import { DEFAULT_QUIET_CLUSTER_SETTINGS, type QuietClusterSettings } from '../core/workflow/quiet-clusters.ts';
 import type { TimeRange, WorkflowWindow } from '../core/workflow/window.ts';
 import type { Clock, Log, Metrics, ObjectStore } from '../ports.ts';
 import {
@@ -37,9 +38,11 @@ import {
   oweAthenaWork,
   type PartitionRunCounts,
   POISON_AFTER_FAILED_RUNS,
+  QUIET_CLUSTERS_METRIC,
   readOwedAthenaWork,
   readWatermark,
   recordBackfillCoverage,
+  recordClusterSightings,
   recordFailedAttempts,
   recordPartitions,
   recordProcessed,
@@ -63,6 +66,8 @@ export interface WorkflowConfig extends CatchUpLimits, ChunkLimits {
   readonly athenaConcurrency: number;
   /** Failed runs after which a raw object is marked poison and quarantined (default 3). */
   readonly poisonAfterFailedRuns?: number;
+  /** When WriteLedger reports a cluster as quiet (default: seen in 24 hours, silent for 2). */
+  readonly quietClusters?: QuietClusterSettings;
 }
 
 /** Defaults sized for Task functions of 2 GiB and 15 minutes; the arithmetic is in ADR 0003. */
@@ -648,12 +653,15 @@ export async function writeLedgerTask(
     return c;
   };
   const doneObjects: { key: string; etag: string }[] = [];
+  // Every staged partition shows its cluster delivered, whether or not this run published it.
+  const seenPartitions: (readonly string[])[] = [];
   let eventsIn = 0;
   let quarantined = 0;
   let duplicatesRemoved = 0;
   for (const chunk of plan.chunks) {
     const staged = await maybeReadRunFile<StageResult>(deps.store, run, `staged/${chunk.chunkId}.json`);
     if (!staged) continue;
+    seenPartitions.push(...staged.partitions.map((p) => p.values));
     eventsIn += staged.events;
     quarantined += staged.quarantined + staged.quarantinedObjects;
     duplicatesRemoved += staged.duplicates;
@@ -685,6 +693,7 @@ export async function writeLedgerTask(
     const lagSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(current)) / 1000);
     deps.metrics?.gauge(WATERMARK_LAG_METRIC.metricName, lagSeconds, WATERMARK_LAG_METRIC.unit);
   }
+  await reportQuietClusters(deps, seenPartitions, current ?? null);
   const environmentFailure = environmentFailureOf(failures);
   const summary: RunSummary = {
     status: failures.length === 0 ? 'succeeded' : 'failed',
@@ -711,6 +720,28 @@ export async function writeLedgerTask(
   };
   deps.log?.info('run recorded', { ...summary });
   return summary;
+}
+
+/**
+ * Records which clusters this run saw and reports those gone quiet as of the watermark: one
+ * gauge every run (0 too, one metric whatever the fleet size) and, when any, a WARN naming them.
+ */
+async function reportQuietClusters(
+  deps: WorkflowDeps,
+  partitions: readonly (readonly string[])[],
+  completeThrough: string | null,
+): Promise<void> {
+  const settings = deps.config.quietClusters ?? DEFAULT_QUIET_CLUSTER_SETTINGS;
+  const { quiet, replacedUnreadable } = await recordClusterSightings(deps.store, partitions, completeThrough, settings);
+  if (replacedUnreadable) deps.log?.warn('cluster sightings index was unreadable; started it afresh', {});
+  deps.metrics?.gauge(QUIET_CLUSTERS_METRIC.metricName, quiet.length, QUIET_CLUSTERS_METRIC.unit);
+  if (quiet.length === 0) return;
+  deps.log?.warn(`clusters went quiet: no events for ${settings.silentHours} complete hours`, {
+    count: quiet.length,
+    completeThrough,
+    clusters: quiet.slice(0, 100),
+    lookbackHours: settings.lookbackHours,
+  });
 }
 
 /**
