@@ -222,7 +222,8 @@ export function leaseCommand(overrides: Partial<LeaseCommandDeps> = {}): Command
         'after',
         [
           '',
-          'state: absent or released or expired ⇒ the next run takes it (token + 1); live ⇒ runs skip until it frees.',
+          'state: absent, released or expired ⇒ the next run takes it (token + 1, or 1 when absent); live ⇒',
+          'scheduled runs skip and a backfill fails LeaseHeld until it frees or is released (`lease release`).',
           'Exit 0 whatever the state.',
           '',
           'Examples:',
