@@ -175,7 +175,7 @@ export async function releaseForOperator(
       io.out(
         `released the lease of ${r.holder} (token ${r.token})${checked}; the next run takes it with token ${r.token + 1}`,
       );
-      io.out(`a redrive of ${r.holder} would now stop with LeaseLostError at its first write: start a new run instead`);
+      io.out(`a redrive of ${r.holder} would now fail with LeaseLostError: start a new run instead`);
       return 0;
     case 'already-released':
       io.out(`the lease of ${r.holder} (token ${r.token}) is already released; nothing to do`);
