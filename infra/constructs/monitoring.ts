@@ -9,7 +9,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { TRANSFORM_METRICS } from '../../src/core/transform/metrics.ts';
-import { WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
+import { DEFAULT_QUIET_CLUSTER_SETTINGS } from '../../src/core/workflow/quiet-clusters.ts';
+import { QUIET_CLUSTERS_METRIC, WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
 import { COMPACTION_METRICS } from '../../src/pipeline/workflow-tasks.ts';
 import type { LakeFunction } from './lake-function.ts';
 import { receiverIncomingMetric } from './monitoring-delivery.ts';
@@ -169,16 +170,18 @@ export class Monitoring extends Construct {
       cloudwatch.TreatMissingData.BREACHING,
     );
     // Quarantine is rare and each case wants a look; an hour's Sum keeps one case to one alarm.
-    const compactionMetric = (m: { metricName: string; service: string }) =>
+    // A gauge every run reports again (QuietClusters) takes the hour's Maximum instead.
+    const compactionMetric = (m: { metricName: string; service: string; statistic?: string }) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: m.metricName,
         dimensionsMap: { service: m.service },
-        statistic: 'Sum',
+        statistic: m.statistic ?? 'Sum',
         period: Duration.hours(1),
       });
     // Each of these counts something that wants a look: any in an hour alarms.
-    const anyInAnHour: [string, { metricName: string; service: string }, string][] = [
+    const quiet = DEFAULT_QUIET_CLUSTER_SETTINGS;
+    const anyInAnHour: [string, { metricName: string; service: string; statistic?: string }, string][] = [
       [
         'QuarantinedObjects',
         COMPACTION_METRICS.quarantinedObjects,
@@ -208,6 +211,11 @@ export class Monitoring extends Construct {
         'IgnoredRawKeys',
         COMPACTION_METRICS.ignoredRawKeys,
         'Planning found keys under raw/ that are not Firehose output (manual upload, failure JSON); they are not compacted. Move them out of raw/.',
+      ],
+      [
+        'QuietClusters',
+        { ...QUIET_CLUSTERS_METRIC, statistic: 'Maximum' },
+        `A cluster that delivered control-plane logs in the last ${quiet.lookbackHours} hours sent none in the last ${quiet.silentHours} complete hours (subscription filter or Destination policy removed, member stack torn down, logging switched off); the write-ledger WARN "clusters went quiet" names account, cluster and last event hour. A cluster retired on purpose drops out ${quiet.lookbackHours} hours after its last event.`,
       ],
     ];
     const anyMetrics = anyInAnHour.map(([, m]) => compactionMetric(m));
@@ -289,7 +297,11 @@ export class Monitoring extends Construct {
     if (queueAge.length > 0) this.dashboard.addWidgets(graph('Splunk oldest message age (s)', queueAge, 12));
     this.dashboard.addWidgets(
       graph('Firehose incoming records (1 h)', [incoming], 12),
-      graph('Quarantined, poisoned, ignored raw keys, abandoned Athena steps (1 h)', anyMetrics, 12),
+      graph(
+        'Quarantined, poisoned, ignored raw keys, abandoned Athena steps (1 h sum); quiet clusters (1 h max)',
+        anyMetrics,
+        12,
+      ),
     );
   }
 

@@ -35,8 +35,10 @@ import { LEASE_KEY } from '../../src/pipeline/lease.ts';
 import {
   ATHENA_OWED_KEY,
   attemptsKey,
+  CLUSTER_SIGHTINGS_KEY,
   partitionLedgerKey,
   processedIndexKey,
+  QUIET_CLUSTERS_METRIC,
   WATERMARK_KEY,
   WATERMARK_LAG_METRIC,
 } from '../../src/pipeline/ledger.ts';
@@ -165,6 +167,7 @@ describe('storage', () => {
     ['a partition ledger entry', partitionLedgerKey(['222222222222', 'prod-eu-1', '2026-01-01', '00']), undefined],
     ['the watermark', WATERMARK_KEY, undefined],
     ['the Athena steps runs still owe', ATHENA_OWED_KEY, undefined],
+    ['the cluster sightings index', CLUSTER_SIGHTINGS_KEY, undefined],
     ['the lease', LEASE_KEY, undefined],
     ['a run file (CollectGarbage removes them)', `${RUNS_PREFIX}exec-1/p20260101t0000/plan.json`, undefined],
     [
@@ -917,6 +920,25 @@ describe('monitoring', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
     });
+  });
+
+  it("alarms when any cluster went quiet, on the hour's maximum of the gauge WriteLedger emits, one metric for the fleet", () => {
+    const alarms = alarmOn(QUIET_CLUSTERS_METRIC.metricName);
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]![1].Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      // Only the service: a dimension per cluster would be a billed metric per cluster.
+      Dimensions: [{ Name: 'service', Value: QUIET_CLUSTERS_METRIC.service }],
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      // Runs that stop reporting are LedgerFreshness's to alarm on, not a quiet cluster.
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarms[0]![1].Properties.AlarmDescription).toContain('clusters went quiet');
+    const widgets = JSON.stringify(resources('AWS::CloudWatch::Dashboard')[0]![1].Properties.DashboardBody);
+    expect(widgets).toContain(QUIET_CLUSTERS_METRIC.metricName);
   });
 
   it('alarms when Firehose receives nothing for an hour, treating no data as breaching (F30)', () => {
