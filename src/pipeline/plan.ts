@@ -40,6 +40,25 @@ export interface PlanDeps {
 const RAW_LOG_TYPES = [...LOG_TYPES, 'unknown'];
 
 /**
+ * The oldest arrival hour (`dt=…/hour=…`) of any Firehose-shaped key under raw/, or null when
+ * there is none. Keys list in order and `dt=YYYY-MM-DD/hour=HH` sorts by time, so each log type's
+ * first such key is its oldest: one LIST page per log type, stopped there (S3 is not paged on).
+ */
+export async function oldestRawArrivalHour(store: ObjectStore): Promise<string | null> {
+  let oldest: string | null = null;
+  for (const logType of RAW_LOG_TYPES) {
+    for await (const o of store.list(`raw/log_type=${logType}/`)) {
+      const m = RAW_KEY.exec(o.key);
+      if (!m) continue;
+      const hour = `dt=${m[2]}/hour=${m[3]}`;
+      if (oldest === null || hour < oldest) oldest = hour;
+      break;
+    }
+  }
+  return oldest;
+}
+
+/**
  * Lists the raw objects of the window's arrival hours (every log type), keeps Firehose-shaped
  * keys that arrived before `arrivedBefore`, drops those the ledger records as processed with
  * the same ETag, chunks the rest and stores the plan under control/runs/<planId>/plan.json.

@@ -8,6 +8,7 @@ import {
   coversSinceWatermark,
   leaseHolderOf,
   resolveWindow,
+  startingWatermark,
 } from '../core/workflow/input.ts';
 import type { ChunkLimits } from '../core/workflow/plan.ts';
 import { groupsOf } from '../core/workflow/plan.ts';
@@ -52,7 +53,15 @@ import {
   WATERMARK_LAG_METRIC,
   type Watermark,
 } from './ledger.ts';
-import { maybeReadRunFile, planWindow, RUNS_PREFIX, readRunFile, type StoredPlan, writeRunFile } from './plan.ts';
+import {
+  maybeReadRunFile,
+  oldestRawArrivalHour,
+  planWindow,
+  RUNS_PREFIX,
+  readRunFile,
+  type StoredPlan,
+  writeRunFile,
+} from './plan.ts';
 
 /** Settings of the workflow Tasks (read once at the edge; see functions/shared/workflow-config.ts). */
 export interface WorkflowConfig extends CatchUpLimits, ChunkLimits {
@@ -266,7 +275,14 @@ export async function planWindowTask(
 ): Promise<{ planId: string; chunks: number[]; objects: number; bytes: number; owedAthenaSteps: number }> {
   await fenceLease(leaseDeps(deps), payload.lease);
   const listedAt = deps.clock.now().toISOString();
-  const watermark = (await readWatermark(deps.store))?.completeThrough ?? null;
+  const stored = (await readWatermark(deps.store))?.completeThrough ?? null;
+  // With no watermark yet, raw data older than the late look-back (a bucket that held data before
+  // the first run) would never be listed: start the watermark at the oldest arrival hour instead.
+  const started =
+    stored === null && payload.window.mode === 'scheduled'
+      ? startingWatermark(payload.window, await oldestRawArrivalHour(deps.store))
+      : null;
+  const watermark = stored ?? started;
   const window = catchUpWindow(payload.window, watermark, deps.config);
   const backfill = catchUpBackfill(window, watermark, deps.config);
   if (window.mode === 'scheduled') {
@@ -287,6 +303,16 @@ export async function planWindowTask(
     payload.lease.holder,
     listedAt,
   );
+  if (started) {
+    // Stored, so LedgerFreshness shows the lag and the children of a named backfill can move it.
+    await advanceWatermark(deps.store, {
+      completeThrough: started,
+      updatedAt: listedAt,
+      executionName: payload.lease.holder,
+      planId: plan.planId,
+    });
+    deps.log?.info('no watermark yet: started it at the oldest raw arrival hour', { watermark: started });
+  }
   const objects = plan.chunks.reduce((n, c) => n + c.objects.length, 0);
   const bytes = plan.chunks.reduce((n, c) => n + c.bytes, 0);
   // Emitted as 0 too, so the dashboard shows planning ran; the alarm fires only above 0.

@@ -3,11 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors.ts';
 import {
   catchUpBackfill,
+  catchUpHoursProblem,
   catchUpWindow,
   coversSinceWatermark,
   leaseHolderOf,
   MAX_CATCH_UP_HOURS,
+  MAX_CATCH_UP_HOURS_LIMIT,
+  minCatchUpHours,
   resolveWindow,
+  startingWatermark,
 } from '../../src/core/workflow/input.ts';
 import { HOUR_MS, hourPrefix, splitRange } from '../../src/core/workflow/window.ts';
 
@@ -271,5 +275,72 @@ describe('scheduled windows after an outage', () => {
     ).toBe(true);
     expect(coversSinceWatermark(backfill('2025-01-02T04:00:00Z', '2025-01-02T05:00:00Z'), null, LIMITS)).toBe(false);
     expect(MAX_CATCH_UP_HOURS).toBe(96);
+  });
+});
+
+describe('startingWatermark (a first scheduled run, no watermark stored)', () => {
+  const SCHEDULED = { scheduledTime: '2025-01-03T10:15:00Z' };
+  const first = resolveWindow(SCHEDULED, NOW, LIMITS);
+
+  it.each([
+    // [case, oldest arrival hour under raw/, watermark to start from]
+    ['an empty bucket', null, null],
+    ['raw data only in the hours the run lists anyway', 'dt=2025-01-03/hour=09', null],
+    ['raw data from the first listed hour on', 'dt=2025-01-03/hour=04', null],
+    ['raw data an hour older than the look-back', 'dt=2025-01-03/hour=03', '2025-01-03T03:00:00.000Z'],
+    ['raw data 5 days old', 'dt=2024-12-29/hour=10', '2024-12-29T10:00:00.000Z'],
+  ] as const)('starts from the oldest raw hour only when the run would not list it: %s', (_, oldest, expected) => {
+    expect(startingWatermark(first, oldest)).toBe(expected);
+  });
+
+  it('never starts one for a backfill, which lists exactly its hours', () => {
+    const backfill = resolveWindow({ from: '2025-01-03T08:00:00Z', to: '2025-01-03T10:00:00Z' }, NOW, LIMITS);
+    expect(startingWatermark(backfill, 'dt=2024-12-29/hour=10')).toBeNull();
+  });
+
+  it('lists every raw hour, or names a backfill that starts at its look-back, whatever the oldest hour', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 24 * 400 }), fc.integer({ min: 1, max: 120 }), (ageHours, catchUp) => {
+        const limits = { ...LIMITS, maxCatchUpHours: catchUp };
+        const oldestMs = Date.parse('2025-01-03T10:00:00Z') - ageHours * HOUR_MS;
+        const wm = startingWatermark(first, hourPrefix(oldestMs));
+        const w = catchUpWindow(first, wm, limits);
+        const listsOldest = w.arrivalHours.includes(hourPrefix(oldestMs));
+        const backfill = catchUpBackfill(w, wm, limits);
+        // Either the run itself lists the oldest raw hour, or it names a backfill reaching it.
+        expect(listsOldest || (backfill !== null && Date.parse(backfill.from) <= oldestMs)).toBe(true);
+        // Data inside the look-back changes nothing: the window is the one a new bucket gets.
+        if (w.arrivalHours[0] !== undefined && oldestMs >= Date.parse('2025-01-03T04:00:00Z')) {
+          expect(wm).toBeNull();
+          expect(w).toEqual(first);
+        }
+        // Within the bound (its hour start at most `catchUp` hours before the window end) it catches up alone.
+        if (Date.parse(first.end) - oldestMs <= catchUp * HOUR_MS) expect(backfill).toBeNull();
+      }),
+    );
+  });
+});
+
+describe('catchUpHoursProblem', () => {
+  it.each([
+    [96, 1800, undefined],
+    [MAX_CATCH_UP_HOURS_LIMIT, 1800, undefined],
+    [2, 1800, undefined],
+    [25, 86_400, undefined],
+    [0, 1800, 'must be an integer between 1 and 120, got 0'],
+    [121, 1800, 'must be an integer between 1 and 120, got 121'],
+    [48.5, 1800, 'must be an integer between 1 and 120, got 48.5'],
+    ['96', 1800, 'must be an integer between 1 and 120, got "96"'],
+    [1, 1800, 'must be at least 2 (the lease TTL of 1800 s plus an hour), got 1'],
+    [24, 86_400, 'must be at least 25 (the lease TTL of 86400 s plus an hour), got 24'],
+  ] as const)('judges %j hours with a %i s lease', (hours, ttl, problem) => {
+    const got = catchUpHoursProblem(hours, ttl);
+    if (problem === undefined) expect(got).toBeUndefined();
+    else expect(got).toContain(problem);
+  });
+
+  it('admits the default with every lease TTL the configuration allows', () => {
+    expect(minCatchUpHours(86_400)).toBeLessThanOrEqual(MAX_CATCH_UP_HOURS);
+    expect(catchUpHoursProblem(MAX_CATCH_UP_HOURS, 86_400)).toBeUndefined();
   });
 });

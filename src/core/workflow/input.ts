@@ -12,11 +12,38 @@ import {
 } from './window.ts';
 
 /**
- * Watermark lag, in hours, a scheduled run catches up by itself (4 days). Beyond it a run lists
- * only the newest part and names the backfill to start: a 4-day catch-up is ≈ 10,000 history
- * events in the sizing of ADR 0003, well inside the 25,000 an execution may hold.
+ * Default watermark lag, in hours, a scheduled run catches up by itself (4 days; the
+ * `maxCatchUpHours` setting). Beyond it a run lists only the newest part and names the backfill.
  */
 export const MAX_CATCH_UP_HOURS = 96;
+
+/**
+ * Largest `maxCatchUpHours` accepted (5 days). In the sizing of ADR 0003 a day of lag adds
+ * ≈ 2,700 history events (352 Map items × 7 events, +10 % retries): 5 days ≈ 13,800 of the
+ * 25,000 an execution may hold (9 days would reach it), and WriteLedger ≈ 10 of its 15 minutes.
+ */
+export const MAX_CATCH_UP_HOURS_LIMIT = 120;
+
+/** Smallest catch-up bound for a lease TTL: the TTL in whole hours plus one. */
+export function minCatchUpHours(leaseTtlSeconds: number): number {
+  return Math.ceil(leaseTtlSeconds / 3600) + 1;
+}
+
+/**
+ * Why `hours` cannot be the catch-up bound, or undefined when it can: a whole number of hours up
+ * to {@link MAX_CATCH_UP_HOURS_LIMIT}, and at least {@link minCatchUpHours} (a run that dies
+ * holding the lease blocks the scheduled runs until it expires; the next must catch up alone).
+ */
+export function catchUpHoursProblem(hours: unknown, leaseTtlSeconds: number): string | undefined {
+  if (typeof hours !== 'number' || !Number.isInteger(hours) || hours < 1 || hours > MAX_CATCH_UP_HOURS_LIMIT) {
+    return `must be an integer between 1 and ${MAX_CATCH_UP_HOURS_LIMIT}, got ${JSON.stringify(hours)}: a longer catch-up would near the 25,000 events of one Step Functions execution history (ADR 0003); a longer lag is named as a backfill instead`;
+  }
+  const min = minCatchUpHours(leaseTtlSeconds);
+  if (hours < min) {
+    return `must be at least ${min} (the lease TTL of ${leaseTtlSeconds} s plus an hour), got ${hours}: a run that dies holding the lease blocks the scheduled runs until it expires, and the next run must then catch up by itself`;
+  }
+  return undefined;
+}
 
 /** Window limits plus the catch-up bound (default {@link MAX_CATCH_UP_HOURS}). */
 export interface CatchUpLimits extends WindowLimits {
@@ -112,6 +139,19 @@ export function catchUpWindow(
     ...window,
     arrivalHours: hoursOverlapping(listedFrom(Date.parse(window.start), end, limits, watermark), end),
   };
+}
+
+/**
+ * The watermark a scheduled run starts from when none is stored yet, given the oldest arrival
+ * hour under raw/ (`dt=…/hour=…`, or null for none): that hour's start, when it lies before the
+ * hours the window lists anyway, so older raw data is caught up or named as a backfill instead of
+ * skipped. Null (start the watermark at the window's end, as on a new bucket) otherwise.
+ */
+export function startingWatermark(window: WorkflowWindow, oldestArrivalHour: string | null): string | null {
+  const first = window.arrivalHours[0];
+  if (window.mode !== 'scheduled' || oldestArrivalHour === null || first === undefined) return null;
+  const oldest = hourStartOf(oldestArrivalHour);
+  return oldest < hourStartOf(first) ? iso(oldest) : null;
 }
 
 /**
