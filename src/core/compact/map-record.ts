@@ -7,6 +7,8 @@ import {
   countRedactions,
   holdsKeyId,
   isSecretKey,
+  mayHoldCredentialMember,
+  mayHoldJsonCredential,
   mayHoldSecret,
   type RedactionCounts,
   redactEntry,
@@ -162,6 +164,8 @@ export const REDACTED_COLUMNS: Readonly<Record<CompactedTable, readonly string[]
 };
 // Map values too: admission webhooks copy their JSON patches (env values included) into audit
 // annotations, and klog/logfmt key-values can carry a token or a credential named by its key.
+// The redacted columns that hold JSON text, where a member named for a credential holds one.
+const JSON_COLUMNS: ReadonlySet<string> = new Set(['request_object', 'response_object', 'user_extra']);
 export const REDACTED_MAP_COLUMNS: Readonly<Record<CompactedTable, 'annotations' | 'kv' | null>> = {
   audit_events: 'annotations',
   component_logs: 'kv',
@@ -185,14 +189,20 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
   let counts: RedactionCounts | null = null;
   for (const col of REDACTED_COLUMNS[m.table]) {
     const v = row[col];
+    if (typeof v !== 'string') continue;
+    const credentialMembers = JSON_COLUMNS.has(col) && mayHoldCredentialMember(v);
     // Most cells hold no hint of a secret: skip the call and the counts object for them.
-    if (typeof v !== 'string' || (!secretResource && !mayHoldSecret(v))) continue;
+    if (!secretResource && !credentialMembers && !mayHoldSecret(v)) continue;
     counts ??= {};
     if (col === 'message') keyIdInMessage = holdsKeyId(v);
     // Secret `data` maps only exist in bodies; a lone access key id elsewhere is an identifier
     // investigations join on (user_extra's accessKeyId), so only bodies lose it.
     const body = col.endsWith('_object');
-    row[col] = redactSecrets(v, counts, { secretResource: secretResource && body, keyIdsAlone: body });
+    row[col] = redactSecrets(v, counts, {
+      secretResource: secretResource && body,
+      keyIdsAlone: body,
+      credentialMembers,
+    });
   }
   // A map is one record: a secret key logged as its own pair sits beside the pair (or the
   // message) holding its key id, so a key id anywhere makes every value a suspect. A first pass
@@ -208,7 +218,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
       if (mayHoldSecret(v)) {
         suspects = true;
         if (!nearby && holdsKeyId(v)) nearby = true;
-      } else if (isSecretKey(k)) suspects = true;
+      } else if (isSecretKey(k) || mayHoldJsonCredential(v)) suspects = true;
     }
     if (suspects || nearby) {
       counts ??= {};
@@ -217,7 +227,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
         const [k, v] = cell[i]!;
         if (v === null || v === '') continue;
         const keyed = isSecretKey(k);
-        if (!nearby && !keyed && !mayHoldSecret(v)) continue;
+        if (!nearby && !keyed && !mayHoldSecret(v) && !mayHoldJsonCredential(v)) continue;
         if (keyed) {
           secretKeys ??= [];
           secretKeys.push(k);

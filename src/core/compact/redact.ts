@@ -37,9 +37,9 @@ const SECRET_MAPS = new Set(['data', 'stringData']);
 // In a body of a `secrets` request, a JSON patch op's `value` is Secret data too (`/data/x`,
 // `/stringData`, or the whole object); other values of such a patch are redacted alike.
 const SECRET_PATCH_MAPS = new Set([...SECRET_MAPS, 'value']);
-// Map keys (kv pairs, annotations) whose value is a credential whatever it looks like: the last
-// `.`/`/` segment, lower case, without `-`/`_`. Exact names, so `stale-token`, `secretName` or
-// `credential-id` (identifiers operators query) stay.
+// Credential names: a map entry (kv pair, annotation) or a JSON member whose key names one
+// (isSecretKey) holds a credential whatever it looks like. Whole words, so `secretName`,
+// `tokenExpiry` or `credential-id` (identifiers operators query) stay.
 const SECRET_KEYS = new Set([
   'secretaccesskey',
   'awssecretaccesskey',
@@ -87,21 +87,87 @@ function bump(counts: RedactionCounts, kind: SecretKind, n = 1): void {
 const KEY_VERDICTS = new Map<string, boolean>();
 const MAX_KEY_VERDICTS = 4096;
 
-/** True when a map key names a credential (`secretAccessKey`, `password`, `client_secret`, …). */
+const isUpper = (c: number) => c >= 0x41 && c <= 0x5a;
+const isLowerOrDigit = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+const isCredentialName = (s: string) => SECRET_KEYS.has(s.toLowerCase().replace(/[-_]/g, ''));
+
+/**
+ * True when `seg` is a credential name, or ends in one after a `_` or a camelCase hump
+ * (`DB_PASSWORD`, `adminPassword`, `GITHUB_TOKEN`): env variables and config fields name their
+ * credential that way. A `-` is no boundary: hyphenated annotation names such as `stale-token`
+ * or `credential-id` describe a credential rather than hold one.
+ */
+function segmentNamesCredential(seg: string): boolean {
+  if (isCredentialName(seg)) return true;
+  for (let i = 1; i < seg.length; i++) {
+    const prev = seg.charCodeAt(i - 1);
+    const c = seg.charCodeAt(i);
+    const wordStart =
+      prev === 0x5f ||
+      (isUpper(c) &&
+        (isLowerOrDigit(prev) || (isUpper(prev) && i + 1 < seg.length && isLowerOrDigit(seg.charCodeAt(i + 1)))));
+    if (wordStart && isCredentialName(seg.slice(i))) return true;
+  }
+  return false;
+}
+
+/**
+ * True when a key names a credential: its last `.`/`/` segment, lower case and without `-`/`_`,
+ * is a credential name (`secretAccessKey`, `password`, `client_secret`, …), or ends in one after
+ * a `_` or a camelCase hump (`DB_PASSWORD`, `adminPassword`). `secretName`, `tokenExpiry`,
+ * `stale-token` and `credential-id` are not.
+ */
 export function isSecretKey(key: string): boolean {
   let verdict = KEY_VERDICTS.get(key);
   if (verdict === undefined) {
     const cut = Math.max(key.lastIndexOf('/'), key.lastIndexOf('.'));
-    verdict = SECRET_KEYS.has(
-      key
-        .slice(cut + 1)
-        .toLowerCase()
-        .replace(/[-_]/g, ''),
-    );
+    verdict = segmentNamesCredential(key.slice(cut + 1));
     if (KEY_VERDICTS.size >= MAX_KEY_VERDICTS) KEY_VERDICTS.clear();
     KEY_VERDICTS.set(key, verdict);
   }
   return verdict;
+}
+
+// Every key isSecretKey accepts ends, once lower-cased and stripped of `-`/`_`, with a credential
+// name: a trie of the names read backwards rejects almost every key at its last letter or two.
+// Node n's child for letter l is TRIE_NEXT[n * 26 + l] (0: none); TRIE_END marks a whole name.
+const { TRIE_NEXT, TRIE_END } = (() => {
+  const next: number[] = new Array(26).fill(0);
+  const end: number[] = [0];
+  for (const name of SECRET_KEYS) {
+    let at = 0;
+    for (let i = name.length - 1; i >= 0; i--) {
+      const slot = at * 26 + name.charCodeAt(i) - 0x61;
+      if (next[slot] === 0) {
+        next[slot] = end.length;
+        end.push(0);
+        next.push(...new Array(26).fill(0));
+      }
+      at = next[slot]!;
+    }
+    end[at] = 1;
+  }
+  return { TRIE_NEXT: Int32Array.from(next), TRIE_END: Uint8Array.from(end) };
+})();
+
+/** True when the text of `s` ending at index `last` ends with a credential name (`-`/`_` skipped, any case). */
+function endsWithCredentialName(s: string, last: number): boolean {
+  let at = 0;
+  for (let i = last; i >= 0; i--) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2d || c === 0x5f) continue;
+    const l = (c | 0x20) - 0x61;
+    if (l < 0 || l > 25) return false;
+    at = TRIE_NEXT[at * 26 + l]!;
+    if (at === 0) return false;
+    if (TRIE_END[at] === 1) return true;
+  }
+  return false;
+}
+
+/** isSecretKey, with the cheap trie test first (most member keys and names are not credentials). */
+function namesCredential(text: string): boolean {
+  return endsWithCredentialName(text, text.length - 1) && isSecretKey(text);
 }
 
 /** True when `text` holds an AWS access key id (AKIA…/ASIA…). */
@@ -227,6 +293,148 @@ function redactSecretMaps(s: string, counts: RedactionCounts, maps: ReadonlySet<
   return parts.join('');
 }
 
+const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+const MARKER_ONLY = /^\[REDACTED:[a-z_]+\]$/;
+
+/** Index of the first character at or after `i` that is neither JSON whitespace nor a backslash. */
+function skipToValue(s: string, i: number): number {
+  let j = i;
+  while (j < s.length && (isJsonSpace(s.charCodeAt(j)) || s.charCodeAt(j) === 0x5c)) j++;
+  return j;
+}
+
+/**
+ * False when no member of the JSON text `text` can hold a credential by its name: no key that
+ * names a credential (isSecretKey) with a string or array value, and no `name` member naming
+ * one. Looks only around each `:`, so the usual body costs little; escaped members (JSON held
+ * in a string, such as kubectl's last-applied-configuration) count too.
+ */
+export function mayHoldCredentialMember(text: string): boolean {
+  for (let colon = text.indexOf(':'); colon !== -1; colon = text.indexOf(':', colon + 1)) {
+    let q = colon - 1;
+    while (q > 0 && isJsonSpace(text.charCodeAt(q))) q--;
+    if (q < 1 || text.charCodeAt(q) !== 0x22) continue;
+    let last = q - 1;
+    while (last > 0 && text.charCodeAt(last) === 0x5c) last--;
+    const v = skipToValue(text, colon + 1);
+    const open = v < text.length ? text.charCodeAt(v) : 0;
+    if (last >= 4 && text.charCodeAt(last - 4) === 0x22 && text.startsWith('name', last - 3)) {
+      if (open !== 0x22) continue;
+      // An escaped value ends at the next quote; a plain one at its closing quote.
+      const end = text.charCodeAt(v - 1) === 0x5c ? text.indexOf('"', v + 1) + 1 || text.length : endOfString(text, v);
+      let e = end - 2;
+      while (e > v && text.charCodeAt(e) === 0x5c) e--;
+      if (endsWithCredentialName(text, e) && isSecretKey(text.slice(v + 1, e + 1))) return true;
+    } else if ((open === 0x22 || open === 0x5b) && endsWithCredentialName(text, last)) {
+      const start = text.lastIndexOf('"', last);
+      if (isSecretKey(text.slice(start + 1, last + 1))) return true;
+    }
+  }
+  return false;
+}
+
+interface MemberFrame {
+  readonly isObject: boolean;
+  /** An array under a credential-named key (or inside one): its strings are credentials. */
+  readonly credentials: boolean;
+  /** An object whose `name` names a credential: its `value` string is one. */
+  nameIsCredential: boolean;
+  /** Where a `value` string seen before `name` starts (−1: none). */
+  valueAt: number;
+}
+
+/**
+ * Replaces with a marker every string under a JSON member whose key names a credential
+ * (strings of arrays included; objects are walked by their own keys, so a `secretKeyRef` keeps
+ * its names; numbers and booleans stay), and the `value` string of an object whose `name` names
+ * one (env variables, headers). JSON held in a string value is decoded, walked and re-encoded
+ * when it changes. Iterative, lenient with truncated text.
+ */
+function redactCredentialMembers(s: string, counts: RedactionCounts): string {
+  const frames: MemberFrame[] = [];
+  let cuts: { from: number; to: number; text: string }[] | null = null;
+  let expectKey = false;
+  let lastKey = '';
+  const cut = (from: number, to: number): void => {
+    const inner = s.slice(from + 1, to - 1);
+    if (inner === '' || MARKER_ONLY.test(inner)) return;
+    // A value a pattern already redacted in part was counted then.
+    if (!inner.includes('[REDACTED:')) bump(counts, 'credential');
+    cuts ??= [];
+    cuts.push({ from, to, text: `"${redactionMarker('credential')}"` });
+  };
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
+      const end = endOfString(s, i);
+      const top = frames.length === 0 ? null : frames[frames.length - 1]!;
+      if (top?.isObject && expectKey) {
+        lastKey = s.slice(i + 1, end - 1);
+        expectKey = false;
+      } else if (top !== null) {
+        if (top.isObject && lastKey === 'name' && namesCredential(s.slice(i + 1, end - 1))) {
+          top.nameIsCredential = true;
+          if (top.valueAt >= 0) cut(top.valueAt, endOfString(s, top.valueAt));
+          top.valueAt = -1;
+        } else if (
+          top.isObject ? namesCredential(lastKey) || (lastKey === 'value' && top.nameIsCredential) : top.credentials
+        ) {
+          cut(i, end);
+        } else if (top.isObject && lastKey === 'value') {
+          top.valueAt = i;
+        } else if (s.charCodeAt(i + 1) === 0x7b || s.charCodeAt(i + 1) === 0x5b) {
+          // JSON held in a string (last-applied-configuration, a ConfigMap's config file).
+          const lit = s.slice(i, end);
+          if (mayHoldCredentialMember(lit)) {
+            let inner: unknown;
+            try {
+              inner = JSON.parse(lit);
+            } catch {
+              inner = null;
+            }
+            if (typeof inner === 'string') {
+              const out = redactCredentialMembers(inner, counts);
+              if (out !== inner) {
+                cuts ??= [];
+                cuts.push({ from: i, to: end, text: JSON.stringify(out) });
+              }
+            }
+          }
+        }
+      }
+      i = end - 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      const top = frames.length === 0 ? null : frames[frames.length - 1]!;
+      const credentials = top !== null && (top.isObject ? c === 0x5b && namesCredential(lastKey) : top.credentials);
+      frames.push({
+        isObject: c === 0x7b,
+        credentials: credentials && c === 0x5b,
+        nameIsCredential: false,
+        valueAt: -1,
+      });
+      expectKey = c === 0x7b;
+      lastKey = '';
+    } else if (c === 0x7d || c === 0x5d) {
+      frames.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      const top = frames.length === 0 ? null : frames[frames.length - 1]!;
+      expectKey = top?.isObject === true;
+      if (expectKey) lastKey = '';
+    }
+  }
+  if (cuts === null) return s;
+  const sorted = (cuts as { from: number; to: number; text: string }[]).sort((a, b) => a.from - b.from);
+  const parts: string[] = [];
+  let from = 0;
+  for (const k of sorted) {
+    parts.push(s.slice(from, k.from), k.text);
+    from = k.to;
+  }
+  parts.push(s.slice(from));
+  return parts.join('');
+}
+
 /**
  * Replaces secrets in `text` (JSON text of a request/response body, or a log message) with
  * `[REDACTED:<kind>]` markers and counts them in `counts`. Only characters inside string
@@ -235,29 +443,45 @@ function redactSecretMaps(s: string, counts: RedactionCounts, maps: ReadonlySet<
  * values and JSON-patch `value`s even in bodies that do not say `"kind":"Secret"` (patches).
  * `keyIdsAlone: false` keeps an access key id that has no secret key beside it (authenticator
  * lines log key ids). `keyIdNearby` (a key id is elsewhere in the same record) looks for
- * 40-character secret keys even where this text holds no key id.
+ * 40-character secret keys even where this text holds no key id. `credentialMembers` (JSON text
+ * for which mayHoldCredentialMember is true) also replaces values of credential-named members.
  */
 export function redactSecrets(
   text: string,
   counts: RedactionCounts,
-  opts: { secretResource?: boolean; keyIdsAlone?: boolean; keyIdNearby?: boolean } = {},
+  opts: { secretResource?: boolean; keyIdsAlone?: boolean; keyIdNearby?: boolean; credentialMembers?: boolean } = {},
 ): string {
   let out = text;
   if (opts.secretResource) out = redactSecretMaps(out, counts, SECRET_PATCH_MAPS);
   else if (SECRET_HINTS.some((h) => out.includes(h))) out = redactSecretMaps(out, counts, SECRET_MAPS);
-  return redactPatterns(out, counts, opts.keyIdsAlone ?? true, opts.keyIdNearby ?? false);
+  out = redactPatterns(out, counts, opts.keyIdsAlone ?? true, opts.keyIdNearby ?? false);
+  // Last, so a token a pattern recognised keeps the marker that names its kind.
+  return opts.credentialMembers ? redactCredentialMembers(out, counts) : out;
+}
+
+/** True when `text` may be JSON text: an object or array (annotation values carry webhook patches). */
+function looksLikeJson(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return c === 0x7b || c === 0x5b;
 }
 
 /**
  * Redacts one map entry (a kv pair or an annotation): the whole value when its key names a
- * credential, else as free text (`redactSecrets`, lone key ids kept). Empty values stay.
+ * credential, else as free text (`redactSecrets`, lone key ids kept), JSON members included
+ * when the value is JSON. Empty values stay.
  */
 export function redactEntry(key: string, value: string, counts: RedactionCounts, keyIdNearby: boolean): string {
   if (value !== '' && isSecretKey(key)) {
     bump(counts, 'credential');
     return redactionMarker('credential');
   }
-  return redactSecrets(value, counts, { keyIdsAlone: false, keyIdNearby });
+  const credentialMembers = mayHoldJsonCredential(value);
+  return redactSecrets(value, counts, { keyIdsAlone: false, keyIdNearby, credentialMembers });
+}
+
+/** True when a map value is JSON text (a webhook's patch) that may hold a credential-named member. */
+export function mayHoldJsonCredential(value: string): boolean {
+  return looksLikeJson(value) && mayHoldCredentialMember(value);
 }
 
 // A value that is nothing but a marker (a pattern above already replaced it).

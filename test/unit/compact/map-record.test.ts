@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildTable } from '../../../src/core/arrow/build.ts';
 import { tableToRows } from '../../../src/core/arrow/rows.ts';
@@ -15,7 +16,7 @@ import { decodeParquet, encodeParquet } from '../../../src/core/parquet.ts';
 import { tableDef } from '../../../src/core/schema.ts';
 import type { CwlLogEvent } from '../../../src/core/types.ts';
 import { CANARY } from './canaries.ts';
-import { ACCOUNT, CLUSTER, message, rawLines, sampleEvents } from './raw-fixtures.ts';
+import { ACCOUNT, CLUSTER, message, rawLines, sampleEvents, sampleLines } from './raw-fixtures.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 1, 30, 0);
 const BOUNDS = { minMicros: (T0 - 48 * 3600_000) * 1000, maxMicros: (T0 + 4 * 3600_000) * 1000 };
@@ -103,7 +104,7 @@ describe('mapRawLine', () => {
     expect(mapped(line).row.request_object).toBe(deep);
   });
 
-  it('redacts tokens in the request URI and in user extra, but keeps the access key id investigations join on', () => {
+  it('redacts tokens in the request URI and credential-named user extra, but keeps the access key id investigations join on', () => {
     const line = JSON.stringify(
       envelope({
         kind: 'Event',
@@ -121,9 +122,10 @@ describe('mapRawLine', () => {
     expect(m.row.request_uri).toBe('/api/v1/namespaces/default/pods/web-0/exec?command=sh&access_token=[REDACTED:jwt]');
     expect(m.row.user_extra).toContain(CANARY.asid);
     expect(m.row.user_extra).not.toContain(CANARY.bearer);
+    // The whole value goes, as its key names a credential; the bearer token was counted once.
     expect(JSON.parse(m.row.user_extra as string)).toEqual({
       accessKeyId: [CANARY.asid],
-      sessionToken: ['Bearer [REDACTED:bearer]'],
+      sessionToken: ['[REDACTED:credential]'],
     });
     expect(m.redactions).toBe(2);
   });
@@ -590,6 +592,183 @@ describe('REDACTED_COLUMNS', () => {
     // Every map of the table is scanned.
     const maps = [...types].filter(([, t]) => typeof t === 'object' && 'map' in t).map(([n]) => n);
     expect(maps).toEqual(mapCol === null ? [] : [mapCol]);
+  });
+});
+
+describe('mapRawLine and credential-named JSON members', () => {
+  const auditLine = (event: Record<string, unknown>) =>
+    JSON.stringify(envelope({ kind: 'Event', auditID: 'a1', verb: 'create', ...event }));
+
+  it.each([
+    {
+      name: 'a ConfigMap created with a password entry, in the body and its last-applied copy',
+      event: {
+        objectRef: { resource: 'configmaps', namespace: 'web', name: 'app' },
+        requestObject: {
+          kind: 'ConfigMap',
+          metadata: {
+            name: 'app',
+            annotations: {
+              'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+                data: { DB_PASSWORD: CANARY.password },
+              }),
+            },
+          },
+          data: { DB_PASSWORD: CANARY.password, DB_HOST: 'db.web' },
+        },
+      },
+      column: 'request_object',
+      redactions: 2,
+    },
+    {
+      name: 'a Deployment whose container env sets a token',
+      event: {
+        objectRef: { resource: 'deployments', namespace: 'web', name: 'api', apiGroup: 'apps' },
+        responseObject: {
+          kind: 'Deployment',
+          spec: {
+            template: { spec: { containers: [{ name: 'api', env: [{ name: 'API_TOKEN', value: CANARY.password }] }] } },
+          },
+        },
+      },
+      column: 'response_object',
+      redactions: 1,
+    },
+    {
+      name: 'user extra under a credential-named key',
+      event: { user: { username: 'sso:alice', extra: { 'example.com/id-token': [CANARY.password], team: ['web'] } } },
+      column: 'user_extra',
+      redactions: 1,
+    },
+  ])('redacts $name', ({ event, column, redactions }) => {
+    const m = mapped(auditLine(event));
+    expect(JSON.stringify(m.row)).not.toContain(CANARY.password);
+    expect(m.row[column]).toContain('[REDACTED:credential]');
+    expect(() => JSON.parse(m.row[column] as string)).not.toThrow();
+    expect(m.redactions).toBe(redactions);
+  });
+
+  it('redacts a credential env value in a webhook patch annotation, keeping the other entries', () => {
+    const patch = (value: string) =>
+      JSON.stringify({
+        configuration: 'vault-injector',
+        patch: [{ op: 'add', path: '/spec/containers/0/env/-', value: { name: 'DB_PASSWORD', value } }],
+        patchType: 'JSONPatch',
+      });
+    const m = mapped(
+      auditLine({
+        annotations: {
+          'authorization.k8s.io/decision': 'allow',
+          'patch.webhook.admission.k8s.io/round_0_index_0': patch(CANARY.password),
+        },
+      }),
+    );
+    expect(m.row.annotations).toEqual([
+      ['authorization.k8s.io/decision', 'allow'],
+      ['patch.webhook.admission.k8s.io/round_0_index_0', patch('[REDACTED:credential]')],
+    ]);
+    expect(m.redactions).toBe(1);
+  });
+
+  // The real audit events of the samples that carry bodies, as the transform writes them.
+  const samples = sampleLines('kube-apiserver-audit');
+  const withBodies = rawLines(
+    message('kube-apiserver-audit', sampleEvents('kube-apiserver-audit', T0, samples.length)),
+  ).filter((l) => l.includes('"requestObject"') || l.includes('"responseObject"'));
+  const CREDENTIAL_KEYS = [
+    'password',
+    'DB_PASSWORD',
+    'adminPassword',
+    'token',
+    'API_TOKEN',
+    'sessionToken',
+    'x-api-key',
+    'client_secret',
+    'Authorization',
+    'AWS_SECRET_ACCESS_KEY',
+    'credentials',
+    'privateKey',
+    'example.com/api-token',
+  ];
+  const LOOKALIKE_KEYS = [
+    'tokenExpiry',
+    'secretName',
+    'authentication.k8s.io/stale-token',
+    'authentication.kubernetes.io/credential-id',
+    'caBundle',
+    'passwordPolicy',
+    'tokenName',
+    'serviceAccountName',
+    'TOKEN_URL',
+  ];
+  const planting = fc.record({
+    body: fc.constantFrom('requestObject', 'responseObject', 'user.extra'),
+    walk: fc.array(fc.nat(), { maxLength: 8 }),
+    credential: fc.boolean(),
+    pick: fc.nat(),
+    form: fc.constantFrom('member', 'env', 'list'),
+  });
+
+  /** Puts `{key: value}` (or an env entry, or a list) in an object or array found by `walk` from `root`. */
+  function plant(root: Record<string, unknown>, walk: number[], key: string, form: string, value: string): void {
+    let at: Record<string, unknown> | unknown[] = root;
+    for (const step of walk) {
+      const kids = (Array.isArray(at) ? at : Object.values(at)).filter((k) => k !== null && typeof k === 'object');
+      if (kids.length === 0) break;
+      at = kids[step % kids.length] as Record<string, unknown> | unknown[];
+    }
+    const entry = form === 'env' ? { env: [{ name: key, value }] } : { [key]: form === 'list' ? [value] : value };
+    if (Array.isArray(at)) at.push(entry);
+    else Object.assign(at, entry);
+  }
+
+  it('never lets a value planted under a credential key at any depth of a real body through, and keeps look-alikes', () => {
+    expect(withBodies.length).toBeGreaterThanOrEqual(2);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...withBodies),
+        fc.array(planting, { minLength: 1, maxLength: 5 }),
+        (line, plants) => {
+          const rec = JSON.parse(line) as Record<string, Record<string, unknown>>;
+          const secrets: string[] = [];
+          const keepers: string[] = [];
+          plants.forEach((p, i) => {
+            let root: Record<string, unknown>;
+            if (p.body === 'user.extra') {
+              const user = (rec.user ?? {}) as Record<string, unknown>;
+              rec.user = user;
+              root = (user.extra ?? {}) as Record<string, unknown>;
+              user.extra = root;
+            } else {
+              root = rec[p.body] ?? { kind: 'Pod' };
+              rec[p.body] = root;
+            }
+            const keys = p.credential ? CREDENTIAL_KEYS : LOOKALIKE_KEYS;
+            const value = `canary-${i}-${p.credential ? 'Hunter2' : 'keep'}`;
+            // user.extra is a map of string lists.
+            const form = p.body === 'user.extra' ? 'list' : p.form;
+            plant(
+              root as Record<string, unknown>,
+              p.body === 'user.extra' ? [] : p.walk,
+              keys[p.pick % keys.length]!,
+              form,
+              value,
+            );
+            (p.credential ? secrets : keepers).push(value);
+          });
+          const planted = JSON.stringify(rec);
+          const m = mapped(planted);
+          const out = JSON.stringify(m.row);
+          for (const s of secrets) expect(out).not.toContain(s);
+          // A look-alike's value survives unless a later planting replaced it.
+          for (const k of keepers) if (planted.includes(k)) expect(out).toContain(k);
+          for (const col of ['request_object', 'response_object', 'user_extra'])
+            if (typeof m.row[col] === 'string') expect(() => JSON.parse(m.row[col] as string)).not.toThrow();
+          if (secrets.some((s) => planted.includes(s))) expect(m.redactions).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

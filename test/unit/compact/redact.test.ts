@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   isSecretKey,
+  mayHoldCredentialMember,
   mayHoldSecret,
   type RedactionCounts,
   redactKeyedValues,
@@ -217,6 +218,13 @@ describe('isSecretKey', () => {
     'client_secret',
     'Authorization',
     'example.com/client-secret',
+    // A credential name after `_` or a camelCase hump: env variables and config fields.
+    'DB_PASSWORD',
+    'GITHUB_TOKEN',
+    'STRIPE_SECRET_KEY',
+    'adminPassword',
+    'dbAPIKey',
+    'spec.auth.rootPassword',
   ])('names a secret: %s', (key) => {
     expect(isSecretKey(key)).toBe(true);
   });
@@ -233,6 +241,12 @@ describe('isSecretKey', () => {
     'accesskeyid',
     'passwordPolicy',
     'user',
+    'tokenExpiry',
+    'caBundle',
+    'serviceAccountName',
+    'TOKEN_URL',
+    // A `-` is no word boundary (annotation names such as stale-token describe a credential).
+    'token-ttl',
   ])('leaves alone: %s', (key) => {
     expect(isSecretKey(key)).toBe(false);
   });
@@ -342,5 +356,192 @@ describe('redactKeyedValues', () => {
     },
   ])('replaces $name', ({ text, keys, want }) => {
     expect(redactKeyedValues(text, keys, {})).toBe(want);
+  });
+});
+
+/** redactSecrets of JSON text with its credential-named members, after the cheap pre-check. */
+function redactMembers(text: string): { out: string; counts: RedactionCounts } {
+  const counts: RedactionCounts = {};
+  return { out: redactSecrets(text, counts, { credentialMembers: mayHoldCredentialMember(text) }), counts };
+}
+
+describe('redactSecrets of credential-named JSON members', () => {
+  const lastApplied = (obj: unknown) => ({
+    kind: 'ConfigMap',
+    metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': `${JSON.stringify(obj)}\n` } },
+  });
+  it.each([
+    {
+      name: 'a ConfigMap data entry named for a password',
+      body: { kind: 'ConfigMap', data: { DB_PASSWORD: CANARY.password, DB_HOST: 'db.internal' } },
+      want: { kind: 'ConfigMap', data: { DB_PASSWORD: '[REDACTED:credential]', DB_HOST: 'db.internal' } },
+      credential: 1,
+    },
+    {
+      name: 'a password nested in a custom resource spec',
+      body: { spec: { auth: { username: 'admin', password: CANARY.password } } },
+      want: { spec: { auth: { username: 'admin', password: '[REDACTED:credential]' } } },
+      credential: 1,
+    },
+    {
+      name: 'a bare token member, and spaces around the colon',
+      text: `{"token" :  "${CANARY.password}"}`,
+      want: { token: '[REDACTED:credential]' },
+      credential: 1,
+    },
+    {
+      name: 'env variables named for credentials, name before or after value',
+      body: {
+        env: [
+          { name: 'API_TOKEN', value: CANARY.password },
+          { value: CANARY.patchValue, name: 'DB_PASSWORD' },
+          { name: 'HOME', value: '/root' },
+          { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+        ],
+      },
+      want: {
+        env: [
+          { name: 'API_TOKEN', value: '[REDACTED:credential]' },
+          { value: '[REDACTED:credential]', name: 'DB_PASSWORD' },
+          { name: 'HOME', value: '/root' },
+          { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+        ],
+      },
+      credential: 2,
+    },
+    {
+      name: 'an HTTP header of a probe',
+      body: { httpGet: { httpHeaders: [{ name: 'Authorization', value: `Basic ${CANARY.secretValue}` }] } },
+      want: { httpGet: { httpHeaders: [{ name: 'Authorization', value: '[REDACTED:credential]' }] } },
+      credential: 1,
+    },
+    {
+      name: 'every string of a list under a credential key (user extra)',
+      body: { sessionName: ['i-088f1a714ecb9df0c'], sessionToken: [CANARY.password, [CANARY.patchValue]] },
+      want: {
+        sessionName: ['i-088f1a714ecb9df0c'],
+        sessionToken: ['[REDACTED:credential]', ['[REDACTED:credential]']],
+      },
+      credential: 2,
+    },
+    {
+      name: 'the same members inside the last-applied-configuration JSON string',
+      body: lastApplied({ data: { DB_PASSWORD: CANARY.password }, spec: { env: [{ name: 'TOKEN', value: 'x' }] } }),
+      want: lastApplied({
+        data: { DB_PASSWORD: '[REDACTED:credential]' },
+        spec: { env: [{ name: 'TOKEN', value: '[REDACTED:credential]' }] },
+      }),
+      credential: 2,
+    },
+  ])('replaces $name', ({ body, text, want, credential }) => {
+    const { out, counts } = redactMembers(text ?? JSON.stringify(body));
+    expect(JSON.parse(out)).toEqual(want);
+    expect(out).not.toContain(CANARY.password);
+    expect(counts).toEqual({ credential });
+  });
+
+  it.each([
+    { name: 'a webhook CA bundle (a public certificate)', body: { clientConfig: { caBundle: CANARY.secretValue } } },
+    {
+      name: 'look-alike keys: names, expiries, notices, ids, policies',
+      body: {
+        secretName: 'db',
+        tokenExpiry: '2026-11-28T00:00:00Z',
+        'authentication.k8s.io/stale-token': 'subject: system:serviceaccount:default:web',
+        'authentication.kubernetes.io/credential-id': 'JTI=8f9ba5f9',
+        passwordPolicy: 'strict',
+        env: [{ name: 'TOKEN_URL', value: 'https://sts.amazonaws.com' }],
+      },
+    },
+    {
+      name: 'numbers, booleans, nulls and empty strings under credential keys',
+      body: { automountServiceAccountToken: false, password: 1234, token: null, apiKey: '' },
+    },
+    {
+      name: 'references to a credential (objects are walked by their own keys)',
+      body: { basicAuth: { password: { name: 'db-auth', key: 'password' } }, serviceAccountToken: { path: 'token' } },
+    },
+    {
+      name: 'a value a pattern already replaced, keeping the marker of its kind',
+      body: { spec: { token: '[REDACTED:jwt]' } },
+    },
+  ])('leaves alone $name', ({ body }) => {
+    const text = JSON.stringify(body);
+    const { out, counts } = redactMembers(text);
+    expect(out).toBe(text);
+    expect(counts).toEqual({});
+  });
+
+  it('keeps the marker of a JWT under a token key, counted once (a TokenReview)', () => {
+    const counts: RedactionCounts = {};
+    const text = JSON.stringify({ kind: 'TokenReview', spec: { token: CANARY.jwt } });
+    expect(redactSecrets(text, counts, { credentialMembers: mayHoldCredentialMember(text) })).toBe(
+      '{"kind":"TokenReview","spec":{"token":"[REDACTED:jwt]"}}',
+    );
+    expect(counts).toEqual({ jwt: 1 });
+  });
+
+  it('keeps other bytes exact, escapes and big integers included, and goes 100,000 deep', () => {
+    const text = `{"n":12345678901234567890,"s":"caf\\u00e9","password":"a\\"b","e":-0.0e+10}`;
+    expect(redactMembers(text).out).toBe(
+      '{"n":12345678901234567890,"s":"caf\\u00e9","password":"[REDACTED:credential]","e":-0.0e+10}',
+    );
+    const deep = `${'[{"a":'.repeat(100_000)}{"token":"${CANARY.password}"}${'}]'.repeat(100_000)}`;
+    const { out } = redactMembers(deep);
+    expect(out).not.toContain(CANARY.password);
+    expect(out.length).toBe(deep.length - CANARY.password.length + '[REDACTED:credential]'.length);
+  });
+
+  // Keys that name a credential by the rule, in any case and with separators, and keys that do not.
+  const credentialKey = fc
+    .tuple(
+      fc.constantFrom('', 'DB_', 'admin', 'example.com/', 'x.'),
+      fc.constantFrom('password', 'passwd', 'token', 'api_key', 'secretAccessKey', 'client-secret', 'credentials'),
+      fc.constantFrom('lower', 'upper', 'asIs'),
+    )
+    .map(([prefix, name, casing]) => {
+      const n = casing === 'upper' ? name.toUpperCase() : casing === 'lower' ? name.toLowerCase() : name;
+      // After a lower-case prefix, a camelCase hump starts the name.
+      return prefix === 'admin' ? `${prefix}${n[0]!.toUpperCase()}${n.slice(1)}` : `${prefix}${n}`;
+    });
+  const otherKey = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('secretName', 'tokenExpiry', 'stale-token', 'caBundle', 'name', 'value', 'key', 'passwordPolicy'),
+  );
+
+  it('mayHoldCredentialMember is true for every JSON text whose members redaction changes', () => {
+    fc.assert(
+      fc.property(
+        fc.letrec((tie) => ({
+          value: fc.oneof(
+            { depthSize: 'small' },
+            fc.string({ maxLength: 10 }),
+            fc.integer(),
+            fc.boolean(),
+            fc.array(tie('value'), { maxLength: 3 }),
+            fc
+              .array(fc.tuple(fc.oneof(credentialKey, otherKey), tie('value')), { maxLength: 4 })
+              .map(Object.fromEntries),
+            fc
+              .tuple(fc.oneof(credentialKey, otherKey), fc.string({ maxLength: 10 }))
+              .map(([name, value]) => ({ name, value })),
+          ),
+        })).value,
+        fc.boolean(),
+        (value, embed) => {
+          const inner = JSON.stringify({ v: value });
+          // JSON held in a string is walked too (kubectl's last-applied-configuration).
+          const text = embed ? JSON.stringify({ metadata: { annotations: { a: inner } } }) : inner;
+          const counts: RedactionCounts = {};
+          const out = redactSecrets(text, counts, { credentialMembers: true });
+          if (!mayHoldCredentialMember(text)) {
+            expect(out).toBe(text);
+            expect(counts).toEqual({});
+          }
+          expect(() => JSON.parse(out)).not.toThrow();
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
