@@ -1,6 +1,6 @@
 import { ConfigError } from '../src/core/errors.ts';
 import { NON_EKS_LOG_GROUP_MODES, type NonEksLogGroupMode } from '../src/core/transform/types.ts';
-import { MAX_CATCH_UP_HOURS } from '../src/core/workflow/input.ts';
+import { catchUpHoursProblem, MAX_CATCH_UP_HOURS } from '../src/core/workflow/input.ts';
 import { SCHEDULE_PERIOD_MS } from '../src/core/workflow/window.ts';
 import { POISON_AFTER_FAILED_RUNS } from '../src/pipeline/ledger.ts';
 
@@ -78,6 +78,8 @@ export interface EksLogLakeConfig {
     readonly gcGraceHours: number;
     /** Failed runs after which a raw object is marked poison and quarantined (default 3). */
     readonly poisonAfterFailedRuns: number;
+    /** Watermark lag (hours) a scheduled run catches up by itself; a longer one is named as a backfill (default 96). */
+    readonly maxCatchUpHours: number;
   };
   /** E-mail subscribed to the alarm topic (optional). */
   readonly alarmEmail?: string;
@@ -139,6 +141,7 @@ const WORKFLOW_KEYS = [
   'leaseTtlSeconds',
   'gcGraceHours',
   'poisonAfterFailedRuns',
+  'maxCatchUpHours',
 ] as const;
 
 type Obj = Record<string, unknown>;
@@ -429,6 +432,7 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     leaseTtlSeconds: 1800,
     gcGraceHours: 24,
     poisonAfterFailedRuns: POISON_AFTER_FAILED_RUNS,
+    maxCatchUpHours: MAX_CATCH_UP_HOURS,
   };
   if (!isObj(wfRaw)) p.add(wfPath, 'must be an object');
   else {
@@ -440,7 +444,13 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
       gcGraceHours: num(wfRaw, 'gcGraceHours', wfPath, p, 24, 1, 24 * 30),
       // Each failed run already alarmed; past 100 an object would never leave the plan in practice.
       poisonAfterFailedRuns: num(wfRaw, 'poisonAfterFailedRuns', wfPath, p, POISON_AFTER_FAILED_RUNS, 1, 100),
+      maxCatchUpHours: MAX_CATCH_UP_HOURS,
     };
+    // Bounded by one execution's history (ADR 0003) and, below, by the lease TTL.
+    const catchUp = wfRaw.maxCatchUpHours ?? MAX_CATCH_UP_HOURS;
+    const problem = catchUpHoursProblem(catchUp, workflow.leaseTtlSeconds);
+    if (problem) p.add(`${wfPath}.maxCatchUpHours`, problem);
+    else workflow.maxCatchUpHours = catchUp as number;
   }
   const cfg: EksLogLakeConfig = {
     prefix,
@@ -469,12 +479,12 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     );
   }
   // Raw objects are what a retry (within the late horizon, behind a catch-up) and a backfill read: they must still exist.
-  const listedHours = workflow.lateHorizonHours + MAX_CATCH_UP_HOURS;
+  const listedHours = workflow.lateHorizonHours + workflow.maxCatchUpHours;
   const minRawDays = Math.max(Math.ceil(listedHours / 24) + 1, workflow.maxBackfillDays);
   if (rawRetentionDays < minRawDays) {
     p.add(
       `${path}.rawRetentionDays`,
-      `must be at least ${minRawDays} days, got ${rawRetentionDays}: raw objects must outlive by a day the ${listedHours} h a scheduled run may list (workflow.lateHorizonHours ${workflow.lateHorizonHours} h plus ${MAX_CATCH_UP_HOURS} h of catch-up after an outage), and last workflow.maxBackfillDays (${workflow.maxBackfillDays}); keep raw longer or lower those`,
+      `must be at least ${minRawDays} days, got ${rawRetentionDays}: raw objects must outlive by a day the ${listedHours} h a scheduled run may list (workflow.lateHorizonHours ${workflow.lateHorizonHours} h plus workflow.maxCatchUpHours ${workflow.maxCatchUpHours} h of catch-up after an outage), and last workflow.maxBackfillDays (${workflow.maxBackfillDays}); keep raw longer or lower those`,
     );
   }
   if (cfg.quarantineRetentionDays < MIN_QUARANTINE_RETENTION_DAYS) {

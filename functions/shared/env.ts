@@ -20,6 +20,8 @@ export const ENV = {
   GC_GRACE_HOURS: 'GC_GRACE_HOURS',
   /** Failed runs after which WriteLedger marks a raw object poison and quarantines it. */
   POISON_AFTER_FAILED_RUNS: 'POISON_AFTER_FAILED_RUNS',
+  /** Watermark lag (hours) PlanWindow catches up by itself before it names a backfill. */
+  MAX_CATCH_UP_HOURS: 'MAX_CATCH_UP_HOURS',
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
   /** CloudWatch namespace of the EMF metrics (Powertools reads it too). */
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',

@@ -1,3 +1,5 @@
+import { ConfigError } from '../../src/core/errors.ts';
+import { catchUpHoursProblem } from '../../src/core/workflow/input.ts';
 import { DEFAULT_WORKFLOW_CONFIG, type WorkflowConfig } from '../../src/pipeline/workflow-tasks.ts';
 import { type EnvVars, readPositiveInt } from './config.ts';
 import { ENV } from './env.ts';
@@ -23,11 +25,15 @@ export { DEFAULT_WORKFLOW_CONFIG };
 /** Reads the workflow settings once at cold start; throws ConfigError naming a bad variable. */
 export function readWorkflowConfig(env: EnvVars): WorkflowConfig {
   const d = DEFAULT_WORKFLOW_CONFIG;
+  const leaseTtlSeconds = readPositiveInt(env, ENV.LEASE_TTL_SECONDS, d.leaseTtlSeconds);
+  const maxCatchUpHours = readPositiveInt(env, ENV.MAX_CATCH_UP_HOURS, d.maxCatchUpHours);
+  const problem = catchUpHoursProblem(maxCatchUpHours, leaseTtlSeconds);
+  if (problem) throw new ConfigError(`${ENV.MAX_CATCH_UP_HOURS} ${problem}`);
   return {
     lateHorizonHours: readPositiveInt(env, ENV.LATE_HORIZON_HOURS, d.lateHorizonHours),
     maxBackfillDays: readPositiveInt(env, ENV.MAX_BACKFILL_DAYS, d.maxBackfillDays),
     childRangeHours: readPositiveInt(env, WORKFLOW_ENV.CHILD_RANGE_HOURS, d.childRangeHours),
-    leaseTtlSeconds: readPositiveInt(env, ENV.LEASE_TTL_SECONDS, d.leaseTtlSeconds),
+    leaseTtlSeconds,
     gcGraceHours: readPositiveInt(env, ENV.GC_GRACE_HOURS, d.gcGraceHours),
     maxChunkBytes: readPositiveInt(env, WORKFLOW_ENV.MAX_CHUNK_BYTES, d.maxChunkBytes),
     maxChunkObjects: readPositiveInt(env, WORKFLOW_ENV.MAX_CHUNK_OBJECTS, d.maxChunkObjects),
@@ -39,5 +45,6 @@ export function readWorkflowConfig(env: EnvVars): WorkflowConfig {
     ),
     athenaConcurrency: readPositiveInt(env, WORKFLOW_ENV.ATHENA_CONCURRENCY, d.athenaConcurrency),
     poisonAfterFailedRuns: readPositiveInt(env, ENV.POISON_AFTER_FAILED_RUNS, d.poisonAfterFailedRuns),
+    maxCatchUpHours,
   };
 }

@@ -43,6 +43,8 @@ export interface FunctionProfile {
   readonly athena?: boolean;
   /** Counts failed runs per raw object and marks poison (reads POISON_AFTER_FAILED_RUNS). */
   readonly poisons?: boolean;
+  /** Widens a scheduled window back to the watermark (reads MAX_CATCH_UP_HOURS). */
+  readonly catchesUp?: boolean;
 }
 
 const { raw, curated, control, quarantine } = LAKE_PREFIXES;
@@ -70,6 +72,7 @@ export const FUNCTION_PROFILES: Readonly<Record<string, FunctionProfile>> = {
     memorySize: 1024,
     timeout: Duration.minutes(5),
     lake: { read: [raw, control], write: [control] },
+    catchesUp: true,
   },
   // Stage and merge are sized as ADR 0003 assumes: one full vCPU (1,769 MB), the 15-minute Task limit.
   'stage-objects': {
@@ -140,6 +143,8 @@ export interface WorkflowSettings {
   readonly gcGraceHours: number;
   /** Only Tasks whose profile `poisons` get it. */
   readonly poisonAfterFailedRuns: number;
+  /** Only Tasks whose profile `catchesUp` get it. */
+  readonly maxCatchUpHours: number;
 }
 
 export interface WorkflowProps {
@@ -277,6 +282,7 @@ export class Workflow extends Construct {
     if (profile.athena) grants.push(athenaAccess(props.workGroupName, props.storage));
     if (profile.poisons)
       grants.push(setting(ENV.POISON_AFTER_FAILED_RUNS, String(props.settings.poisonAfterFailedRuns)));
+    if (profile.catchesUp) grants.push(setting(ENV.MAX_CATCH_UP_HOURS, String(props.settings.maxCatchUpHours)));
     bind(fn, ...grants);
     this.functions[entry] = fn;
     return fn;

@@ -7,6 +7,7 @@ import {
   catchUpWindow,
   coversSinceWatermark,
   leaseHolderOf,
+  MAX_CATCH_UP_HOURS,
   resolveWindow,
   startingWatermark,
 } from '../core/workflow/input.ts';
@@ -80,7 +81,10 @@ export interface WorkflowConfig extends CatchUpLimits, ChunkLimits {
 }
 
 /** Defaults sized for Task functions of 2 GiB and 15 minutes; the arithmetic is in ADR 0003. */
-export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig & { readonly poisonAfterFailedRuns: number } = {
+export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig & {
+  readonly poisonAfterFailedRuns: number;
+  readonly maxCatchUpHours: number;
+} = {
   lateHorizonHours: 48,
   maxBackfillDays: 90,
   childRangeHours: 24,
@@ -92,6 +96,7 @@ export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig & { readonly poisonAfterFai
   athenaStatementsPerInvocation: 240,
   athenaConcurrency: 8,
   poisonAfterFailedRuns: POISON_AFTER_FAILED_RUNS,
+  maxCatchUpHours: MAX_CATCH_UP_HOURS,
 };
 
 /** A partition of a curated table. */

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/shared/env.ts';
 import { closestKey, firesEverySchedulePeriod, parseConfig } from '../../infra/config.ts';
 import { ConfigError } from '../../src/core/errors.ts';
-import { RAW_CONFIG } from './support.ts';
+import { RAW_CONFIG, synthAll } from './support.ts';
 
 const base = RAW_CONFIG as unknown as Record<string, unknown>;
 
@@ -29,6 +30,7 @@ describe('parseConfig', () => {
       leaseTtlSeconds: 1800,
       gcGraceHours: 24,
       poisonAfterFailedRuns: 3,
+      maxCatchUpHours: 96,
     });
   });
 
@@ -123,6 +125,19 @@ describe('parseConfig', () => {
     expect(parseConfig({ ...base, nonEksLogGroups: mode }).nonEksLogGroups).toBe(mode);
   });
 
+  it('reads the catch-up bound from workflow.maxCatchUpHours', () => {
+    expect(parseConfig({ ...base, workflow: { maxCatchUpHours: 72 } }).workflow.maxCatchUpHours).toBe(72);
+  });
+
+  it('hands workflow.maxCatchUpHours to the PlanWindow Lambda only, as MAX_CATCH_UP_HOURS', () => {
+    const { centralTemplate } = synthAll(parseConfig({ ...base, workflow: { maxCatchUpHours: 72 } }));
+    const withBound = Object.values(centralTemplate.findResources('AWS::Lambda::Function'))
+      .map((f) => f.Properties)
+      .filter((p) => p.Environment?.Variables?.[ENV.MAX_CATCH_UP_HOURS] !== undefined)
+      .map((p) => [p.FunctionName, p.Environment.Variables[ENV.MAX_CATCH_UP_HOURS]]);
+    expect(withBound).toEqual([['eks-log-lake-plan-window', '72']]);
+  });
+
   it('reads the poison limit from workflow.poisonAfterFailedRuns', () => {
     expect(parseConfig({ ...base, workflow: { poisonAfterFailedRuns: 5 } }).workflow.poisonAfterFailedRuns).toBe(5);
   });
@@ -167,7 +182,8 @@ describe('parseConfig', () => {
 
   const TOP_KNOWN =
     'prefix, central, organizationId, members, allowedSourceAccounts, nonEksLogGroups, rawRetentionDays, rawTransitionDays, quarantineRetentionDays, curatedRetentionDays, athenaResultsRetentionDays, logRetentionDays, schedule, athenaBytesScannedCutoff, splunk, workflow, alarmEmail';
-  const WORKFLOW_KNOWN = 'lateHorizonHours, maxBackfillDays, leaseTtlSeconds, gcGraceHours, poisonAfterFailedRuns';
+  const WORKFLOW_KNOWN =
+    'lateHorizonHours, maxBackfillDays, leaseTtlSeconds, gcGraceHours, poisonAfterFailedRuns, maxCatchUpHours';
   const MEMBER_KNOWN = 'account, region, clusters, subscription, logGroupRetentionDays, enableControlPlaneLogs';
   const [filterMember, policyMember] = RAW_CONFIG.members;
 
@@ -196,6 +212,11 @@ describe('parseConfig', () => {
       'a central key',
       { ...base, central: { ...RAW_CONFIG.central, acount: '111111111111' } },
       'eksLogLake.central.acount: unknown key (did you mean "account"?); known keys: account, region',
+    ],
+    [
+      'a catch-up bound in the singular',
+      { ...base, workflow: { maxCatchUpHour: 48 } },
+      `eksLogLake.workflow.maxCatchUpHour: unknown key (did you mean "maxCatchUpHours"?); known keys: ${WORKFLOW_KNOWN}`,
     ],
     [
       'a key like no known one',
@@ -241,17 +262,17 @@ describe('parseConfig', () => {
     [
       'raw kept a day while late objects are planned for 30 days',
       { rawRetentionDays: 1, quarantineRetentionDays: 7, workflow: { lateHorizonHours: 720, maxBackfillDays: 1 } },
-      'eksLogLake.rawRetentionDays: must be at least 35 days, got 1: raw objects must outlive by a day the 816 h a scheduled run may list (workflow.lateHorizonHours 720 h plus 96 h of catch-up after an outage), and last workflow.maxBackfillDays (1); keep raw longer or lower those',
+      'eksLogLake.rawRetentionDays: must be at least 35 days, got 1: raw objects must outlive by a day the 816 h a scheduled run may list (workflow.lateHorizonHours 720 h plus workflow.maxCatchUpHours 96 h of catch-up after an outage), and last workflow.maxBackfillDays (1); keep raw longer or lower those',
     ],
     [
       'raw kept exactly as long as a 30-day late horizon plus the 4-day catch-up',
       { rawRetentionDays: 34, workflow: { lateHorizonHours: 720, maxBackfillDays: 34 } },
-      'eksLogLake.rawRetentionDays: must be at least 35 days, got 34: raw objects must outlive by a day the 816 h a scheduled run may list (workflow.lateHorizonHours 720 h plus 96 h of catch-up after an outage), and last workflow.maxBackfillDays (34); keep raw longer or lower those',
+      'eksLogLake.rawRetentionDays: must be at least 35 days, got 34: raw objects must outlive by a day the 816 h a scheduled run may list (workflow.lateHorizonHours 720 h plus workflow.maxCatchUpHours 96 h of catch-up after an outage), and last workflow.maxBackfillDays (34); keep raw longer or lower those',
     ],
     [
       'raw kept shorter than the longest backfill',
       { rawRetentionDays: 30 },
-      'eksLogLake.rawRetentionDays: must be at least 90 days, got 30: raw objects must outlive by a day the 144 h a scheduled run may list (workflow.lateHorizonHours 48 h plus 96 h of catch-up after an outage), and last workflow.maxBackfillDays (90); keep raw longer or lower those',
+      'eksLogLake.rawRetentionDays: must be at least 90 days, got 30: raw objects must outlive by a day the 144 h a scheduled run may list (workflow.lateHorizonHours 48 h plus workflow.maxCatchUpHours 96 h of catch-up after an outage), and last workflow.maxBackfillDays (90); keep raw longer or lower those',
     ],
     [
       'a lease that can expire during one Task',
@@ -262,6 +283,16 @@ describe('parseConfig', () => {
       'a lease just under twice the longest Task',
       { workflow: { leaseTtlSeconds: 1799 } },
       'eksLogLake.workflow.leaseTtlSeconds: must be at least 1800, got 1799: the lease renews only once half of it is gone, and a Task runs up to 900 s without renewing it',
+    ],
+    [
+      'raw kept a day shorter than a 30-day late horizon plus a 5-day catch-up',
+      { rawRetentionDays: 35, workflow: { lateHorizonHours: 720, maxBackfillDays: 35, maxCatchUpHours: 120 } },
+      'eksLogLake.rawRetentionDays: must be at least 36 days, got 35: raw objects must outlive by a day the 840 h a scheduled run may list (workflow.lateHorizonHours 720 h plus workflow.maxCatchUpHours 120 h of catch-up after an outage), and last workflow.maxBackfillDays (35); keep raw longer or lower those',
+    ],
+    [
+      'a catch-up shorter than a held lease blocks the scheduled runs',
+      { workflow: { leaseTtlSeconds: 7200, maxCatchUpHours: 2 } },
+      'eksLogLake.workflow.maxCatchUpHours: must be at least 3 (the lease TTL of 7200 s plus an hour), got 2: a run that dies holding the lease blocks the scheduled runs until it expires, and the next run must then catch up by itself',
     ],
     [
       'a quarantine gone before anyone looks',
@@ -294,12 +325,25 @@ describe('parseConfig', () => {
   });
 
   it.each([
+    [0, 'no catch-up at all'],
+    [121, 'a catch-up past what one execution history holds'],
+    [2.5, 'a fractional catch-up'],
+    ['96', 'a catch-up given as text'],
+  ])('rejects workflow.maxCatchUpHours %j (%s), saying why', (hours, _name) => {
+    expect(problemsOf({ ...base, workflow: { maxCatchUpHours: hours } })).toEqual([
+      `eksLogLake.workflow.maxCatchUpHours: must be an integer between 1 and 120, got ${JSON.stringify(hours)}: a longer catch-up would near the 25,000 events of one Step Functions execution history (ADR 0003); a longer lag is named as a backfill instead`,
+    ]);
+  });
+
+  it.each([
     ['raw exactly as long as the longest backfill', { rawRetentionDays: 90 }],
     [
       'raw a day longer than a 30-day late horizon plus the 4-day catch-up',
       { rawRetentionDays: 35, workflow: { lateHorizonHours: 720, maxBackfillDays: 35 } },
     ],
     ['a lease of twice the longest Task', { workflow: { leaseTtlSeconds: 1800 } }],
+    ['the largest catch-up one execution history allows', { workflow: { maxCatchUpHours: 120 } }],
+    ['the shortest catch-up the default lease allows', { workflow: { maxCatchUpHours: 2 } }],
     ['a week of quarantine', { quarantineRetentionDays: 7 }],
     [
       'an account-policy member with clusters and their retention',

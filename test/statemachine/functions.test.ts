@@ -170,6 +170,16 @@ describe('compaction EMF metrics in Lambda', () => {
 });
 
 describe('readWorkflowConfig', () => {
+  it.each([
+    [{ MAX_CATCH_UP_HOURS: '121' }, 'MAX_CATCH_UP_HOURS must be an integer between 1 and 120, got 121'],
+    [
+      { MAX_CATCH_UP_HOURS: '2', LEASE_TTL_SECONDS: '7200' },
+      'MAX_CATCH_UP_HOURS must be at least 3 (the lease TTL of 7200 s plus an hour), got 2',
+    ],
+  ])('says why a catch-up bound is refused: %j', (env, message) => {
+    expect(() => readWorkflowConfig(env)).toThrow(message);
+  });
+
   it('uses the documented defaults when nothing is set', () => {
     expect(readWorkflowConfig({})).toEqual(DEFAULT_WORKFLOW_CONFIG);
   });
@@ -187,6 +197,7 @@ describe('readWorkflowConfig', () => {
       [WORKFLOW_ENV.ATHENA_STATEMENTS_PER_INVOCATION]: '100',
       [WORKFLOW_ENV.ATHENA_CONCURRENCY]: '4',
       POISON_AFTER_FAILED_RUNS: '5',
+      MAX_CATCH_UP_HOURS: '48',
     });
     expect(c).toEqual({
       lateHorizonHours: 24,
@@ -200,6 +211,7 @@ describe('readWorkflowConfig', () => {
       athenaStatementsPerInvocation: 100,
       athenaConcurrency: 4,
       poisonAfterFailedRuns: 5,
+      maxCatchUpHours: 48,
     });
   });
 
@@ -209,6 +221,9 @@ describe('readWorkflowConfig', () => {
     [WORKFLOW_ENV.MERGE_GROUP_SIZE, '0'],
     ['POISON_AFTER_FAILED_RUNS', '0'],
     ['POISON_AFTER_FAILED_RUNS', '2.5'],
+    ['MAX_CATCH_UP_HOURS', '0'],
+    ['MAX_CATCH_UP_HOURS', '121'],
+    ['MAX_CATCH_UP_HOURS', '1'],
   ])('rejects %s=%s with a ConfigError', (name, value) => {
     expect(() => readWorkflowConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readWorkflowConfig({ [name]: value })).toThrow(name);

@@ -2,8 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
 import { createLocalWorkflowDeps } from '../../src/adapters/local/local-workflow-deps.ts';
 import { runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { readLeaseRecord } from '../../src/pipeline/lease.ts';
-import { COMPACTION_METRICS } from '../../src/pipeline/workflow-tasks.ts';
+import { advanceWatermark } from '../../src/pipeline/ledger.ts';
+import { COMPACTION_METRICS, type RunSummary } from '../../src/pipeline/workflow-tasks.ts';
 import {
   cwlId,
   makeTestLake,
@@ -17,6 +19,42 @@ let lake: TestLake;
 afterEach(() => lake?.cleanup());
 
 describe('createLocalWorkflowDeps', () => {
+  it.each([
+    ['the default 96', {}, null],
+    [
+      '48 from its config',
+      { maxCatchUpHours: 48 },
+      { from: '2025-01-01T03:00:00.000Z', to: '2025-01-03T11:00:00.000Z' },
+    ],
+  ] as const)(
+    'catches up a watermark 2 days behind by the bound of its config: %s hours',
+    async (_, config, backfill) => {
+      lake = makeTestLake('2025-01-03T10:20:00Z', config);
+      await advanceWatermark(lake.store, {
+        completeThrough: '2025-01-01T09:00:00.000Z',
+        updatedAt: '2025-01-01T10:01:00.000Z',
+        executionName: 'scheduled-earlier',
+        planId: 'p',
+      });
+      const run = await runLocalWorkflow({ scheduledTime: '2025-01-03T10:15:00Z' }, { deps: lake.deps });
+      expect((run.output as RunSummary).backfillRequired).toEqual(backfill);
+    },
+  );
+
+  it.each([
+    [{ maxCatchUpHours: 500 }, 'workflow config maxCatchUpHours must be an integer between 1 and 120, got 500'],
+    [
+      { maxCatchUpHours: 3, leaseTtlSeconds: 14_400 },
+      'workflow config maxCatchUpHours must be at least 5 (the lease TTL of 14400 s plus an hour), got 3',
+    ],
+  ])('refuses a catch-up bound the AWS configuration would refuse: %j', (config, message) => {
+    const open = () =>
+      createLocalWorkflowDeps({ store: lake.store, catalog: lake.catalog, engine: new RecordingEngine(), config });
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    expect(open).toThrow(ConfigError);
+    expect(open).toThrow(message);
+  });
+
   it('runs the workflow over a store, catalog and query engine the caller opened', async () => {
     lake = makeTestLake('2025-01-03T10:20:00Z');
     await putRawObject(lake, '2025-01-03T10:05:00Z', [

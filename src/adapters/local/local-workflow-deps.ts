@@ -1,3 +1,5 @@
+import { ConfigError } from '../../core/errors.ts';
+import { catchUpHoursProblem } from '../../core/workflow/input.ts';
 import { athenaStepsOver } from '../../pipeline/workflow-athena.ts';
 import {
   compactionStepsOver,
@@ -60,6 +62,9 @@ export function createLocalWorkflowDeps(
   const clock = options.clock ?? systemClock;
   const log = options.log ?? QUIET;
   const config = { ...DEFAULT_WORKFLOW_CONFIG, ...options.config };
+  // The same bound as in AWS: the local runner models one Step Functions execution.
+  const problem = catchUpHoursProblem(config.maxCatchUpHours, config.leaseTtlSeconds);
+  if (problem) throw new ConfigError(`workflow config maxCatchUpHours ${problem}`);
   return {
     store,
     clock,
