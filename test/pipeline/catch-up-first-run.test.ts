@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
 import { runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
-import { readWatermark } from '../../src/pipeline/ledger.ts';
+import { readWatermark, WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
 import type { RunSummary } from '../../src/pipeline/workflow-tasks.ts';
 import type { Log } from '../../src/ports.ts';
 import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
@@ -71,6 +71,9 @@ describe('the first scheduled run on a bucket that already holds raw data', () =
     expect(await ids(lake)).toEqual([cwlId('101'), cwlId('102')]);
     // The watermark starts at the oldest arrival hour, so LedgerFreshness shows the 7-day lag.
     expect(await watermarkOf(lake)).toBe('2026-11-20T08:00:00.000Z');
+    expect(o.metrics.gauges.get(WATERMARK_LAG_METRIC.metricName)?.value).toBe(
+      (Date.parse('2026-11-27T08:16:00Z') - Date.parse('2026-11-20T08:00:00Z')) / 1000,
+    );
     expect(o.metrics.get('BackfillRequiredHours')).toBe(217);
     expect(o.errors.map((e) => e.fields?.startExecutionInput)).toContain(JSON.stringify(backfill));
 
@@ -107,6 +110,28 @@ describe('the first scheduled run on a bucket that already holds raw data', () =
     expect(o.errors).toEqual([]);
     // Listed from the look-back before the oldest hour, like a catch-up after an outage.
     expect(o.rawLists.find((p) => p.includes('/dt='))).toBe('raw/log_type=kube-apiserver-audit/dt=2026-11-22/hour=09/');
+  });
+
+  it('after a backfill of everything and before any scheduled run, names a backfill that plans nothing again and only moves the watermark', async () => {
+    lake = await lakeWith(['2026-11-20T08:05:00Z', '2026-11-27T07:10:00Z']);
+    // A backfill finds no watermark to move: it compacts, and the watermark is still absent.
+    expect(
+      (await runLocalWorkflow({ from: '2026-11-20T08:00:00Z', to: '2026-11-27T08:00:00Z' }, { deps: lake.deps }))
+        .status,
+    ).toBe('SUCCEEDED');
+    expect(await ids(lake)).toEqual([cwlId('100'), cwlId('101')]);
+    expect(await watermarkOf(lake)).toBeUndefined();
+
+    const run = await runLocalWorkflow({ scheduledTime: SCHEDULED }, { deps: lake.deps });
+    const backfill = { from: '2026-11-18T08:00:00.000Z', to: '2026-11-27T09:00:00.000Z' };
+    expect(run.output as RunSummary).toMatchObject({ objects: 0, watermark: null, backfillRequired: backfill });
+
+    lake.clock.current = new Date('2026-11-27T08:40:00Z');
+    const replay = await runLocalWorkflow(backfill, { deps: lake.deps });
+    expect(replay.status).toBe('SUCCEEDED');
+    expect(replay.output).toMatchObject({ objects: 0 });
+    expect(await ids(lake)).toEqual([cwlId('100'), cwlId('101')]);
+    expect(await watermarkOf(lake)).toBe('2026-11-27T08:40:00.000Z');
   });
 
   it.each([
