@@ -14,6 +14,7 @@ import {
   startingWatermark,
 } from '../../src/core/workflow/input.ts';
 import { HOUR_MS, hourPrefix, splitRange } from '../../src/core/workflow/window.ts';
+import { DEFAULT_WORKFLOW_CONFIG } from '../../src/pipeline/workflow-tasks.ts';
 
 const NOW = new Date('2025-01-03T10:20:00Z');
 const LIMITS = { lateHorizonHours: 6, maxBackfillDays: 90, childRangeHours: 24 };
@@ -337,6 +338,19 @@ describe('catchUpHoursProblem', () => {
     const got = catchUpHoursProblem(hours, ttl);
     if (problem === undefined) expect(got).toBeUndefined();
     else expect(got).toContain(problem);
+  });
+
+  it('keeps a catch-up at the limit inside one execution history at the fleet sizing of ADR 0003', () => {
+    const d = DEFAULT_WORKFLOW_CONFIG;
+    // 50 clusters: 10 GiB of gzip'd raw objects, 50 × 24 hours × 4 tables partitions, 50 × 24 rollups a day.
+    const mapItemsPerDay = (10 * 1024 ** 3) / d.maxChunkBytes + (50 * 24 * 4) / d.mergeGroupSize;
+    const athenaTurnsPerDay = Math.ceil((50 * 24) / d.athenaStatementsPerInvocation);
+    // 7 events per Map item, 10 % of them retried, 7 per RunAthenaSteps turn, ≈ 100 for the fixed states.
+    const events = (days: number) => 100 + days * (mapItemsPerDay * 7 * 1.1 + athenaTurnsPerDay * 7);
+    expect(mapItemsPerDay).toBe(352);
+    expect(events(MAX_CATCH_UP_HOURS / 24)).toBeLessThan(25_000 / 2);
+    expect(events(MAX_CATCH_UP_HOURS_LIMIT / 24)).toBeLessThan(25_000 * 0.6);
+    expect(events(9)).toBeGreaterThan(25_000 * 0.95);
   });
 
   it('admits the default with every lease TTL the configuration allows', () => {
