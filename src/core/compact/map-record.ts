@@ -164,8 +164,16 @@ export const REDACTED_COLUMNS: Readonly<Record<CompactedTable, readonly string[]
 };
 // Map values too: admission webhooks copy their JSON patches (env values included) into audit
 // annotations, and klog/logfmt key-values can carry a token or a credential named by its key.
-// The redacted columns that hold JSON text, where a member named for a credential holds one.
-const JSON_COLUMNS: ReadonlySet<string> = new Set(['request_object', 'response_object', 'user_extra']);
+// Per table, which of its redacted columns hold JSON text, where a member named for a
+// credential holds one (looked up by position: this runs for every column of every row).
+const JSON_COLUMNS = new Set(['request_object', 'response_object', 'user_extra']);
+const jsonFlags = (t: CompactedTable) => REDACTED_COLUMNS[t].map((c) => JSON_COLUMNS.has(c));
+const IS_JSON_COLUMN: Readonly<Record<CompactedTable, readonly boolean[]>> = {
+  audit_events: jsonFlags('audit_events'),
+  component_logs: jsonFlags('component_logs'),
+  authenticator_logs: jsonFlags('authenticator_logs'),
+  unparsed_logs: jsonFlags('unparsed_logs'),
+};
 export const REDACTED_MAP_COLUMNS: Readonly<Record<CompactedTable, 'annotations' | 'kv' | null>> = {
   audit_events: 'annotations',
   component_logs: 'kv',
@@ -187,10 +195,13 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
   // Read before the message loses its key id to redaction below.
   let keyIdInMessage = false;
   let counts: RedactionCounts | null = null;
-  for (const col of REDACTED_COLUMNS[m.table]) {
+  const cols = REDACTED_COLUMNS[m.table];
+  const jsonCols = IS_JSON_COLUMN[m.table];
+  for (let c = 0; c < cols.length; c++) {
+    const col = cols[c]!;
     const v = row[col];
     if (typeof v !== 'string') continue;
-    const credentialMembers = JSON_COLUMNS.has(col) && mayHoldCredentialMember(v);
+    const credentialMembers = jsonCols[c]! && mayHoldCredentialMember(v);
     // Most cells hold no hint of a secret: skip the call and the counts object for them.
     if (!secretResource && !credentialMembers && !mayHoldSecret(v)) continue;
     counts ??= {};

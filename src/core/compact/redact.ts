@@ -311,23 +311,24 @@ function skipToValue(s: string, i: number): number {
  */
 export function mayHoldCredentialMember(text: string): boolean {
   for (let colon = text.indexOf(':'); colon !== -1; colon = text.indexOf(':', colon + 1)) {
+    // Out of range, charCodeAt gives NaN, which ends these loops.
     let q = colon - 1;
-    while (q > 0 && isJsonSpace(text.charCodeAt(q))) q--;
-    if (q < 1 || text.charCodeAt(q) !== 0x22) continue;
+    while (isJsonSpace(text.charCodeAt(q))) q--;
+    if (text.charCodeAt(q) !== 0x22) continue;
     let last = q - 1;
-    while (last > 0 && text.charCodeAt(last) === 0x5c) last--;
-    const v = skipToValue(text, colon + 1);
-    const open = v < text.length ? text.charCodeAt(v) : 0;
-    if (last >= 4 && text.charCodeAt(last - 4) === 0x22 && text.startsWith('name', last - 3)) {
-      if (open !== 0x22) continue;
+    while (text.charCodeAt(last) === 0x5c) last--;
+    if (endsWithCredentialName(text, last)) {
+      const open = text.charCodeAt(skipToValue(text, colon + 1));
+      if ((open === 0x22 || open === 0x5b) && isSecretKey(text.slice(text.lastIndexOf('"', last) + 1, last + 1)))
+        return true;
+    } else if (text.charCodeAt(last - 4) === 0x22 && text.startsWith('name', last - 3)) {
+      const v = skipToValue(text, colon + 1);
+      if (text.charCodeAt(v) !== 0x22) continue;
       // An escaped value ends at the next quote; a plain one at its closing quote.
       const end = text.charCodeAt(v - 1) === 0x5c ? text.indexOf('"', v + 1) + 1 || text.length : endOfString(text, v);
       let e = end - 2;
       while (e > v && text.charCodeAt(e) === 0x5c) e--;
       if (endsWithCredentialName(text, e) && isSecretKey(text.slice(v + 1, e + 1))) return true;
-    } else if ((open === 0x22 || open === 0x5b) && endsWithCredentialName(text, last)) {
-      const start = text.lastIndexOf('"', last);
-      if (isSecretKey(text.slice(start + 1, last + 1))) return true;
     }
   }
   return false;
