@@ -198,6 +198,44 @@ describe('S3ObjectStore under injected S3 faults', () => {
     expect(server.faults.requests.ListObjectsV2 - before).toBe(4);
   });
 
+  describe('a 403 on a read, as S3 answers a missing key when ListBucket is conditioned on s3:prefix', () => {
+    const reads = [
+      ['get', (key: string) => store.get(key), 'GetObject'],
+      ['getStream', (key: string) => store.getStream(key), 'GetObject'],
+      ['head', (key: string) => store.head(key), 'HeadObject'],
+    ] as const;
+
+    it.each(reads)('%s answers absent when a LIST of exactly the key finds nothing', async (_op, read, s3op) => {
+      // A key that is a prefix of another must still read as absent.
+      await store.put('denied/lease.json.bak', 'other');
+      server.faults.accessDenied(1, s3op, 'denied/lease.json');
+      const before = { ...server.faults.requests };
+      expect(await read('denied/lease.json')).toBeUndefined();
+      expect(server.faults.requests[s3op] - before[s3op]).toBe(1);
+      expect(server.faults.requests.ListObjectsV2 - before.ListObjectsV2).toBe(1);
+      expect(server.faults.pending()).toBe(0);
+    });
+
+    it.each(reads)(
+      '%s rethrows the 403 when the key exists (a real denial, e.g. the KMS key)',
+      async (_op, read, s3op) => {
+        await store.put('denied/present.json', '{}');
+        server.faults.accessDenied(1, s3op, 'denied/present.json');
+        const err = await Promise.resolve(read('denied/present.json')).catch((e: unknown) => e);
+        expect((err as S3ServiceException).$metadata?.httpStatusCode).toBe(403);
+        expect(server.faults.pending()).toBe(0);
+      },
+    );
+
+    it('rethrows the read 403, not the LIST error, when the LIST is denied too', async () => {
+      server.faults.accessDenied(1, 'GetObject', 'denied/nowhere.json');
+      server.faults.accessDenied(1, 'ListObjectsV2');
+      const err = await store.get('denied/nowhere.json').catch((e: unknown) => e);
+      expect((err as S3ServiceException).name).toBe('AccessDenied');
+      expect((err as S3ServiceException).$metadata.httpStatusCode).toBe(403);
+    });
+  });
+
   it('deletes in DeleteObjects batches of at most 1,000 keys', async () => {
     const keys = Array.from({ length: 1001 }, (_, i) => `bulk/k-${String(i).padStart(4, '0')}`);
     for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => store.put(k, '')));

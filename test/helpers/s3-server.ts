@@ -44,6 +44,8 @@ export type S3FaultKind =
   | 'SlowDown'
   /** 409 ConditionalRequestConflict, request not forwarded. */
   | 'ConditionalRequestConflict'
+  /** 403 AccessDenied (an IAM, bucket policy or KMS denial), request not forwarded. */
+  | 'AccessDenied'
   /** GetObject forwarded, but the connection is cut after `afterBytes` body bytes. */
   | 'TruncateBody';
 
@@ -68,6 +70,7 @@ export interface FaultControl {
   slowDown(times: number, op?: S3Operation, key?: string | RegExp): void;
   conditionalConflicts(times: number, key?: string | RegExp): void;
   truncateGets(times: number, afterBytes: number, key?: string | RegExp): void;
+  accessDenied(times: number, op?: S3Operation, key?: string | RegExp): void;
   /** Drops every pending rule. */
   clear(): void;
   /** Faults still to fire. */
@@ -127,7 +130,7 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
     const fault = faults.take(target.op, target.key);
     if (fault && fault.kind !== 'TruncateBody') {
       await drain(req);
-      const status = fault.kind === 'InternalError' ? 500 : fault.kind === 'SlowDown' ? 503 : 409;
+      const status = FAULT_STATUS[fault.kind];
       sendError(res, status, fault.kind, `injected ${fault.kind}`, req.method === 'HEAD');
       return;
     }
@@ -371,6 +374,13 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
   };
 }
 
+const FAULT_STATUS: Record<Exclude<S3FaultKind, 'TruncateBody'>, number> = {
+  InternalError: 500,
+  SlowDown: 503,
+  ConditionalRequestConflict: 409,
+  AccessDenied: 403,
+};
+
 class FaultState implements FaultControl {
   private rules: { rule: S3FaultRule; left: number }[] = [];
   readonly fired: { op: S3Operation; key: string | undefined; kind: S3FaultKind }[] = [];
@@ -403,6 +413,9 @@ class FaultState implements FaultControl {
   }
   truncateGets(times: number, afterBytes: number, key?: string | RegExp): void {
     this.inject({ kind: 'TruncateBody', times, afterBytes, op: 'GetObject', key });
+  }
+  accessDenied(times: number, op?: S3Operation, key?: string | RegExp): void {
+    this.inject({ kind: 'AccessDenied', times, op, key });
   }
   clear(): void {
     this.rules = [];

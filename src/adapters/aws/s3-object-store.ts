@@ -35,7 +35,8 @@ export interface S3ObjectStoreProps {
 
 /**
  * {@link ObjectStore} on one S3 bucket. Conditional puts map 412 to PreconditionFailedError and
- * retry 409 ConditionalRequestConflict; reads resume a broken body with a ranged If-Match GET.
+ * retry 409 ConditionalRequestConflict; reads resume a broken body with a ranged If-Match GET;
+ * a 403 on a read is "absent" when a LIST of exactly that key finds nothing.
  */
 export class S3ObjectStore implements ObjectStore {
   private readonly client: S3Client;
@@ -108,6 +109,7 @@ export class S3ObjectStore implements ObjectStore {
       return { key, size: out.ContentLength ?? 0, etag: out.ETag ?? '', lastModified: out.LastModified ?? new Date(0) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
+      if (httpStatusOf(error) === 403 && !(await this.listsKey(key, error))) return undefined;
       throw error;
     }
   }
@@ -160,18 +162,34 @@ export class S3ObjectStore implements ObjectStore {
    * with `Range` + `If-Match` (so it never splices two versions), up to `readAttempts` reads.
    */
   private async openResumable(key: string): Promise<{ etag: string; body: AsyncIterable<Uint8Array> } | undefined> {
-    const first = await this.send404AsUndefined(key);
+    const first = await this.getOrAbsent(key);
     if (first === undefined) return undefined;
     const etag = first.ETag ?? '';
     return { etag, body: this.resumeBody(key, etag, first) };
   }
 
-  private async send404AsUndefined(key: string): Promise<GetObjectCommandOutput | undefined> {
+  private async getOrAbsent(key: string): Promise<GetObjectCommandOutput | undefined> {
     try {
       return await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
       if (isNotFound(error)) return undefined;
+      if (httpStatusOf(error) === 403 && !(await this.listsKey(key, error))) return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * After a 403 on GET or HEAD: S3 answers a missing key with 403 unless s3:ListBucket is
+   * granted without conditions, and our grants condition it on s3:prefix (absent from the
+   * check S3 makes for a GET). A LIST of exactly the key is allowed: true if the key exists
+   * (the 403 is a real denial, e.g. KMS); `denied` is rethrown when the LIST fails too.
+   */
+  private async listsKey(key: string, denied: unknown): Promise<boolean> {
+    try {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }));
+      return page.Contents?.[0]?.Key === key;
+    } catch {
+      throw denied;
     }
   }
 
