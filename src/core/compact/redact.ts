@@ -294,7 +294,7 @@ function redactSecretMaps(s: string, counts: RedactionCounts, maps: ReadonlySet<
 }
 
 const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-const MARKER_ONLY = /^\[REDACTED:[a-z_]+\]$/;
+const MARKER_ONLY = /^\[REDACTED:[a-z0-9_]+\]$/;
 
 /** Index of the first character at or after `i` that is neither JSON whitespace nor a backslash. */
 function skipToValue(s: string, i: number): number {

@@ -472,6 +472,18 @@ describe('redactSecrets of credential-named JSON members', () => {
     expect(counts).toEqual({});
   });
 
+  it('keeps the k8s_secret marker of Secret data whose keys name credentials, counted once each', () => {
+    const counts: RedactionCounts = {};
+    const text = JSON.stringify({
+      kind: 'Secret',
+      data: { DB_PASSWORD: CANARY.secretValue, token: CANARY.patchValue },
+    });
+    expect(redactSecrets(text, counts, { credentialMembers: mayHoldCredentialMember(text) })).toBe(
+      '{"kind":"Secret","data":{"DB_PASSWORD":"[REDACTED:k8s_secret]","token":"[REDACTED:k8s_secret]"}}',
+    );
+    expect(counts).toEqual({ k8s_secret: 2 });
+  });
+
   it('keeps the marker of a JWT under a token key, counted once (a TokenReview)', () => {
     const counts: RedactionCounts = {};
     const text = JSON.stringify({ kind: 'TokenReview', spec: { token: CANARY.jwt } });
