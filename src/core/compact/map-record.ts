@@ -162,8 +162,6 @@ export const REDACTED_COLUMNS: Readonly<Record<CompactedTable, readonly string[]
   authenticator_logs: ['message', 'msg', 'error', 'path', 'session', 'parse_error'],
   unparsed_logs: ['message', 'parse_error'],
 };
-// Map values too: admission webhooks copy their JSON patches (env values included) into audit
-// annotations, and klog/logfmt key-values can carry a token or a credential named by its key.
 // Per table, which of its redacted columns hold JSON text, where a member named for a
 // credential holds one (looked up by position: this runs for every column of every row).
 const JSON_COLUMNS = new Set(['request_object', 'response_object', 'user_extra']);
@@ -174,6 +172,8 @@ const IS_JSON_COLUMN: Readonly<Record<CompactedTable, readonly boolean[]>> = {
   authenticator_logs: jsonFlags('authenticator_logs'),
   unparsed_logs: jsonFlags('unparsed_logs'),
 };
+// Map values too: admission webhooks copy their JSON patches (env values included) into audit
+// annotations, and klog/logfmt key-values can carry a token or a credential named by its key.
 export const REDACTED_MAP_COLUMNS: Readonly<Record<CompactedTable, 'annotations' | 'kv' | null>> = {
   audit_events: 'annotations',
   component_logs: 'kv',
