@@ -9,6 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/shared/env.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+import { QUARANTINE_OBJECTS_PREFIX } from '../../src/core/compact/layout.ts';
 import { RAW_TABLE } from '../../src/core/sql/ddl.ts';
 import { ROLLUP_TABLE } from '../../src/pipeline/workflow-athena.ts';
 import { acknowledge, acknowledgeWildcardResource } from '../nag.ts';
@@ -114,10 +115,11 @@ export const FUNCTION_PROFILES: Readonly<Record<string, FunctionProfile>> = {
   },
   // A 1,200-hour backfill day was measured at 2 minutes (partition entries, processed index); a
   // scheduled run catching up 4 days after an outage writes 3-4 times that.
+  // Marking poison copies the raw object to quarantine/objects/ with its reason beside it.
   'write-ledger': {
     memorySize: 512,
     timeout: Duration.minutes(15),
-    lake: { read: [control], write: [control] },
+    lake: { read: [control, raw], write: [control, QUARANTINE_OBJECTS_PREFIX] },
     poisons: true,
   },
   'collect-garbage': {
