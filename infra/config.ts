@@ -83,6 +83,11 @@ export interface EksLogLakeConfig {
   };
   /** E-mail subscribed to the alarm topic (optional). */
   readonly alarmEmail?: string;
+  /**
+   * Concurrency reserved for the transform Lambda (optional, 1-1000): without it a busy account can
+   * throttle the transform and Firehose writes whole batches to errors/. Unset uses the shared pool.
+   */
+  readonly transformReservedConcurrency?: number;
 }
 
 const ACCOUNT_RE = /^\d{12}$/;
@@ -124,6 +129,7 @@ const TOP_KEYS = [
   'splunk',
   'workflow',
   'alarmEmail',
+  'transformReservedConcurrency',
 ] as const;
 const CENTRAL_KEYS = ['account', 'region'] as const;
 const MEMBER_KEYS = [
@@ -471,6 +477,11 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     splunk,
     workflow,
     alarmEmail: optStr(raw, 'alarmEmail', path, p, /^[^@\s]+@[^@\s]+$/, 'e-mail address'),
+    // 1000 is Lambda's default account concurrency; AWS itself keeps 100 of it unreserved.
+    transformReservedConcurrency:
+      raw.transformReservedConcurrency === undefined
+        ? undefined
+        : num(raw, 'transformReservedConcurrency', path, p, 1, 1, 1000),
   };
   if (workflow.leaseTtlSeconds < MIN_LEASE_TTL_SECONDS) {
     p.add(

@@ -10,7 +10,7 @@ import type { NonEksLogGroupMode } from '../../src/core/transform/types.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import { bind, deliveryStreamPut, setting } from './bind.ts';
 import { LakeFunction } from './lake-function.ts';
-import { LAKE_PREFIXES, type Storage } from './storage.ts';
+import { LAKE_PREFIXES, RETAIN_UNLESS_ROLLED_BACK, type Storage } from './storage.ts';
 
 /** Name of the CloudWatch Logs Destination for a deployment prefix (member stacks build its ARN from it). */
 export function destinationNameFor(prefix: string): string {
@@ -31,6 +31,8 @@ export interface IngestionProps {
   /** What the transform does with records from non-EKS log groups; `keep` when unset. */
   readonly nonEksLogGroups?: NonEksLogGroupMode;
   readonly logRetention: logs.RetentionDays;
+  /** Concurrency reserved for the transform; unset draws on the account's unreserved pool. */
+  readonly transformReservedConcurrency?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export class Ingestion extends Construct {
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
       logKey: storage.key,
+      reservedConcurrentExecutions: props.transformReservedConcurrency,
     });
     bind(
       this.transform,
@@ -78,6 +81,7 @@ export class Ingestion extends Construct {
       logGroupName: `/aws/kinesisfirehose/${this.deliveryStreamName}`,
       retention: props.logRetention,
       encryptionKey: storage.key,
+      removalPolicy: RETAIN_UNLESS_ROLLED_BACK,
     });
 
     // Our own role, kept immutable for the L2: its default grant is read-write on the whole bucket.
@@ -170,6 +174,10 @@ export class Ingestion extends Construct {
       role: role.withoutPolicyUpdates(),
       encryption: firehose.StreamEncryption.customerManagedKey(storage.key),
     });
+    // The log stream the L2 adds for the destination goes (and stays) with its log group.
+    for (const c of firehoseLogs.node.findAll()) {
+      if (c instanceof logs.CfnLogStream) c.applyRemovalPolicy(RETAIN_UNLESS_ROLLED_BACK);
+    }
     // CloudWatch Logs → Firehose: the role the Logs service assumes to put records on the stream.
     const sourceAccounts = props.sources.accounts ?? [];
     const { organizationId } = props.sources;

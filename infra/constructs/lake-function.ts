@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { RETAIN_UNLESS_ROLLED_BACK } from './storage.ts';
 
 /** Repository root: bundling entry points and the lockfile are resolved from here. */
 export const REPO_ROOT = join(__dirname, '..', '..');
@@ -52,6 +53,7 @@ export class LakeFunction extends Construct {
       logGroupName: `/aws/lambda/${props.functionName}`,
       retention: props.logRetention,
       encryptionKey: props.logKey,
+      removalPolicy: RETAIN_UNLESS_ROLLED_BACK,
     });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

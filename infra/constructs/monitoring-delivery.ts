@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { allowLogsToEncrypt } from './storage.ts';
+import { RETAIN_UNLESS_ROLLED_BACK } from './storage.ts';
 
 /**
  * The metrics that show whether logs get from the member subscriptions to the central stream
@@ -73,9 +73,9 @@ export class MemberDeliveryAlarms extends Construct {
       alias: `alias/${props.prefix}-member-alarms`,
       description: 'eks-log-lake: the member alarm topic and our log groups in the member account',
       enableKeyRotation: true,
+      removalPolicy: RETAIN_UNLESS_ROLLED_BACK,
     });
     this.key = key;
-    allowLogsToEncrypt(key, `log-group:/aws/lambda/${props.prefix}-*`);
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsToEncryptedTopic',

@@ -1,18 +1,40 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { LEDGER_PREFIX } from '../../src/pipeline/ledger.ts';
 import { acknowledge } from '../nag.ts';
 
-/** Top-level prefixes of the lake bucket (design: lake layout). */
 /**
- * Lets CloudWatch Logs of this account and region use `key` for the log groups whose ARN
- * resource part matches `logGroups` (`*`, or `log-group:/aws/lambda/<prefix>-*`).
+ * Removal policy of every retained resource with a fixed name (buckets, keys, log groups): kept on
+ * stack delete and replacement, but removed when the deployment that created it rolls back, so a
+ * failed first `cdk deploy` leaves nothing behind that the next one would find "already exists".
  */
-export function allowLogsToEncrypt(key: kms.Key, logGroups: string): void {
+export const RETAIN_UNLESS_ROLLED_BACK = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+
+/**
+ * Names of the log groups in `scope` encrypted with `key`, read from the synthesized resources so
+ * the key policy and the teardown output name exactly what the stack creates.
+ */
+export function logGroupsEncryptedWith(scope: IConstruct, key: kms.IKey): string[] {
+  const names: string[] = [];
+  for (const c of scope.node.findAll()) {
+    if (!(c instanceof logs.CfnLogGroup) || c.kmsKeyId !== key.keyArn) continue;
+    if (c.logGroupName === undefined || Token.isUnresolved(c.logGroupName)) {
+      throw new Error(`log group ${c.node.path} is encrypted with ${key.node.path} but has no fixed name`);
+    }
+    names.push(c.logGroupName);
+  }
+  return names.sort();
+}
+
+/** Lets CloudWatch Logs of this account and region use `key` for exactly these log groups. */
+export function allowLogsToEncrypt(key: kms.Key, logGroupNames: readonly string[]): void {
+  if (logGroupNames.length === 0) return;
   const stack = Stack.of(key);
+  const arn = (name: string) => `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${name}`;
   key.addToResourcePolicy(
     new iam.PolicyStatement({
       sid: 'CloudWatchLogsEncryptOwnLogGroups',
@@ -26,15 +48,13 @@ export function allowLogsToEncrypt(key: kms.Key, logGroups: string): void {
         'kms:DescribeKey',
       ],
       resources: ['*'],
-      conditions: {
-        ArnLike: {
-          'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:${logGroups}`,
-        },
-      },
+      // The encryption context CloudWatch Logs sends names the log group ARN (without `:*`).
+      conditions: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': logGroupNames.map(arn) } },
     }),
   );
 }
 
+/** Top-level prefixes of the lake bucket (design: lake layout). */
 export const LAKE_PREFIXES = {
   raw: 'raw/',
   curated: 'curated/',
@@ -88,7 +108,7 @@ export class Storage extends Construct {
     // Access-log delivery by bucket policy, not ACLs: BucketOwnerEnforced buckets reject ACLs.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const stack = Stack.of(this);
-    const removalPolicy = props.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const removalPolicy = props.destroyOnRemoval ? RemovalPolicy.DESTROY : RETAIN_UNLESS_ROLLED_BACK;
     const suffix = `${stack.account}-${stack.region}`;
 
     this.key = new kms.Key(this, 'Key', {
@@ -97,8 +117,6 @@ export class Storage extends Construct {
       enableKeyRotation: true,
       removalPolicy,
     });
-    // CloudWatch Logs encrypts our own log groups (Lambda, Firehose, state machine) with this key.
-    allowLogsToEncrypt(this.key, '*');
     // S3 event notifications into KMS-encrypted SQS queues; CloudWatch alarms into the KMS-encrypted topic.
     for (const [sid, service] of [
       ['S3NotificationsToEncryptedQueues', 's3.amazonaws.com'],

@@ -15,7 +15,7 @@ import { ROLLUP_TABLE } from '../../src/pipeline/workflow-athena.ts';
 import { acknowledge, acknowledgeWildcardResource } from '../nag.ts';
 import { athenaAccess, bind, type EnvGrant, glueAccess, type LakeAccess, lakeAccess, setting } from './bind.ts';
 import { LakeFunction, REPO_ROOT } from './lake-function.ts';
-import { LAKE_PREFIXES, type Storage } from './storage.ts';
+import { LAKE_PREFIXES, RETAIN_UNLESS_ROLLED_BACK, type Storage } from './storage.ts';
 
 /** The one workflow definition; CDK and the local runner load the same file. */
 export const DEFAULT_DEFINITION_PATH = join(REPO_ROOT, 'statemachine', 'compaction.asl.json');
@@ -205,6 +205,7 @@ export class Workflow extends Construct {
       logGroupName: `/aws/vendedlogs/states/${this.stateMachineName}`,
       retention: props.logRetention,
       encryptionKey: storage.key,
+      removalPolicy: RETAIN_UNLESS_ROLLED_BACK,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: this.stateMachineName,

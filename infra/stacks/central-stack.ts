@@ -8,7 +8,7 @@ import { Catalog, type NamedQuerySpec } from '../constructs/catalog.ts';
 import { Ingestion } from '../constructs/ingestion.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { SPLUNK_QUEUE_MAX_AGE, SplunkFeed } from '../constructs/splunk.ts';
-import { Storage } from '../constructs/storage.ts';
+import { allowLogsToEncrypt, logGroupsEncryptedWith, Storage } from '../constructs/storage.ts';
 import { Workflow } from '../constructs/workflow.ts';
 
 export interface CentralStackProps extends StackProps {
@@ -74,6 +74,7 @@ export class CentralStack extends Stack {
       allowedSourceAccounts: config.allowedSourceAccounts,
       nonEksLogGroups: config.nonEksLogGroups,
       logRetention,
+      transformReservedConcurrency: config.transformReservedConcurrency,
     });
     this.catalog = new Catalog(this, 'Catalog', {
       databaseName: glueName(config.prefix),
@@ -120,9 +121,24 @@ export class CentralStack extends Stack {
       value: this.ingestion.destinationArn,
       description: 'CloudWatch Logs Destination for member-account subscription filters',
     });
+    // Our log groups only: CloudWatch Logs may use the key for nothing else in the account.
+    const logGroupNames = logGroupsEncryptedWith(this, this.storage.key);
+    allowLogsToEncrypt(this.storage.key, logGroupNames);
+
     new CfnOutput(this, 'LakeBucketName', { value: this.storage.lakeBucketName });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'AthenaWorkGroup', { value: this.catalog.workGroupName });
+    // What a teardown must name once the stack is gone (the key alias goes with the stack).
+    new CfnOutput(this, 'KeyArn', {
+      value: this.storage.key.keyArn,
+      description: 'Retained KMS key of the lake, its buckets and log groups (for schedule-key-deletion)',
+    });
+    new CfnOutput(this, 'AthenaResultsBucketName', { value: this.storage.athenaResults.bucketName });
+    new CfnOutput(this, 'AccessLogsBucketName', { value: this.storage.accessLogs.bucketName });
+    new CfnOutput(this, 'LogGroupNames', {
+      value: logGroupNames.join(','),
+      description: 'Retained log groups, comma-separated',
+    });
     if (this.splunk) {
       new CfnOutput(this, 'SplunkRoleArn', { value: this.splunk.role.roleArn });
       for (const [t, q] of Object.entries(this.splunk.queues)) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ArnFormat, CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -7,6 +7,7 @@ import type { EksLogLakeConfig, MemberConfig } from '../config.ts';
 import { destinationNameFor } from '../constructs/ingestion.ts';
 import { LakeFunction } from '../constructs/lake-function.ts';
 import { MemberDeliveryAlarms } from '../constructs/monitoring-delivery.ts';
+import { allowLogsToEncrypt, logGroupsEncryptedWith } from '../constructs/storage.ts';
 import { aslPlaceholders, DEFAULT_DEFINITION_PATH, kebabCase } from '../constructs/workflow.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 
@@ -159,6 +160,22 @@ export class MemberStack extends Stack {
         }),
         // Our own log groups never feed the lake: that would loop our logs back into it.
         selectionCriteria: exclusionCriteria(ownLogGroupNames(config.prefix)),
+      });
+    }
+
+    // Our log groups only (the guard's, when there are clusters): nothing else may use the key.
+    const key = this.deliveryAlarms.key;
+    const logGroupNames = logGroupsEncryptedWith(this, key);
+    allowLogsToEncrypt(key, logGroupNames);
+    // What a teardown must name once the stack is gone (the key alias goes with the stack).
+    new CfnOutput(this, 'KeyArn', {
+      value: key.keyArn,
+      description: 'Retained KMS key of the member alarm topic and log groups (for schedule-key-deletion)',
+    });
+    if (logGroupNames.length > 0) {
+      new CfnOutput(this, 'LogGroupNames', {
+        value: logGroupNames.join(','),
+        description: 'Retained log groups, comma-separated',
       });
     }
   }

@@ -181,7 +181,7 @@ describe('parseConfig', () => {
   }
 
   const TOP_KNOWN =
-    'prefix, central, organizationId, members, allowedSourceAccounts, nonEksLogGroups, rawRetentionDays, rawTransitionDays, quarantineRetentionDays, curatedRetentionDays, athenaResultsRetentionDays, logRetentionDays, schedule, athenaBytesScannedCutoff, splunk, workflow, alarmEmail';
+    'prefix, central, organizationId, members, allowedSourceAccounts, nonEksLogGroups, rawRetentionDays, rawTransitionDays, quarantineRetentionDays, curatedRetentionDays, athenaResultsRetentionDays, logRetentionDays, schedule, athenaBytesScannedCutoff, splunk, workflow, alarmEmail, transformReservedConcurrency';
   const WORKFLOW_KNOWN =
     'lateHorizonHours, maxBackfillDays, leaseTtlSeconds, gcGraceHours, poisonAfterFailedRuns, maxCatchUpHours';
   const MEMBER_KNOWN = 'account, region, clusters, subscription, logGroupRetentionDays, enableControlPlaneLogs';

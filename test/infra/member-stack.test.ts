@@ -188,7 +188,13 @@ describe('member stack, delivery alarms (F30)', () => {
     for (const g of groups) expect(g.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     const logs = key.Properties.KeyPolicy.Statement.find((st: any) => st.Sid === 'CloudWatchLogsEncryptOwnLogGroups');
     expect(logs.Principal).toEqual({ Service: 'logs.eu-west-1.amazonaws.com' });
-    expect(JSON.stringify(logs.Condition)).toContain(':log-group:/aws/lambda/eks-log-lake-*');
+    // Exactly the log groups the stack creates (the guard's), no wildcard.
+    const names = Object.values(filterMode.findResources('AWS::Logs::LogGroup')).map((g) => g.Properties.LogGroupName);
+    expect(names).toEqual(['/aws/lambda/eks-log-lake-member-guard']);
+    expect(Object.keys(logs.Condition)).toEqual(['ArnEquals']);
+    expect(logs.Condition.ArnEquals['kms:EncryptionContext:aws:logs:arn'].map(flat)).toEqual(
+      names.map((n) => `arn:<AWS::Partition>:logs:eu-west-1:222222222222:log-group:${n}`),
+    );
   });
 });
 
