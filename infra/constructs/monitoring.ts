@@ -158,13 +158,23 @@ export class Monitoring extends Construct {
       // WriteLedger reports the lag on every run that gets that far; silence is not freshness.
       cloudwatch.TreatMissingData.BREACHING,
     );
+    // Not ExecutionsSucceeded: an execution that only skipped behind a held lease succeeds too, so
+    // failing runs alternating with skips would never fire it. WriteLedger counts completed runs.
+    const completedRuns = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: COMPACTION_METRICS.completedRuns.metricName,
+      dimensionsMap: { service: COMPACTION_METRICS.completedRuns.service },
+      statistic: 'Sum',
+      period: props.ledgerMaxLag,
+    });
     this.alarm(
       'NoSuccessfulRun',
-      sm.metricSucceeded({ period: props.ledgerMaxLag, statistic: 'Sum' }),
+      completedRuns,
       {
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        description: 'No compaction execution succeeded within the allowed lag: curated/ is not being refreshed.',
+        description:
+          'No compaction run completed (every planned item recorded by WriteLedger) within the allowed lag; executions that only skipped behind a held lease do not count: curated/ is not being refreshed.',
       },
       // No data means no success at all, which is exactly what this alarm is for.
       cloudwatch.TreatMissingData.BREACHING,
@@ -288,7 +298,7 @@ export class Monitoring extends Construct {
         'Lambda throttles',
         props.functions.map((f) => f.fn.metricThrottles({ period, label: f.node.id })),
       ),
-      graph('Compaction executions', [sm.metricSucceeded({ period }), smProblems]),
+      graph('Compaction executions', [sm.metricSucceeded({ period }), smProblems, completedRuns.with({ period })]),
     );
     this.dashboard.addWidgets(
       graph('Watermark lag (s)', [ledgerLag], 12),

@@ -133,6 +133,11 @@ export const COMPACTION_METRICS = {
   semanticDuplicates: { metricName: 'SemanticDuplicates', service: 'stage-objects' },
   truncatedEvents: { metricName: 'TruncatedEvents', service: 'stage-objects' },
   poisonedObjects: { metricName: 'PoisonedObjects', service: 'write-ledger' },
+  /**
+   * 1 per run whose ledger recorded every item (scheduled or backfill child): runs skipped behind a
+   * held lease or failing count nothing, unlike the Step Functions ExecutionsSucceeded.
+   */
+  completedRuns: { metricName: 'CompletedRuns', service: 'write-ledger' },
   /** Owed Athena steps (raw partitions, rollups) given up after repeated failed runs. */
   abandonedAthenaSteps: { metricName: 'AbandonedAthenaSteps', service: 'run-athena-steps' },
   /**
@@ -749,6 +754,7 @@ export async function writeLedgerTask(
     watermark,
     backfillRequired,
   };
+  if (summary.status === 'succeeded') deps.metrics?.count(COMPACTION_METRICS.completedRuns.metricName, 1);
   deps.log?.info('run recorded', { ...summary });
   return summary;
 }

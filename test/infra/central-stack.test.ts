@@ -880,10 +880,19 @@ describe('monitoring', () => {
       TreatMissingData: 'breaching',
       EvaluationPeriods: 2,
     });
-    const noRun = alarmOn('ExecutionsSucceeded');
+    // Runs WriteLedger completed, not ExecutionsSucceeded: a skip behind a held lease succeeds too.
+    const noRun = alarmOn(COMPACTION_METRICS.completedRuns.metricName);
     expect(noRun).toHaveLength(1);
-    expect(noRun[0]![1].Properties.TreatMissingData).toBe('breaching');
-    expect(noRun[0]![1].Properties.Period).toBe(3600);
+    expect(noRun[0]![1].Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: COMPACTION_METRICS.completedRuns.service }],
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(alarmOn('ExecutionsSucceeded')).toEqual([]);
     expect(alarmOn('ApproximateNumberOfMessagesVisible')).toHaveLength(splunkTypes().length);
   });
 
@@ -986,7 +995,7 @@ describe('monitoring', () => {
     expect(LEDGER_MAX_LAG.toMilliseconds()).toBe(2 * SCHEDULE_PERIOD_MS + 30 * 60 * 1000);
     const lag = alarmOn(WATERMARK_LAG_METRIC.metricName)[0]![1].Properties;
     expect(lag.Threshold).toBe(LEDGER_MAX_LAG.toSeconds());
-    const noRun = alarmOn('ExecutionsSucceeded')[0]![1].Properties;
+    const noRun = alarmOn(COMPACTION_METRICS.completedRuns.metricName)[0]![1].Properties;
     expect(noRun.Period).toBe(LEDGER_MAX_LAG.toSeconds());
   });
 

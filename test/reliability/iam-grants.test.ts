@@ -296,6 +296,8 @@ describe('the workflow under the synthesized per-Task S3 grants', () => {
     expect(h.granted.denials).toEqual([]);
     expect(statuses).toEqual(['FAILED', 'FAILED', 'SUCCEEDED']);
     expect(h.metrics.get(COMPACTION_METRICS.poisonedObjects.metricName)).toBe(1);
+    // Only the third run completed; the two failed ones count nothing.
+    expect(h.metrics.get(COMPACTION_METRICS.completedRuns.metricName)).toBe(1);
     expect((await lake.store.get(`${QUARANTINE_OBJECTS_PREFIX}${bad}`))?.body).toEqual(
       (await lake.store.get(bad))?.body,
     );
@@ -306,7 +308,7 @@ describe('the workflow under the synthesized per-Task S3 grants', () => {
     expect(await readWatermark(lake.store)).toBeDefined();
   }, 120_000);
 
-  it('skips while another execution holds the lease, then takes it over and releases it, with zero denials', async () => {
+  it('skips while another execution holds the lease, counting no completed run, then takes it over and releases it, with zero denials', async () => {
     lake = makeTestLake(WF_NOW);
     const h = grantedWorkflow(lake);
     await putRawObject(lake, '2025-01-03T10:01:00Z', [{ id: '1', time: '2025-01-03T10:00:00Z' }]);
@@ -315,12 +317,15 @@ describe('the workflow under the synthesized per-Task S3 grants', () => {
     const skipped = await h.run({ scheduledTime: '2025-01-03T10:15:00Z' });
     expect(skipped.status).toBe('SUCCEEDED');
     expect(skipped.events.map((e) => e.state)).toContain('SkipLeaseHeld');
+    // The execution succeeded, but no run completed: NoSuccessfulRun must not count it.
+    expect(h.metrics.get(COMPACTION_METRICS.completedRuns.metricName)).toBe(0);
 
     lake.clock.advance(15 * 60_000);
     const took = await h.run({ scheduledTime: '2025-01-03T10:30:00Z' });
     expect(took.status).toBe('SUCCEEDED');
     const lease = JSON.parse(Buffer.from((await lake.store.get(LEASE_KEY))!.body).toString('utf8'));
     expect(lease).toMatchObject({ holder: took.executionName, token: 5, released: true });
+    expect(h.metrics.get(COMPACTION_METRICS.completedRuns.metricName)).toBe(1);
     expect(h.granted.denials).toEqual([]);
   }, 60_000);
 });
