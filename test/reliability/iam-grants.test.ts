@@ -108,8 +108,9 @@ function synthesizedLakePolicies(entries: Iterable<string>): Map<string, LakePol
 
 /**
  * An ObjectStore that lets a call through only if the policy of the Task running it (tracked
- * across awaits) allows it: reads need s3:GetObject (HEAD included), writes s3:PutObject,
- * deletes s3:DeleteObject per key, lists s3:ListBucket with `s3:prefix` the listed prefix.
+ * across awaits) allows it: reads need s3:GetObject (HEAD included) and, for a missing key,
+ * s3:ListBucket of that key; writes s3:PutObject, deletes s3:DeleteObject per key, lists
+ * s3:ListBucket with `s3:prefix` the listed prefix.
  */
 class GrantedObjectStore implements ObjectStore {
   readonly denials: string[] = [];
@@ -135,15 +136,24 @@ class GrantedObjectStore implements ObjectStore {
   }
   async get(key: string): Promise<{ body: Uint8Array; etag: string } | undefined> {
     this.check('s3:GetObject', key);
-    return this.inner.get(key);
+    return this.absentOnlyIfListed(key, await this.inner.get(key));
   }
   async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
     this.check('s3:GetObject', key);
-    return this.inner.getStream(key);
+    return this.absentOnlyIfListed(key, await this.inner.getStream(key));
   }
   async head(key: string): Promise<ObjectInfo | undefined> {
     this.check('s3:GetObject', key);
-    return this.inner.head(key);
+    return this.absentOnlyIfListed(key, await this.inner.head(key));
+  }
+
+  /**
+   * S3 answers a missing key with 403 here (ListBucket is conditioned on s3:prefix), and
+   * S3ObjectStore then lists exactly that key to tell absent from denied: that LIST must be granted.
+   */
+  private absentOnlyIfListed<T>(key: string, found: T | undefined): T | undefined {
+    if (found === undefined) this.check('s3:ListBucket', key);
+    return found;
   }
   async *list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
     this.check('s3:ListBucket', prefix);
