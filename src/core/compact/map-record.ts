@@ -8,7 +8,6 @@ import {
   holdsKeyId,
   isSecretKey,
   mayHoldCredentialMember,
-  mayHoldJsonCredential,
   mayHoldSecret,
   type RedactionCounts,
   redactEntry,
@@ -172,6 +171,8 @@ const IS_JSON_COLUMN: Readonly<Record<CompactedTable, readonly boolean[]>> = {
   authenticator_logs: jsonFlags('authenticator_logs'),
   unparsed_logs: jsonFlags('unparsed_logs'),
 };
+// A map value that may be JSON text (a webhook's patch), tested here: most values are not.
+const startsJson = (v: string) => v.charCodeAt(0) === 0x7b || v.charCodeAt(0) === 0x5b;
 // Map values too: admission webhooks copy their JSON patches (env values included) into audit
 // annotations, and klog/logfmt key-values can carry a token or a credential named by its key.
 export const REDACTED_MAP_COLUMNS: Readonly<Record<CompactedTable, 'annotations' | 'kv' | null>> = {
@@ -229,7 +230,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
       if (mayHoldSecret(v)) {
         suspects = true;
         if (!nearby && holdsKeyId(v)) nearby = true;
-      } else if (isSecretKey(k) || mayHoldJsonCredential(v)) suspects = true;
+      } else if (isSecretKey(k) || (startsJson(v) && mayHoldCredentialMember(v))) suspects = true;
     }
     if (suspects || nearby) {
       counts ??= {};
@@ -238,7 +239,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
         const [k, v] = cell[i]!;
         if (v === null || v === '') continue;
         const keyed = isSecretKey(k);
-        if (!nearby && !keyed && !mayHoldSecret(v) && !mayHoldJsonCredential(v)) continue;
+        if (!nearby && !keyed && !mayHoldSecret(v) && !(startsJson(v) && mayHoldCredentialMember(v))) continue;
         if (keyed) {
           secretKeys ??= [];
           secretKeys.push(k);

@@ -311,10 +311,15 @@ function skipToValue(s: string, i: number): number {
  */
 export function mayHoldCredentialMember(text: string): boolean {
   for (let colon = text.indexOf(':'); colon !== -1; colon = text.indexOf(':', colon + 1)) {
-    // Out of range, charCodeAt gives NaN, which ends these loops.
+    // Out of range, charCodeAt gives NaN, which ends these loops. Most colons sit in values.
     let q = colon - 1;
-    while (isJsonSpace(text.charCodeAt(q))) q--;
-    if (text.charCodeAt(q) !== 0x22) continue;
+    let c = text.charCodeAt(q);
+    if (c !== 0x22) {
+      if (!isJsonSpace(c)) continue;
+      do c = text.charCodeAt(--q);
+      while (isJsonSpace(c));
+      if (c !== 0x22) continue;
+    }
     let last = q - 1;
     while (text.charCodeAt(last) === 0x5c) last--;
     if (endsWithCredentialName(text, last)) {
