@@ -52,7 +52,6 @@ function lakePolicyOf(statements: readonly Statement[], lakeArn: string): LakePo
         if (!asArray(s.Resource).some((r) => iamPattern(flat(r)).test(resource))) return false;
         for (const [operator, keys] of Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>)) {
           for (const [conditionKey, values] of Object.entries(keys)) {
-            if (operator === 'StringEquals' && conditionKey === 'kms:ViaService') return false;
             if (conditionKey !== 's3:prefix' || action !== 's3:ListBucket') {
               throw new Error(`harness does not model condition ${operator} ${conditionKey} on ${action}`);
             }
