@@ -8,7 +8,9 @@ import {
   redactKeyedValues,
   redactSecrets,
 } from '../../../src/core/compact/redact.ts';
+import { collectTraffic } from '../../../src/core/generate/traffic.ts';
 import { CANARY, PEM } from './canaries.ts';
+import { sampleLines } from './raw-fixtures.ts';
 
 function redact(text: string, secretResource = false): { out: string; counts: RedactionCounts } {
   const counts: RedactionCounts = {};
@@ -470,6 +472,61 @@ describe('redactSecrets of credential-named JSON members', () => {
     const { out, counts } = redactMembers(text);
     expect(out).toBe(text);
     expect(counts).toEqual({});
+  });
+
+  it('skips the walk for real bodies and user extra without a credential-named member', () => {
+    // The real samples, and the generator's audit traffic (Secret, ConfigMap and Deployment bodies, IAM extras).
+    const { deliveries } = collectTraffic({
+      seed: 7,
+      start: new Date(Date.UTC(2026, 10, 27)),
+      durationMinutes: 10,
+      accounts: ['111122223333'],
+      clustersPerAccount: 1,
+      targetBytes: 2e6,
+      malformedRate: 0,
+    });
+    const generated = deliveries
+      .filter((d) => d.message.logStream.startsWith('kube-apiserver-audit'))
+      .flatMap((d) => d.message.logEvents.map((e) => e.message));
+    // Events cut at CloudWatch's size limit are not JSON: they are quarantined, not mapped.
+    const events = [...sampleLines('kube-apiserver-audit'), ...generated].flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+    const texts = events.flatMap((e) =>
+      [e.requestObject, e.responseObject, (e.user as { extra?: unknown } | undefined)?.extra]
+        .filter((v) => v !== undefined)
+        .map((v) => JSON.stringify(v)),
+    );
+    // An IRSA pod: projected service account tokens, a token file path, a secretKeyRef.
+    const pod = {
+      kind: 'Pod',
+      spec: {
+        volumes: [
+          {
+            name: 'aws-iam-token',
+            projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com', path: 'token' } }] },
+          },
+        ],
+        containers: [
+          {
+            name: 'api',
+            env: [
+              { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' },
+              { name: 'DB_USER', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+            ],
+            volumeMounts: [{ name: 'aws-iam-token', mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount' }],
+          },
+        ],
+        automountServiceAccountToken: true,
+      },
+    };
+    texts.push(JSON.stringify(pod));
+    expect(texts.length).toBeGreaterThan(500);
+    for (const t of texts) expect(mayHoldCredentialMember(t)).toBe(false);
   });
 
   it('keeps the k8s_secret marker of Secret data whose keys name credentials, counted once each', () => {
