@@ -488,7 +488,7 @@ describe('redactSecrets of credential-named JSON members', () => {
     const generated = deliveries
       .filter((d) => d.message.logStream.startsWith('kube-apiserver-audit'))
       .flatMap((d) => d.message.logEvents.map((e) => e.message));
-    // Events cut at CloudWatch's size limit are not JSON: they are quarantined, not mapped.
+    // The generator's truncated audit lines are not JSON: they are quarantined, not mapped.
     const events = [...sampleLines('kube-apiserver-audit'), ...generated].flatMap((l) => {
       try {
         return [JSON.parse(l) as Record<string, unknown>];
