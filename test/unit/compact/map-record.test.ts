@@ -213,6 +213,19 @@ describe('mapRawLine', () => {
       ],
     },
     {
+      name: 'env-style and camelCase credential names, in the line too, beside look-alikes',
+      kv: { DB_PASSWORD: CANARY.password, adminPassword: 'x', tokenExpiry: '3600s', 'stale-token': 'seen' },
+      message: `I1127 01:30:00.123456      11 db.go:42] "assumed role" DB_PASSWORD="${CANARY.password}" adminPassword=x tokenExpiry="3600s" stale-token="seen"`,
+      redactedMessage:
+        'I1127 01:30:00.123456      11 db.go:42] "assumed role" DB_PASSWORD="[REDACTED:credential]" adminPassword=[REDACTED:credential] tokenExpiry="3600s" stale-token="seen"',
+      want: [
+        ['DB_PASSWORD', '[REDACTED:credential]'],
+        ['adminPassword', '[REDACTED:credential]'],
+        ['tokenExpiry', '3600s'],
+        ['stale-token', 'seen'],
+      ],
+    },
+    {
       name: 'no key id anywhere: a 40-character commit hash is no secret',
       kv: { commit: '0123456789abcdef0123456789abcdef01234567', secret: 'kube-system/db' },
       want: [
