@@ -2,6 +2,7 @@ import { QUARANTINE_OBJECTS_PREFIX } from '../core/compact/layout.ts';
 import type { CuratedTableName } from '../core/schema.ts';
 import { classifyFailure, environmentErrorOf } from '../core/workflow/failure.ts';
 import {
+  backfillStartingWatermark,
   type CatchUpLimits,
   catchUpBackfill,
   catchUpWindow,
@@ -796,7 +797,11 @@ async function moveWatermark(
 ): Promise<string | null> {
   const window = plan.window;
   const chain = stored?.backfill?.holder === run.lease.holder ? stored.backfill.listedThrough : undefined;
-  if (!coversSinceWatermark(window, stored?.completeThrough, deps.config, chain)) {
+  // Before any scheduled run, a backfill from the oldest raw hour's look-back starts the watermark
+  // where that run would have. Raw/ is read after this run listed, so every object that arrived
+  // before the listing sits in that oldest hour or a later one, all of which this backfill listed.
+  const base = stored ?? (window.mode === 'backfill' ? await backfillStart(deps, window, run, at) : undefined);
+  if (!coversSinceWatermark(window, base?.completeThrough, deps.config, chain)) {
     if (window.mode === 'scheduled') {
       deps.log?.error('watermark not moved: this run did not list every hour since it', {
         watermark: stored?.completeThrough,
@@ -812,15 +817,49 @@ async function moveWatermark(
       .completeThrough;
   }
   // A backfill sees every object of its hours that arrived before it began listing.
-  if (!stored || !plan.listedAt) return null;
+  if (!base || !plan.listedAt) return null;
   const listedThrough = new Date(Math.min(Date.parse(window.end), Date.parse(plan.listedAt))).toISOString();
-  const wm = await recordBackfillCoverage(deps.store, stored, {
+  const wm = await recordBackfillCoverage(deps.store, base, {
     holder: run.lease.holder,
     listedThrough,
     at,
     ...owner,
   });
   return wm.completeThrough;
+}
+
+/**
+ * The watermark a backfill starts when none is stored (see backfillStartingWatermark), or
+ * undefined when it does not cover from the oldest raw hour; says which, for the operator.
+ */
+async function backfillStart(
+  deps: WorkflowDeps,
+  window: WorkflowWindow,
+  run: { planId: string; executionName: string },
+  at: string,
+): Promise<Watermark | undefined> {
+  const oldest = await oldestRawArrivalHour(deps.store);
+  const started = backfillStartingWatermark(window, oldest, deps.config);
+  if (started === null) {
+    if (oldest !== null) {
+      deps.log?.info(
+        'no watermark yet, and this backfill does not start it: it lists no hour from the late look-back of the oldest raw arrival hour',
+        {
+          oldestArrivalHour: oldest,
+          listedFrom: window.start,
+        },
+      );
+    }
+    return undefined;
+  }
+  deps.log?.info(
+    'no watermark yet: this backfill lists from the look-back of the oldest raw arrival hour and starts it',
+    {
+      oldestArrivalHour: oldest,
+      listedFrom: window.start,
+    },
+  );
+  return { completeThrough: started, updatedAt: at, executionName: run.executionName, planId: run.planId };
 }
 
 /**

@@ -112,27 +112,47 @@ describe('the first scheduled run on a bucket that already holds raw data', () =
     expect(o.rawLists.find((p) => p.includes('/dt='))).toBe('raw/log_type=kube-apiserver-audit/dt=2026-11-22/hour=09/');
   });
 
-  it('after a backfill of everything and before any scheduled run, names a backfill that plans nothing again and only moves the watermark', async () => {
-    lake = await lakeWith(['2026-11-20T08:05:00Z', '2026-11-27T07:10:00Z']);
-    // A backfill finds no watermark to move: it compacts, and the watermark is still absent.
-    expect(
-      (await runLocalWorkflow({ from: '2026-11-20T08:00:00Z', to: '2026-11-27T08:00:00Z' }, { deps: lake.deps }))
-        .status,
-    ).toBe('SUCCEEDED');
-    expect(await ids(lake)).toEqual([cwlId('100'), cwlId('101')]);
-    expect(await watermarkOf(lake)).toBeUndefined();
+  it.each([
+    // [case, backfill from, whether it starts the watermark, raw objects it compacts]
+    ['from the late look-back of the oldest raw hour', '2026-11-18T08:00:00Z', true, ['100', '101', '102']],
+    ['from a day before that look-back', '2026-11-17T08:00:00Z', true, ['100', '101', '102']],
+    ['from an hour after that look-back', '2026-11-18T09:00:00Z', false, ['100', '101', '102']],
+    ['from the oldest raw hour itself', '2026-11-20T08:00:00Z', false, ['100', '101', '102']],
+    ['of only the last 3 days of 7', '2026-11-24T08:00:00Z', false, ['101', '102']],
+  ] as const)(
+    'a backfill before any scheduled run %s (from %s) starts the watermark: %s',
+    async (_, from, starts, compacted) => {
+      // 7 days of raw data: the oldest arrival hour is 2026-11-20T08, its 48-hour look-back 2026-11-18T08.
+      lake = await lakeWith(['2026-11-20T08:05:00Z', '2026-11-24T10:05:00Z', '2026-11-27T07:10:00Z']);
+      const backfill = await runLocalWorkflow({ from, to: '2026-11-27T09:00:00Z' }, { deps: lake.deps });
+      expect(backfill.status).toBe('SUCCEEDED');
+      expect(await ids(lake)).toEqual(compacted.map(cwlId));
+      // Children run oldest first: the first starts it, each next one continues where it stopped (at listing time).
+      expect(await watermarkOf(lake)).toBe(starts ? '2026-11-27T08:16:00.000Z' : undefined);
 
-    const run = await runLocalWorkflow({ scheduledTime: SCHEDULED }, { deps: lake.deps });
-    const backfill = { from: '2026-11-18T08:00:00.000Z', to: '2026-11-27T09:00:00.000Z' };
-    expect(run.output as RunSummary).toMatchObject({ objects: 0, watermark: null, backfillRequired: backfill });
-
-    lake.clock.current = new Date('2026-11-27T08:40:00Z');
-    const replay = await runLocalWorkflow(backfill, { deps: lake.deps });
-    expect(replay.status).toBe('SUCCEEDED');
-    expect(replay.output).toMatchObject({ objects: 0 });
-    expect(await ids(lake)).toEqual([cwlId('100'), cwlId('101')]);
-    expect(await watermarkOf(lake)).toBe('2026-11-27T08:40:00.000Z');
-  });
+      lake.clock.current = new Date('2026-11-27T08:46:00Z');
+      const o = observed(lake);
+      const run = await runLocalWorkflow({ scheduledTime: '2026-11-27T08:45:00Z' }, { deps: o.deps });
+      expect(run.status).toBe('SUCCEEDED');
+      if (starts) {
+        // Everything is compacted and the schedule says so: no backfill named, no error.
+        expect(run.output as RunSummary).toMatchObject({
+          objects: 0,
+          failedItems: 0,
+          watermark: '2026-11-27T08:45:00.000Z',
+          backfillRequired: null,
+        });
+        expect(o.metrics.get('BackfillRequiredHours')).toBe(0);
+        expect(o.errors).toEqual([]);
+      } else {
+        // The backfill left hours before it unlisted: the schedule names the one that reaches them.
+        const named = { from: '2026-11-18T08:00:00.000Z', to: '2026-11-27T09:00:00.000Z' };
+        expect(run.output as RunSummary).toMatchObject({ watermark: null, backfillRequired: named });
+        expect(await watermarkOf(lake)).toBe('2026-11-20T08:00:00.000Z');
+        expect(o.errors.map((e) => e.fields?.startExecutionInput)).toContain(JSON.stringify(named));
+      }
+    },
+  );
 
   it.each([
     ['an empty bucket', []],

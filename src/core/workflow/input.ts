@@ -155,6 +155,23 @@ export function startingWatermark(window: WorkflowWindow, oldestArrivalHour: str
 }
 
 /**
+ * The watermark a clean backfill starts from when none is stored yet, given the oldest arrival
+ * hour under raw/ read after it listed: that hour's start, the one a first scheduled run starts
+ * at, when the backfill lists from its late look-back (the backfill that run names), so
+ * {@link coversSinceWatermark} then moves it. Null otherwise: a backfill that starts later, or
+ * of the newest days only, leaves older raw data unlisted and must not start it.
+ */
+export function backfillStartingWatermark(
+  window: WorkflowWindow,
+  oldestArrivalHour: string | null,
+  limits: WindowLimits,
+): string | null {
+  if (window.mode !== 'backfill' || oldestArrivalHour === null) return null;
+  const oldest = iso(hourStartOf(oldestArrivalHour));
+  return coversSinceWatermark(window, oldest, limits) ? oldest : null;
+}
+
+/**
  * Where a scheduled window's listing starts: the late look-back before its start, or before the
  * watermark when that is older (a run after an outage lists every hour since the last clean
  * run), but never more than the catch-up bound plus the look-back before its end.
@@ -189,7 +206,8 @@ export function catchUpBackfill(
 /**
  * Whether a clean run of `window` may move the watermark from `watermark`: it must have listed
  * every arrival hour an object that arrived since then can sit in (the late look-back before
- * it). A scheduled run with no watermark yet starts one; a backfill moves an existing one only.
+ * it). A scheduled run with no watermark yet starts one; a backfill moves an existing one (or one
+ * {@link backfillStartingWatermark} starts).
  * `listedThrough`: how far earlier children of the same backfill listed on from that look-back,
  * so each child (they run oldest first) continues where the previous one stopped.
  */
