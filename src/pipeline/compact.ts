@@ -12,6 +12,7 @@ import {
   KEY_COLUMNS,
   MANIFEST_NAME,
   type ManifestFile,
+  type MappedLine,
   mapRawLine,
   type PartitionManifest,
   parseManifest,
@@ -23,6 +24,7 @@ import {
   serializeManifest,
   sha256Hex,
   stagingPrefix,
+  type TimeBounds,
   timeBoundsFor,
 } from '../core/compact/index.ts';
 import { InvalidInputError } from '../core/errors.ts';
@@ -44,6 +46,11 @@ export interface CompactionDeps {
   lateHorizonHours?: number;
   /** NDJSON text held in memory before rows are written out (default 24 MiB); bounds peak RSS. */
   memoryBudgetBytes?: number;
+  /**
+   * Maps one raw line to a row or a quarantine reason (default `mapRawLine`): the seam a rebuild
+   * stages through after a mapping change. In this process only; worker stagers use the default.
+   */
+  mapLine?: (line: string, bounds: TimeBounds) => MappedLine;
 }
 
 /** A partition of a curated table. */
@@ -207,6 +214,7 @@ export async function stageObjects(
   checkPlanId(input.chunkId);
   const budget = budgetOf(deps);
   const horizonMs = (deps.lateHorizonHours ?? DEFAULT_HORIZON_HOURS) * 3600_000;
+  const mapLine = deps.mapLine ?? mapRawLine;
   const res: StageResult = {
     planId: input.planId,
     chunkId: input.chunkId,
@@ -330,7 +338,7 @@ export async function stageObjects(
           ]);
           continue;
         }
-        const m = mapRawLine(line.text, bounds);
+        const m = mapLine(line.text, bounds);
         if (m.kind === 'quarantine') {
           const keep = line.text.length <= MAX_QUARANTINE_LINE;
           objQuarantine.push([
@@ -474,7 +482,16 @@ function resultOf(m: PartitionManifest, changed: boolean): MergeResult {
  */
 export async function mergePartition(
   deps: CompactionDeps,
-  input: { planId: string; table: CuratedTableName; values: string[] },
+  input: {
+    planId: string;
+    table: CuratedTableName;
+    values: string[];
+    /**
+     * Rebuild: the generation holds only the staged files of these chunks and replaces the
+     * current one instead of adding to it (which stays its base, for publish's conflict check).
+     */
+    replaceWith?: { chunks: readonly string[] };
+  },
 ): Promise<MergeResult> {
   const { planId, values } = input;
   if (!(COMPACTED_TABLES as readonly string[]).includes(input.table)) {
@@ -495,11 +512,14 @@ export async function mergePartition(
   const existing = await readManifest(deps.store, location).catch(() => undefined);
   if (existing && existing.baseLocation === baseLocation) return resultOf(existing, true);
 
-  const base = baseLocation ? await baseInputs(deps.store, baseLocation) : { inputs: [], sources: [] };
+  const only = input.replaceWith ? new Set(input.replaceWith.chunks) : null;
+  const base =
+    baseLocation && !only ? await baseInputs(deps.store, baseLocation) : { inputs: [], sources: [] as string[] };
   const staged: MergeInput[] = [];
   const stagePrefix = stagingPrefix(planId, table, values);
   for await (const o of deps.store.list(stagePrefix)) {
     if (!o.key.endsWith('.json')) continue;
+    if (only && !only.has(chunkOfStaged(o.key))) continue;
     const side = await readJson<{ rows: number; textBytes: number; sources: string[] }>(deps.store, o.key);
     if (!side) continue;
     staged.push({
@@ -519,7 +539,7 @@ export async function mergePartition(
   let addedRows = 0;
   // A single chunk's files were deduped against each other while staging; with nothing
   // published yet there is nothing else to compare them with.
-  const chunks = new Set(staged.map((f) => f.key.slice(f.key.lastIndexOf('/') + 1).replace(/-\d+\.parquet$/, '')));
+  const chunks = new Set(staged.map((f) => chunkOfStaged(f.key)));
   const skipKeys = base.inputs.length === 0 && chunks.size <= 1;
   for (const f of [...base.inputs, ...staged]) {
     if (skipKeys) {
@@ -612,6 +632,11 @@ export async function mergePartition(
   // The manifest is the commit record of the generation: written last, read by publish and GC.
   await deps.store.put(`${location}${MANIFEST_NAME}`, serializeManifest(manifest), { contentType: 'application/json' });
   return resultOf(manifest, true);
+}
+
+/** The chunk id a staged file (`…/<chunkId>-NNNNN.parquet` or `.json`) was written by. */
+function chunkOfStaged(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1).replace(/-\d+\.(parquet|json)$/, '');
 }
 
 function keyColumns(table: CompactedTable): string[] {

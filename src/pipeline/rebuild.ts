@@ -1,0 +1,435 @@
+import { gunzipSync } from 'node:zlib';
+import { tableToRows } from '../core/arrow/rows.ts';
+import {
+  COMPACTED_TABLES,
+  type CompactedTable,
+  checkPartitionValues,
+  dedupeKey,
+  KEY_COLUMNS,
+  MANIFEST_NAME,
+  type ManifestFile,
+  type PartitionManifest,
+  parseManifest,
+  QUARANTINE_RECORDS_PREFIX,
+} from '../core/compact/index.ts';
+import { InvalidInputError } from '../core/errors.ts';
+import { decodeParquet } from '../core/parquet.ts';
+import { tableDef } from '../core/schema.ts';
+import type { ObjectStore } from '../ports.ts';
+import { type CompactionDeps, type MergeResult, mergePartition, publishPartitions, stageObjects } from './compact.ts';
+import { deleteStaging } from './gc.ts';
+import { acquireLease, fenceLease, type LeaseDeps, releaseLease } from './lease.ts';
+import { oweAthenaWork } from './ledger.ts';
+
+/** What a rebuild needs: compaction's deps plus how long its lease lasts without a renewal. */
+export interface RebuildDeps extends CompactionDeps {
+  /** Lease time-to-live in milliseconds (default 30 minutes, the workflow's). */
+  readonly leaseTtlMs?: number;
+}
+
+/** Which published partitions to rebuild: event dates in [from, to), optionally narrowed. */
+export interface RebuildRequest {
+  /** First event date, `YYYY-MM-DD`, inclusive. */
+  readonly from: string;
+  /** Event date after the last one, `YYYY-MM-DD`, exclusive. */
+  readonly to: string;
+  /** Tables (default: every compacted table). */
+  readonly tables?: readonly CompactedTable[];
+  readonly account?: string;
+  readonly cluster?: string;
+  /** Rebuild a partition although some of its sources are gone (their rows are dropped and counted). */
+  readonly allowMissingSources?: boolean;
+  /** Only say what would be rebuilt and which raw objects it needs; writes nothing. */
+  readonly dryRun?: boolean;
+}
+
+/** What happened to one partition. */
+export type RebuildStatus = 'planned' | 'rebuilt' | 'unchanged' | 'refused';
+
+export interface RebuildPartitionResult {
+  readonly table: CompactedTable;
+  readonly values: readonly string[];
+  status: RebuildStatus;
+  /** Why a partition was refused. */
+  reason?: string;
+  /** The generation the catalog pointed at before the rebuild. */
+  readonly previous: string;
+  /** The generation it points at now (the new one when rebuilt). */
+  location: string;
+  readonly sources: number;
+  /** Sources that are gone (raw retention) or could not be read as gzip NDJSON any more. */
+  missingSources: string[];
+  readonly rowsBefore: number;
+  rowsAfter: number;
+  /** Rows today's code staged for the partition that another source already held. */
+  duplicates: number;
+  /** Rows of the old generation whose events today's code quarantines. */
+  quarantined: number;
+  /** Rows of the old generation with no row in the new one (quarantined, moved to another hour, or missing source). */
+  droppedRows: number;
+  /** Rows of the new generation with no row in the old one. */
+  addedRows: number;
+  bytesOut: number;
+}
+
+/** A raw object a rebuild reads, with its size (null when it is gone). */
+export interface RebuildSource {
+  readonly key: string;
+  readonly size: number | null;
+}
+
+/** What `rebuild` did (or, with `dryRun`, would do). */
+export interface RebuildSummary {
+  readonly dryRun: boolean;
+  readonly from: string;
+  readonly to: string;
+  planId: string | null;
+  holder: string | null;
+  partitions: RebuildPartitionResult[];
+  /** Raw objects the selected partitions were built from (refused ones included). */
+  sourcesNeeded: RebuildSource[];
+  rebuilt: number;
+  unchanged: number;
+  refused: number;
+  /** Raw objects read, lines in them, and where those lines went (over every partition they touch). */
+  objects: number;
+  events: number;
+  stagedRows: number;
+  /** Duplicates found inside one raw object while staging (those across objects are per partition). */
+  duplicatesInObjects: number;
+  quarantined: number;
+  quarantineReasons: Record<string, number>;
+  redactions: number;
+  rowsBefore: number;
+  rowsAfter: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Rollup hours (`account/cluster/dt/hour`) recorded as owed for the next workflow run. */
+  rollupsOwed: string[];
+}
+
+const DATE_RE = /^\d{4}-\d\d-\d\d$/;
+const DEFAULT_LEASE_TTL_MS = 1800_000;
+
+function checkDate(name: string, s: string): void {
+  if (
+    !DATE_RE.test(s) ||
+    Number.isNaN(Date.parse(`${s}T00:00:00Z`)) ||
+    new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) !== s
+  )
+    throw new InvalidInputError(`--${name} must be a date YYYY-MM-DD, got ${s}`);
+}
+
+async function readManifest(store: ObjectStore, location: string): Promise<PartitionManifest | undefined> {
+  const o = await store.get(`${location}${MANIFEST_NAME}`);
+  if (!o) return undefined;
+  try {
+    return parseManifest(Buffer.from(o.body).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function keyColumns(table: CompactedTable): string[] {
+  return table === 'unparsed_logs' ? [...KEY_COLUMNS] : ['log_group', 'event_id'];
+}
+
+/** The dedupe keys of a generation's files (a narrow projection of each file). */
+async function keysOf(store: ObjectStore, table: CompactedTable, files: readonly ManifestFile[]): Promise<Set<string>> {
+  const cols = keyColumns(table);
+  const def = tableDef(table);
+  const keys = new Set<string>();
+  for (const f of files) {
+    const o = await store.get(f.key);
+    if (!o) throw new InvalidInputError(`published file ${f.key} is missing`);
+    for (const r of tableToRows(def, decodeParquet(o.body, cols), cols)) keys.add(dedupeKey(r));
+  }
+  return keys;
+}
+
+/** Keys (`log_group` NUL `event_id`) of the lines a plan quarantined, per raw object. */
+async function quarantinedKeys(store: ObjectStore, planId: string): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  for await (const o of store.list(`${QUARANTINE_RECORDS_PREFIX}plan=${planId}/`)) {
+    const got = await store.get(o.key);
+    if (!got) continue;
+    for (const line of gunzipSync(got.body).toString('utf8').split('\n')) {
+      if (!line) continue;
+      const entry = JSON.parse(line) as { key?: string; text?: string };
+      if (typeof entry.key !== 'string' || typeof entry.text !== 'string') continue;
+      let rec: { log_group?: unknown; event_id?: unknown };
+      try {
+        rec = JSON.parse(entry.text) as typeof rec;
+      } catch {
+        continue;
+      }
+      if (typeof rec?.event_id !== 'string' || rec.event_id === '') continue;
+      const set = out.get(entry.key) ?? new Set<string>();
+      set.add(`${rec.log_group}\u0000${rec.event_id}`);
+      out.set(entry.key, set);
+    }
+  }
+  return out;
+}
+
+interface Selected {
+  readonly result: RebuildPartitionResult;
+  readonly manifest: PartitionManifest | undefined;
+}
+
+/** `20261127T093000Z` from a time: the part of holder and generation names a person reads. */
+function stampOf(d: Date): string {
+  return d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+function pad(n: number): string {
+  return String(n).padStart(5, '0');
+}
+
+/**
+ * Re-derives published partitions from raw: for each partition of the request, stages exactly
+ * the raw objects its manifest lists as `sources` with today's code, keeps the rows that land in
+ * that partition, and publishes them as a new generation that replaces the old one (not merged
+ * with it) through the usual path: manifest, retirement record, fenced catalog switch. Holds the
+ * compaction lease throughout. A partition with a source gone is refused unless
+ * `allowMissingSources`; one whose rebuild gives identical files is left as it is.
+ */
+export async function rebuildPartitions(deps: RebuildDeps, req: RebuildRequest): Promise<RebuildSummary> {
+  checkDate('from', req.from);
+  checkDate('to', req.to);
+  if (req.to <= req.from) throw new InvalidInputError('--to must be after --from (dates are [from, to))');
+  if (req.account !== undefined || req.cluster !== undefined) {
+    checkPartitionValues([req.account ?? '000000000000', req.cluster ?? 'x', req.from, '00']);
+  }
+  const tables = req.tables ?? COMPACTED_TABLES;
+  for (const t of tables) {
+    if (!(COMPACTED_TABLES as readonly string[]).includes(t))
+      throw new InvalidInputError(`${t} is not a compacted table`);
+  }
+  const summary: RebuildSummary = {
+    dryRun: req.dryRun === true,
+    from: req.from,
+    to: req.to,
+    planId: null,
+    holder: null,
+    partitions: [],
+    sourcesNeeded: [],
+    rebuilt: 0,
+    unchanged: 0,
+    refused: 0,
+    objects: 0,
+    events: 0,
+    stagedRows: 0,
+    duplicatesInObjects: 0,
+    quarantined: 0,
+    quarantineReasons: {},
+    redactions: 0,
+    rowsBefore: 0,
+    rowsAfter: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    rollupsOwed: [],
+  };
+
+  const selected: Selected[] = [];
+  for (const table of [...tables].sort()) {
+    const parts = (await deps.catalog.listPartitions(table))
+      .filter((p) => {
+        const [account, cluster, dt] = p.values;
+        return (
+          dt! >= req.from &&
+          dt! < req.to &&
+          (req.account === undefined || account === req.account) &&
+          (req.cluster === undefined || cluster === req.cluster)
+        );
+      })
+      .sort((a, b) => (a.values.join('/') < b.values.join('/') ? -1 : 1));
+    for (const p of parts) {
+      const manifest = await readManifest(deps.store, p.location);
+      const result: RebuildPartitionResult = {
+        table,
+        values: [...p.values],
+        status: 'planned',
+        previous: p.location,
+        location: p.location,
+        sources: manifest?.sources.length ?? 0,
+        missingSources: [],
+        rowsBefore: manifest?.rows ?? 0,
+        rowsAfter: manifest?.rows ?? 0,
+        duplicates: 0,
+        quarantined: 0,
+        droppedRows: 0,
+        addedRows: 0,
+        bytesOut: 0,
+      };
+      if (!manifest) refuse(result, 'the generation has no readable manifest, so its sources are unknown');
+      else if (manifest.sources.length === 0) refuse(result, 'the manifest lists no source objects');
+      selected.push({ result, manifest });
+    }
+  }
+
+  // One HEAD per raw object, however many partitions share it.
+  const sizes = new Map<string, number | null>();
+  for (const s of selected) for (const k of s.manifest?.sources ?? []) sizes.set(k, null);
+  for (const key of [...sizes.keys()].sort()) sizes.set(key, (await deps.store.head(key))?.size ?? null);
+  summary.sourcesNeeded = [...sizes.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, size]) => ({ key, size }));
+  const checkMissing = (s: Selected, gone: (key: string) => boolean) => {
+    if (s.result.status === 'refused' || !s.manifest) return;
+    s.result.missingSources = s.manifest.sources.filter(gone);
+    if (s.result.missingSources.length > 0 && !req.allowMissingSources) {
+      refuse(s.result, `${s.result.missingSources.length} of its ${s.result.sources} source objects are gone`);
+    }
+  };
+  for (const s of selected) checkMissing(s, (k) => sizes.get(k) === null);
+
+  summary.partitions = selected.map((s) => s.result);
+  if (req.dryRun) return finish(summary);
+
+  const now = deps.now();
+  const stamp = stampOf(now);
+  const leaseDeps: LeaseDeps = {
+    store: deps.store,
+    clock: { now: () => deps.now() },
+    ttlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+  };
+  const holder = `rebuild-${stamp}`;
+  const grant = await acquireLease(leaseDeps, holder);
+  summary.holder = holder;
+  // The token makes the name unique per grant, so a second rebuild in the same second still
+  // writes new generations instead of finding the first one's.
+  const planId = `rebuild-${stamp}-t${grant.token}`;
+  summary.planId = planId;
+  const fence = () => fenceLease(leaseDeps, grant);
+  try {
+    await rebuildSelected(deps, summary, selected, sizes, planId, fence, checkMissing);
+  } catch (err) {
+    // The rebuild's own error is the one to report; the lease then frees itself at its TTL.
+    await releaseLease(leaseDeps, grant).catch((e: unknown) =>
+      deps.log.warn('could not release the rebuild lease', { holder, error: (e as Error).name }),
+    );
+    throw err;
+  }
+  await releaseLease(leaseDeps, grant);
+  return finish(summary);
+}
+
+function refuse(r: RebuildPartitionResult, reason: string): void {
+  r.status = 'refused';
+  r.reason = reason;
+  r.location = r.previous;
+  r.rowsAfter = r.rowsBefore;
+}
+
+function finish(s: RebuildSummary): RebuildSummary {
+  s.rebuilt = s.partitions.filter((p) => p.status === 'rebuilt').length;
+  s.unchanged = s.partitions.filter((p) => p.status === 'unchanged').length;
+  s.refused = s.partitions.filter((p) => p.status === 'refused').length;
+  s.rowsBefore = s.partitions.reduce((n, p) => n + p.rowsBefore, 0);
+  s.rowsAfter = s.partitions.reduce((n, p) => n + p.rowsAfter, 0);
+  return s;
+}
+
+async function rebuildSelected(
+  deps: RebuildDeps,
+  summary: RebuildSummary,
+  selected: Selected[],
+  sizes: Map<string, number | null>,
+  planId: string,
+  fence: () => Promise<void>,
+  checkMissing: (s: Selected, gone: (key: string) => boolean) => void,
+): Promise<void> {
+  const live = () => selected.filter((s) => s.result.status !== 'refused');
+  // One chunk per raw object, numbered in key order: a partition's generation is then built
+  // from exactly its own sources, each object is read once however many partitions it feeds,
+  // and the same sources always merge in the same order (the same files).
+  const keys = [...new Set(live().flatMap((s) => s.manifest!.sources))].filter((k) => sizes.get(k) !== null).sort();
+  const chunkOf = new Map(keys.map((k, i) => [k, `s${pad(i)}`]));
+  const unreadable = new Set<string>();
+  for (const key of keys) {
+    await fence(); // also renews the lease over a long staging
+    const r = await stageObjects(deps, { planId, chunkId: chunkOf.get(key)!, keys: [key] });
+    summary.objects += r.objects;
+    summary.events += r.events;
+    summary.stagedRows += Object.values(r.rows).reduce((n, v) => n + v, 0);
+    summary.duplicatesInObjects += r.duplicates;
+    summary.quarantined += r.quarantined;
+    summary.redactions += r.redactions;
+    summary.bytesIn += r.bytesIn;
+    summary.bytesOut += r.bytesOut;
+    for (const [k, v] of Object.entries(r.quarantineReasons))
+      summary.quarantineReasons[k] = (summary.quarantineReasons[k] ?? 0) + (v ?? 0);
+    if (r.missingObjects > 0 || r.quarantinedObjects > 0) unreadable.add(key);
+  }
+  // Gone since the HEAD, or no longer gzip NDJSON: the partition would shrink just the same.
+  for (const s of live()) checkMissing(s, (k) => sizes.get(k) === null || unreadable.has(k));
+  const quarantine = summary.quarantined > 0 ? await quarantinedKeys(deps.store, planId) : new Map();
+
+  const toPublish: MergeResult[] = [];
+  for (const s of live()) {
+    const r = s.result;
+    const chunks = s.manifest!.sources.flatMap((k) => (chunkOf.has(k) && !unreadable.has(k) ? [chunkOf.get(k)!] : []));
+    const m = await mergePartition(deps, {
+      planId,
+      table: r.table,
+      values: [...r.values],
+      replaceWith: { chunks },
+    });
+    if (!m.changed || m.location === null || m.location === r.previous) {
+      refuse(r, "today's code maps none of its sources' events to this partition");
+      continue;
+    }
+    const next = (await readManifest(deps.store, m.location))!;
+    const oldKeys = await keysOf(deps.store, r.table, s.manifest!.files);
+    const newKeys = await keysOf(deps.store, r.table, next.files);
+    let dropped = 0;
+    let quarantined = 0;
+    const quarantinedHere = new Set<string>();
+    for (const k of s.manifest!.sources) for (const q of quarantine.get(k) ?? []) quarantinedHere.add(q);
+    for (const k of oldKeys) {
+      if (newKeys.has(k)) continue;
+      dropped++;
+      if (quarantinedHere.has(k)) quarantined++;
+    }
+    let added = 0;
+    for (const k of newKeys) if (!oldKeys.has(k)) added++;
+    Object.assign(r, {
+      rowsAfter: m.rows,
+      duplicates: m.duplicates,
+      quarantined,
+      droppedRows: dropped,
+      addedRows: added,
+    });
+    const same =
+      next.files.length === s.manifest!.files.length &&
+      next.files.every((f, i) => f.sha256 === s.manifest!.files[i]!.sha256);
+    if (same) {
+      // Today's code gives the very same files: nothing to switch, and nothing points at the copy.
+      const copy: string[] = [];
+      for await (const o of deps.store.list(m.location)) copy.push(o.key);
+      await deps.store.delete(copy);
+      r.status = 'unchanged';
+      continue;
+    }
+    r.status = 'rebuilt';
+    r.location = m.location;
+    r.bytesOut = m.bytesOut;
+    summary.bytesOut += m.bytesOut;
+    toPublish.push(m);
+  }
+
+  if (toPublish.length > 0) {
+    // The rollups summarise audit_events: owed before the switch, so a failure after it cannot
+    // lose them; the next workflow run's RunAthenaSteps takes them on.
+    const rollups = toPublish.filter((m) => m.table === 'audit_events').map((m) => m.values);
+    await fence();
+    await oweAthenaWork(deps.store, { rawHours: [], rollups }, { executionName: planId, at: deps.now().toISOString() });
+    summary.rollupsOwed = rollups.map((v) => v.join('/'));
+    await publishPartitions(deps, { planId, merged: toPublish, fence });
+  }
+  await deleteStaging({ store: deps.store }, { planId });
+}
