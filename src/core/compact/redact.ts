@@ -465,10 +465,10 @@ export function redactSecrets(
   return opts.credentialMembers ? redactCredentialMembers(out, counts) : out;
 }
 
-/** True when `text` may be JSON text: an object or array (annotation values carry webhook patches). */
-function looksLikeJson(text: string): boolean {
-  const c = text.charCodeAt(0);
-  return c === 0x7b || c === 0x5b;
+/** True when a map value is a JSON object or array (a webhook's patch) with a possible credential member. */
+function mayHoldJsonCredential(value: string): boolean {
+  const c = value.charCodeAt(0);
+  return (c === 0x7b || c === 0x5b) && mayHoldCredentialMember(value);
 }
 
 /**
@@ -483,11 +483,6 @@ export function redactEntry(key: string, value: string, counts: RedactionCounts,
   }
   const credentialMembers = mayHoldJsonCredential(value);
   return redactSecrets(value, counts, { keyIdsAlone: false, keyIdNearby, credentialMembers });
-}
-
-/** True when a map value is JSON text (a webhook's patch) that may hold a credential-named member. */
-export function mayHoldJsonCredential(value: string): boolean {
-  return looksLikeJson(value) && mayHoldCredentialMember(value);
 }
 
 // A value that is nothing but a marker (a pattern above already replaced it).
