@@ -72,8 +72,9 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const MAY_HOLD_SECRET = /eyJ|AKIA|ASIA|PRIVATE KEY|earer|"kind":"Secret/;
 
 /**
- * False when `text` holds none of the strings every redaction starts from, so
- * `redactSecrets` would return it unchanged (unless the event is about a Secret resource).
+ * False when `text` holds none of the strings every pattern redaction starts from, so
+ * `redactSecrets` would return it unchanged (unless the event is about a Secret resource, or
+ * a credential-named JSON member is asked for: mayHoldCredentialMember).
  */
 export function mayHoldSecret(text: string): boolean {
   return MAY_HOLD_SECRET.test(text);
