@@ -6,6 +6,7 @@ import { demoCommand } from './commands/demo.ts';
 import { leaseCommand } from './commands/lease.ts';
 import { parseCommand } from './commands/parse.ts';
 import { queryCommand } from './commands/query.ts';
+import { rebuildCommand } from './commands/rebuild.ts';
 import { runCommand } from './commands/run.ts';
 import { transformCommand } from './commands/transform.ts';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(runCommand());
   program.addCommand(leaseCommand());
+  program.addCommand(rebuildCommand());
   return program;
 }
 

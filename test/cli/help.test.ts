@@ -20,7 +20,7 @@ function helpOf(cmd: Command): string {
 describe('eks-log-lake --help', () => {
   it('describes every subcommand and every option', () => {
     expect(program.commands.map((c) => c.name()).sort()).toEqual(
-      ['bench', 'compact', 'demo', 'lease', 'parse', 'query', 'run', 'transform'].sort(),
+      ['bench', 'compact', 'demo', 'lease', 'parse', 'query', 'rebuild', 'run', 'transform'].sort(),
     );
     for (const c of program.commands) {
       expect(c.description(), c.name()).not.toBe('');
@@ -34,6 +34,7 @@ describe('eks-log-lake --help', () => {
     ['bench', ['MB (10^6 bytes)', '(default: 200)']],
     ['query', ['required to run a query', 'default: "table"']],
     ['demo', ['(default: ".lake")', '(default: 60)', 'Examples:']],
+    ['rebuild', ['YYYY-MM-DD, inclusive', 'exclusive', 'Exit code 0', '2 when some were refused', 'rebuild-<time>']],
   ])('%s --help states defaults, units and what it prints', (name, phrases) => {
     const text = helpOf(command(name));
     for (const p of phrases) expect(text).toContain(p);
