@@ -1,6 +1,8 @@
 import { ConfigError } from '../src/core/errors.ts';
 import { NON_EKS_LOG_GROUP_MODES, type NonEksLogGroupMode } from '../src/core/transform/types.ts';
 import { catchUpHoursProblem, MAX_CATCH_UP_HOURS } from '../src/core/workflow/input.ts';
+import { quietClusterSettingsProblems } from '../src/core/workflow/quiet-cluster-settings.ts';
+import { DEFAULT_QUIET_CLUSTER_SETTINGS } from '../src/core/workflow/quiet-clusters.ts';
 import { SCHEDULE_PERIOD_MS } from '../src/core/workflow/window.ts';
 import { POISON_AFTER_FAILED_RUNS } from '../src/pipeline/ledger.ts';
 
@@ -34,6 +36,16 @@ export interface SplunkConfig {
   readonly principalArn?: string;
   /** sts:ExternalId required when assuming the Splunk role (recommended for third-party accounts). */
   readonly externalId?: string;
+}
+
+/** When a cluster counts as quiet: it delivered within `lookbackHours` but in none of the last `silentHours`. */
+export interface QuietClustersConfig {
+  /** Default 24; 2-720. */
+  readonly lookbackHours: number;
+  /** Default 2; below lookbackHours. */
+  readonly silentHours: number;
+  /** `<account>/<cluster>` never reported (retired on purpose); default none. */
+  readonly ignored: readonly string[];
 }
 
 /** The whole typed deployment configuration (cdk.json context `eksLogLake`). */
@@ -80,6 +92,8 @@ export interface EksLogLakeConfig {
     readonly poisonAfterFailedRuns: number;
     /** Watermark lag (hours) a scheduled run catches up by itself; a longer one is named as a backfill (default 96). */
     readonly maxCatchUpHours: number;
+    /** When WriteLedger counts a cluster as quiet (QuietClusters alarm). */
+    readonly quietClusters: QuietClustersConfig;
   };
   /** E-mail subscribed to the alarm topic (optional). */
   readonly alarmEmail?: string;
@@ -148,7 +162,9 @@ const WORKFLOW_KEYS = [
   'gcGraceHours',
   'poisonAfterFailedRuns',
   'maxCatchUpHours',
+  'quietClusters',
 ] as const;
+const QUIET_CLUSTERS_KEYS = ['lookbackHours', 'silentHours', 'ignored'] as const;
 
 type Obj = Record<string, unknown>;
 
@@ -331,6 +347,29 @@ function parseMember(raw: unknown, path: string, centralRegion: string, p: Probl
   };
 }
 
+const QUIET_CLUSTERS_DEFAULT: QuietClustersConfig = {
+  lookbackHours: DEFAULT_QUIET_CLUSTER_SETTINGS.lookbackHours,
+  silentHours: DEFAULT_QUIET_CLUSTER_SETTINGS.silentHours,
+  ignored: [],
+};
+
+function parseQuietClusters(raw: unknown, path: string, p: Problems): QuietClustersConfig {
+  if (raw === undefined) return QUIET_CLUSTERS_DEFAULT;
+  if (!isObj(raw)) {
+    p.add(path, 'must be an object with lookbackHours, silentHours and ignored');
+    return QUIET_CLUSTERS_DEFAULT;
+  }
+  rejectUnknownKeys(raw, QUIET_CLUSTERS_KEYS, path, p);
+  const settings = {
+    lookbackHours: raw.lookbackHours ?? QUIET_CLUSTERS_DEFAULT.lookbackHours,
+    silentHours: raw.silentHours ?? QUIET_CLUSTERS_DEFAULT.silentHours,
+    ignored: raw.ignored ?? [],
+  };
+  const problems = quietClusterSettingsProblems(settings);
+  for (const q of problems) p.add(`${path}.${q.setting}${q.index === undefined ? '' : `[${q.index}]`}`, q.message);
+  return problems.length === 0 ? (settings as QuietClustersConfig) : QUIET_CLUSTERS_DEFAULT;
+}
+
 /**
  * Validates the `eksLogLake` context object and fills defaults. Throws one ConfigError that
  * lists every problem with its path, so a user fixes cdk.json in one pass.
@@ -439,6 +478,7 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     gcGraceHours: 24,
     poisonAfterFailedRuns: POISON_AFTER_FAILED_RUNS,
     maxCatchUpHours: MAX_CATCH_UP_HOURS,
+    quietClusters: QUIET_CLUSTERS_DEFAULT,
   };
   if (!isObj(wfRaw)) p.add(wfPath, 'must be an object');
   else {
@@ -451,6 +491,7 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
       // Each failed run already alarmed; past 100 an object would never leave the plan in practice.
       poisonAfterFailedRuns: num(wfRaw, 'poisonAfterFailedRuns', wfPath, p, POISON_AFTER_FAILED_RUNS, 1, 100),
       maxCatchUpHours: MAX_CATCH_UP_HOURS,
+      quietClusters: parseQuietClusters(wfRaw.quietClusters, `${wfPath}.quietClusters`, p),
     };
     // Bounded by one execution's history (ADR 0003) and, below, by the lease TTL.
     const catchUp = wfRaw.maxCatchUpHours ?? MAX_CATCH_UP_HOURS;

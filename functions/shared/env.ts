@@ -22,6 +22,12 @@ export const ENV = {
   POISON_AFTER_FAILED_RUNS: 'POISON_AFTER_FAILED_RUNS',
   /** Watermark lag (hours) PlanWindow catches up by itself before it names a backfill. */
   MAX_CATCH_UP_HOURS: 'MAX_CATCH_UP_HOURS',
+  /** WriteLedger: hours after its last event a cluster is still expected to deliver. */
+  QUIET_CLUSTERS_LOOKBACK_HOURS: 'QUIET_CLUSTERS_LOOKBACK_HOURS',
+  /** WriteLedger: complete hours without an event after which such a cluster is quiet. */
+  QUIET_CLUSTERS_SILENT_HOURS: 'QUIET_CLUSTERS_SILENT_HOURS',
+  /** WriteLedger: comma-separated `<account>/<cluster>` never reported as quiet; unset means none. */
+  QUIET_CLUSTERS_IGNORED: 'QUIET_CLUSTERS_IGNORED',
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
   /** CloudWatch namespace of the EMF metrics (Powertools reads it too). */
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',

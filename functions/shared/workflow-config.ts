@@ -1,5 +1,7 @@
 import { ConfigError } from '../../src/core/errors.ts';
 import { catchUpHoursProblem } from '../../src/core/workflow/input.ts';
+import { quietClusterSettingsProblems } from '../../src/core/workflow/quiet-cluster-settings.ts';
+import { DEFAULT_QUIET_CLUSTER_SETTINGS, type QuietClusterSettings } from '../../src/core/workflow/quiet-clusters.ts';
 import { DEFAULT_WORKFLOW_CONFIG, type WorkflowConfig } from '../../src/pipeline/workflow-tasks.ts';
 import { type EnvVars, readPositiveInt } from './config.ts';
 import { ENV } from './env.ts';
@@ -46,5 +48,34 @@ export function readWorkflowConfig(env: EnvVars): WorkflowConfig {
     athenaConcurrency: readPositiveInt(env, WORKFLOW_ENV.ATHENA_CONCURRENCY, d.athenaConcurrency),
     poisonAfterFailedRuns: readPositiveInt(env, ENV.POISON_AFTER_FAILED_RUNS, d.poisonAfterFailedRuns),
     maxCatchUpHours,
+    quietClusters: readQuietClusters(env),
   };
+}
+
+const QUIET_ENV = {
+  lookbackHours: ENV.QUIET_CLUSTERS_LOOKBACK_HOURS,
+  silentHours: ENV.QUIET_CLUSTERS_SILENT_HOURS,
+  ignored: ENV.QUIET_CLUSTERS_IGNORED,
+} as const;
+
+/**
+ * The quiet-cluster settings WriteLedger is given (undefined when none of its variables is set:
+ * the defaults apply); throws ConfigError naming each bad variable.
+ */
+export function readQuietClusters(env: EnvVars): QuietClusterSettings | undefined {
+  if (Object.values(QUIET_ENV).every((name) => !env[name]?.trim())) return undefined;
+  const d = DEFAULT_QUIET_CLUSTER_SETTINGS;
+  const settings = {
+    lookbackHours: readPositiveInt(env, QUIET_ENV.lookbackHours, d.lookbackHours),
+    silentHours: readPositiveInt(env, QUIET_ENV.silentHours, d.silentHours),
+    ignored: (env[QUIET_ENV.ignored] ?? '')
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== ''),
+  };
+  const problems = quietClusterSettingsProblems(settings);
+  if (problems.length > 0) {
+    throw new ConfigError(problems.map((q) => `${QUIET_ENV[q.setting]} ${q.message}`).join('; '));
+  }
+  return settings;
 }

@@ -46,6 +46,8 @@ export interface FunctionProfile {
   readonly poisons?: boolean;
   /** Widens a scheduled window back to the watermark (reads MAX_CATCH_UP_HOURS). */
   readonly catchesUp?: boolean;
+  /** Reports clusters gone quiet (reads the QUIET_CLUSTERS_* settings). */
+  readonly reportsQuietClusters?: boolean;
 }
 
 const { raw, curated, control, quarantine } = LAKE_PREFIXES;
@@ -121,6 +123,7 @@ export const FUNCTION_PROFILES: Readonly<Record<string, FunctionProfile>> = {
     timeout: Duration.minutes(15),
     lake: { read: [control, raw], write: [control, QUARANTINE_OBJECTS_PREFIX] },
     poisons: true,
+    reportsQuietClusters: true,
   },
   'collect-garbage': {
     memorySize: 1024,
@@ -147,6 +150,12 @@ export interface WorkflowSettings {
   readonly poisonAfterFailedRuns: number;
   /** Only Tasks whose profile `catchesUp` get it. */
   readonly maxCatchUpHours: number;
+  /** Only Tasks whose profile `reportsQuietClusters` get it. */
+  readonly quietClusters: {
+    readonly lookbackHours: number;
+    readonly silentHours: number;
+    readonly ignored: readonly string[];
+  };
 }
 
 export interface WorkflowProps {
@@ -286,6 +295,13 @@ export class Workflow extends Construct {
     if (profile.poisons)
       grants.push(setting(ENV.POISON_AFTER_FAILED_RUNS, String(props.settings.poisonAfterFailedRuns)));
     if (profile.catchesUp) grants.push(setting(ENV.MAX_CATCH_UP_HOURS, String(props.settings.maxCatchUpHours)));
+    if (profile.reportsQuietClusters) {
+      const quiet = props.settings.quietClusters;
+      grants.push(setting(ENV.QUIET_CLUSTERS_LOOKBACK_HOURS, String(quiet.lookbackHours)));
+      grants.push(setting(ENV.QUIET_CLUSTERS_SILENT_HOURS, String(quiet.silentHours)));
+      // Unset means none: no empty variable on every deployment.
+      if (quiet.ignored.length > 0) grants.push(setting(ENV.QUIET_CLUSTERS_IGNORED, quiet.ignored.join(',')));
+    }
     bind(fn, ...grants);
     this.functions[entry] = fn;
     return fn;

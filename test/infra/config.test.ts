@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/shared/env.ts';
+import { readQuietClusters, readWorkflowConfig } from '../../functions/shared/workflow-config.ts';
 import { closestKey, firesEverySchedulePeriod, parseConfig } from '../../infra/config.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { RAW_CONFIG, synthAll } from './support.ts';
@@ -31,6 +32,7 @@ describe('parseConfig', () => {
       gcGraceHours: 24,
       poisonAfterFailedRuns: 3,
       maxCatchUpHours: 96,
+      quietClusters: { lookbackHours: 24, silentHours: 2, ignored: [] },
     });
   });
 
@@ -138,6 +140,29 @@ describe('parseConfig', () => {
     expect(withBound).toEqual([['eks-log-lake-plan-window', '72']]);
   });
 
+  it('hands workflow.quietClusters to the WriteLedger Lambda only, which reads back the same settings', () => {
+    const quietClusters = {
+      lookbackHours: 48,
+      silentHours: 3,
+      ignored: ['222222222222/prod-eu-retired', '333333333333/_unknown'],
+    };
+    const config = parseConfig({ ...base, workflow: { quietClusters } });
+    expect(config.workflow.quietClusters).toEqual(quietClusters);
+    const { centralTemplate } = synthAll(config);
+    const functions = Object.values(centralTemplate.findResources('AWS::Lambda::Function')).map((f) => f.Properties);
+    const withQuiet = functions.filter((p) =>
+      Object.keys(p.Environment?.Variables ?? {}).some((name) => name.startsWith('QUIET_CLUSTERS_')),
+    );
+    expect(withQuiet.map((p) => p.FunctionName)).toEqual(['eks-log-lake-write-ledger']);
+    const env = withQuiet[0]!.Environment.Variables as Record<string, string>;
+    expect(env).toMatchObject({
+      [ENV.QUIET_CLUSTERS_LOOKBACK_HOURS]: '48',
+      [ENV.QUIET_CLUSTERS_SILENT_HOURS]: '3',
+      [ENV.QUIET_CLUSTERS_IGNORED]: '222222222222/prod-eu-retired,333333333333/_unknown',
+    });
+    expect(readWorkflowConfig(env).quietClusters).toEqual(quietClusters);
+  });
+
   it('reads the poison limit from workflow.poisonAfterFailedRuns', () => {
     expect(parseConfig({ ...base, workflow: { poisonAfterFailedRuns: 5 } }).workflow.poisonAfterFailedRuns).toBe(5);
   });
@@ -183,7 +208,7 @@ describe('parseConfig', () => {
   const TOP_KNOWN =
     'prefix, central, organizationId, members, allowedSourceAccounts, nonEksLogGroups, rawRetentionDays, rawTransitionDays, quarantineRetentionDays, curatedRetentionDays, athenaResultsRetentionDays, logRetentionDays, schedule, athenaBytesScannedCutoff, splunk, workflow, alarmEmail, transformReservedConcurrency';
   const WORKFLOW_KNOWN =
-    'lateHorizonHours, maxBackfillDays, leaseTtlSeconds, gcGraceHours, poisonAfterFailedRuns, maxCatchUpHours';
+    'lateHorizonHours, maxBackfillDays, leaseTtlSeconds, gcGraceHours, poisonAfterFailedRuns, maxCatchUpHours, quietClusters';
   const MEMBER_KNOWN = 'account, region, clusters, subscription, logGroupRetentionDays, enableControlPlaneLogs';
   const [filterMember, policyMember] = RAW_CONFIG.members;
 
@@ -217,6 +242,11 @@ describe('parseConfig', () => {
       'a catch-up bound in the singular',
       { ...base, workflow: { maxCatchUpHour: 48 } },
       `eksLogLake.workflow.maxCatchUpHour: unknown key (did you mean "maxCatchUpHours"?); known keys: ${WORKFLOW_KNOWN}`,
+    ],
+    [
+      'a quiet-cluster key in the singular',
+      { ...base, workflow: { quietClusters: { silentHour: 3 } } },
+      'eksLogLake.workflow.quietClusters.silentHour: unknown key (did you mean "silentHours"?); known keys: lookbackHours, silentHours, ignored',
     ],
     [
       'a key like no known one',
@@ -335,6 +365,104 @@ describe('parseConfig', () => {
     ]);
   });
 
+  const QUIET = 'eksLogLake.workflow.quietClusters';
+  const ID_HINT = '<12-digit account>/<EKS cluster name>, e.g. 111122223333/prod-eu-1';
+  const LOOKBACK_HINT = 'a cluster is expected to keep delivering for this many hours after it last did';
+  const retired = (n: number) => Array.from({ length: n }, (_, i) => `222222222222/retired-cluster-${i}`);
+
+  it.each([
+    [
+      'a look-back of one hour',
+      { lookbackHours: 1 },
+      [`${QUIET}.lookbackHours: must be an integer between 2 and 720, got 1: ${LOOKBACK_HINT}`],
+    ],
+    [
+      'a look-back past 30 days',
+      { lookbackHours: 721 },
+      [`${QUIET}.lookbackHours: must be an integer between 2 and 720, got 721: ${LOOKBACK_HINT}`],
+    ],
+    [
+      'a look-back given as text',
+      { lookbackHours: '24' },
+      [`${QUIET}.lookbackHours: must be an integer between 2 and 720, got "24": ${LOOKBACK_HINT}`],
+    ],
+    ['no silent hour', { silentHours: 0 }, [`${QUIET}.silentHours: must be an integer between 1 and 719, got 0`]],
+    [
+      'a fractional silence',
+      { silentHours: 1.5 },
+      [`${QUIET}.silentHours: must be an integer between 1 and 719, got 1.5`],
+    ],
+    [
+      'a silence as long as the default look-back',
+      { silentHours: 24 },
+      [
+        `${QUIET}.silentHours: must be below lookbackHours (24), got 24: a cluster is quiet when it delivered within lookbackHours but not in the last silentHours, so no cluster ever would be`,
+      ],
+    ],
+    [
+      'a silence longer than its look-back',
+      { lookbackHours: 6, silentHours: 12 },
+      [
+        `${QUIET}.silentHours: must be below lookbackHours (6), got 12: a cluster is quiet when it delivered within lookbackHours but not in the last silentHours, so no cluster ever would be`,
+      ],
+    ],
+    [
+      'ignored ids without an account, with a short account, with a bad cluster name, and twice',
+      {
+        ignored: [
+          'prod-eu-1',
+          '22222222222/prod-eu-1',
+          '222222222222/prod eu 1',
+          '222222222222/',
+          '222222222222/prod-eu-2',
+          '222222222222/prod-eu-2',
+        ],
+      },
+      [
+        `${QUIET}.ignored[0]: "prod-eu-1" is not valid (${ID_HINT})`,
+        `${QUIET}.ignored[1]: "22222222222/prod-eu-1" is not valid (${ID_HINT})`,
+        `${QUIET}.ignored[2]: "222222222222/prod eu 1" is not valid (${ID_HINT})`,
+        `${QUIET}.ignored[3]: "222222222222/" is not valid (${ID_HINT})`,
+        `${QUIET}.ignored[5]: 222222222222/prod-eu-2 is listed twice`,
+      ],
+    ],
+    [
+      'ignored as one string',
+      { ignored: '222222222222/prod-eu-1' },
+      [`${QUIET}.ignored: must be a list of ${ID_HINT}`],
+    ],
+    [
+      'an ignore list longer than a Lambda environment can hold',
+      { ignored: retired(70) },
+      [
+        `${QUIET}.ignored: is ${retired(70).join(',').length} characters long, more than 2000: it is one Lambda environment variable (4 KB for all of them); a retired cluster leaves the sightings index lookbackHours after its last event, so list only those retired since`,
+      ],
+    ],
+  ])('rejects workflow.quietClusters with %s, saying why', (_name, quietClusters, problems) => {
+    expect(problemsOf({ ...base, workflow: { quietClusters } })).toEqual(problems);
+  });
+
+  it('rejects workflow.quietClusters that is not an object', () => {
+    expect(problemsOf({ ...base, workflow: { quietClusters: 24 } })).toEqual([
+      `${QUIET}: must be an object with lookbackHours, silentHours and ignored`,
+    ]);
+  });
+
+  it.each([
+    [{}, { lookbackHours: 24, silentHours: 2, ignored: [] }],
+    [{ silentHours: 1 }, { lookbackHours: 24, silentHours: 1, ignored: [] }],
+    [
+      { lookbackHours: 720, silentHours: 719 },
+      { lookbackHours: 720, silentHours: 719, ignored: [] },
+    ],
+    [
+      { lookbackHours: 2, silentHours: 1, ignored: retired(50) },
+      { lookbackHours: 2, silentHours: 1, ignored: retired(50) },
+    ],
+  ])('fills workflow.quietClusters %j to %j', (quietClusters, expected) => {
+    expect(parseConfig({ ...base, workflow: { quietClusters } }).workflow.quietClusters).toEqual(expected);
+  });
+
   it.each([
     ['raw exactly as long as the longest backfill', { rawRetentionDays: 90 }],
     [
@@ -360,5 +488,41 @@ describe('parseConfig', () => {
     ['colour', ['prefix', 'central', 'schedule'], undefined],
   ])('suggests for %s among %j: %s', (key, known, guess) => {
     expect(closestKey(key, known)).toBe(guess);
+  });
+});
+
+describe('readQuietClusters (the WriteLedger Lambda environment)', () => {
+  it('leaves the defaults to WriteLedger when no variable is set', () => {
+    expect(readQuietClusters({})).toBeUndefined();
+    expect(readWorkflowConfig({}).quietClusters).toBeUndefined();
+  });
+
+  it.each([
+    [{ QUIET_CLUSTERS_SILENT_HOURS: '3' }, { lookbackHours: 24, silentHours: 3, ignored: [] }],
+    [
+      { QUIET_CLUSTERS_IGNORED: ' 222222222222/prod-eu-1 ,333333333333/_unknown,' },
+      { lookbackHours: 24, silentHours: 2, ignored: ['222222222222/prod-eu-1', '333333333333/_unknown'] },
+    ],
+  ])('reads %j', (env, expected) => {
+    expect(readQuietClusters(env)).toEqual(expected);
+  });
+
+  it.each([
+    [
+      { QUIET_CLUSTERS_LOOKBACK_HOURS: 'a day' },
+      "QUIET_CLUSTERS_LOOKBACK_HOURS must be a positive integer, got 'a day'",
+    ],
+    [
+      { QUIET_CLUSTERS_LOOKBACK_HOURS: '1' },
+      'QUIET_CLUSTERS_LOOKBACK_HOURS must be an integer between 2 and 720, got 1',
+    ],
+    [{ QUIET_CLUSTERS_SILENT_HOURS: '24' }, 'QUIET_CLUSTERS_SILENT_HOURS must be below lookbackHours (24), got 24'],
+    [
+      { QUIET_CLUSTERS_IGNORED: '222222222222/prod-eu-1,prod-eu-2' },
+      'QUIET_CLUSTERS_IGNORED "prod-eu-2" is not valid (<12-digit account>/<EKS cluster name>, e.g. 111122223333/prod-eu-1)',
+    ],
+  ])('refuses %j with a ConfigError naming the variable', (env, message) => {
+    expect(() => readQuietClusters(env)).toThrow(ConfigError);
+    expect(() => readWorkflowConfig(env)).toThrow(message);
   });
 });

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryLog } from '../../functions/shared/logger.ts';
 import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
+import { readQuietClusters } from '../../functions/shared/workflow-config.ts';
+import { createLocalWorkflowDeps } from '../../src/adapters/local/local-workflow-deps.ts';
 import { runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import type { QuietClusterSettings } from '../../src/core/workflow/quiet-clusters.ts';
 import {
   CLUSTER_SIGHTINGS_KEY,
@@ -9,7 +12,7 @@ import {
   readClusterSightings,
   readPartitionLedger,
 } from '../../src/pipeline/ledger.ts';
-import { makeTestLake, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
+import { makeTestLake, putRawObject, RecordingEngine, type TestLake } from '../statemachine/helpers/test-lake.ts';
 
 let lake: TestLake;
 afterEach(() => lake?.cleanup());
@@ -97,6 +100,46 @@ describe('quiet clusters', () => {
       }
     }
   });
+
+  it.each([
+    ['the defaults', {}, ['retired', 'stopped']],
+    ['QUIET_CLUSTERS_IGNORED naming one', { QUIET_CLUSTERS_IGNORED: `${ACCOUNT}/retired` }, ['stopped']],
+    ['QUIET_CLUSTERS_SILENT_HOURS of 4', { QUIET_CLUSTERS_SILENT_HOURS: '4' }, ['retired']],
+    ['a look-back that no longer reaches them', { QUIET_CLUSTERS_LOOKBACK_HOURS: '3' }, []],
+  ])('counts the clusters the WriteLedger environment asks for: %s', async (_, env, named) => {
+    lake = makeTestLake('2025-01-03T12:05:00Z', { lateHorizonHours: 48, quietClusters: readQuietClusters(env) });
+    await deliver(lake, ['prod-eu-1'], hours('2025-01-03', 6, 11));
+    await deliver(lake, ['retired'], hours('2025-01-03', 6, 7));
+    await deliver(lake, ['stopped'], hours('2025-01-03', 6, 8));
+    const got = await runAt(lake, '2025-01-03T12:00:00Z');
+    expect(got.named.map((n) => n.cluster)).toEqual(named);
+    expect(got.quiet).toEqual({ value: named.length, unit: 'Count' });
+  });
+
+  it.each([
+    [
+      { lookbackHours: 24, silentHours: 24 },
+      'workflow config quietClusters.silentHours must be below lookbackHours (24), got 24',
+    ],
+    [
+      { lookbackHours: 24, silentHours: 2, ignored: ['retired'] },
+      'workflow config quietClusters.ignored[0] "retired" is not valid (<12-digit account>/<EKS cluster name>',
+    ],
+  ])(
+    'the local composition refuses quiet-cluster settings the deployment would refuse: %j',
+    (quietClusters, message) => {
+      lake = makeTestLake('2025-01-03T12:05:00Z');
+      const open = () =>
+        createLocalWorkflowDeps({
+          store: lake.store,
+          catalog: lake.catalog,
+          engine: new RecordingEngine(),
+          config: { quietClusters },
+        });
+      expect(open).toThrow(ConfigError);
+      expect(open).toThrow(message);
+    },
+  );
 
   it('alarms only after two silent complete hours, clears when the cluster is back, and forgets it a day after its last event', async () => {
     lake = makeTestLake('2025-01-03T10:05:00Z');

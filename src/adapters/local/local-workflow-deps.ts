@@ -1,5 +1,6 @@
 import { ConfigError } from '../../core/errors.ts';
 import { catchUpHoursProblem } from '../../core/workflow/input.ts';
+import { quietClusterSettingsProblems } from '../../core/workflow/quiet-cluster-settings.ts';
 import { athenaStepsOver } from '../../pipeline/workflow-athena.ts';
 import {
   compactionStepsOver,
@@ -65,6 +66,17 @@ export function createLocalWorkflowDeps(
   // The same bound as in AWS: the local runner models one Step Functions execution.
   const problem = catchUpHoursProblem(config.maxCatchUpHours, config.leaseTtlSeconds);
   if (problem) throw new ConfigError(`workflow config maxCatchUpHours ${problem}`);
+  const quiet = config.quietClusters ? quietClusterSettingsProblems(config.quietClusters) : [];
+  if (quiet.length > 0) {
+    throw new ConfigError(
+      quiet
+        .map(
+          (q) =>
+            `workflow config quietClusters.${q.setting}${q.index === undefined ? '' : `[${q.index}]`} ${q.message}`,
+        )
+        .join('; '),
+    );
+  }
   return {
     store,
     clock,
