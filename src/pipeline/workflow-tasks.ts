@@ -843,7 +843,7 @@ async function backfillStart(
   if (started === null) {
     if (oldest !== null) {
       deps.log?.info(
-        'no watermark yet, and this backfill does not start it: it lists no hour from the late look-back of the oldest raw arrival hour',
+        'no watermark yet, and this backfill does not start it: it starts after the late look-back of the oldest raw arrival hour (the first scheduled run names the backfill that does)',
         {
           oldestArrivalHour: oldest,
           listedFrom: window.start,
