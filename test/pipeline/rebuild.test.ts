@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type CompactedTable,
@@ -380,5 +381,49 @@ describe('manifest of a rebuilt generation', () => {
     const m = parseManifest(Buffer.from((await l.store.get(`${p.location}${MANIFEST_NAME}`))!.body).toString());
     expect(m).toMatchObject({ sources: [keys.a], rows: 20, baseLocation: p.previous, addedRows: 20 });
     expect(p.location).toContain(`gen=${s.planId}/`);
+  });
+});
+
+describe('rebuildPartitions with unchanged code (property)', () => {
+  // 60 events from 01:50 on: two event hours, three tables.
+  const pool = linesOf(['kube-apiserver-audit', 'kube-scheduler', 'authenticator'], T0 + 50 * 60_000, 20);
+  const delivery = fc.record({
+    picks: fc.uniqueArray(fc.nat(pool.length - 1), { minLength: 1, maxLength: 25 }),
+    repeats: fc.nat(3),
+    arrivalHour: fc.integer({ min: 2, max: 5 }),
+    plan: fc.nat(2),
+  });
+
+  it('gives back the published rows whatever deliveries, re-deliveries and plans built them, then identical files', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(delivery, { minLength: 1, maxLength: 6 }), async (deliveries) => {
+        const l = clockedLake(() => new Date(LATER));
+        const plans: string[][] = [[], [], []];
+        for (const [i, d] of deliveries.entries()) {
+          const lines = d.picks.map((p) => pool[p]!);
+          const key = await putRaw(
+            l,
+            'kube-apiserver-audit',
+            `d${i}`,
+            [...lines, ...lines.slice(0, d.repeats)],
+            T0 + d.arrivalHour * HOUR,
+          );
+          plans[d.plan]!.push(key);
+        }
+        for (const keys of plans) if (keys.length > 0) await compactKeys(l, keys, NOW);
+        const before = await readPublished(l.store, l.catalog);
+
+        const s = await rebuildPartitions(rebuildDeps(l, LATER), DAY);
+        expect(await readPublished(l.store, l.catalog)).toEqual(before);
+        for (const p of s.partitions) {
+          expect(p).toMatchObject({ droppedRows: 0, addedRows: 0, quarantined: 0, missingSources: [] });
+          expect(p.rowsAfter).toBe(p.rowsBefore);
+        }
+        expect(s.events).toBe(s.stagedRows + s.duplicatesInObjects + s.quarantined);
+        const again = await rebuildPartitions(rebuildDeps(l, LATER + HOUR), DAY);
+        expect(again.partitions.map((p) => p.status)).toEqual(s.partitions.map(() => 'unchanged'));
+      }),
+      { numRuns: 12 },
+    );
   });
 });
