@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { tableToRows } from '../core/arrow/rows.ts';
 import {
@@ -10,13 +11,21 @@ import {
   type ManifestFile,
   type PartitionManifest,
   parseManifest,
+  QUARANTINE_OBJECTS_PREFIX,
   QUARANTINE_RECORDS_PREFIX,
 } from '../core/compact/index.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { decodeParquet } from '../core/parquet.ts';
 import { tableDef } from '../core/schema.ts';
 import type { ObjectStore } from '../ports.ts';
-import { type CompactionDeps, type MergeResult, mergePartition, publishPartitions, stageObjects } from './compact.ts';
+import {
+  type CompactionDeps,
+  chunkKeys,
+  type MergeResult,
+  mergePartition,
+  publishPartitions,
+  stageObjects,
+} from './compact.ts';
 import { deleteStaging } from './gc.ts';
 import { acquireLease, fenceLease, type LeaseDeps, releaseLease } from './lease.ts';
 import { oweAthenaWork } from './ledger.ts';
@@ -95,8 +104,11 @@ export interface RebuildSummary {
   objects: number;
   events: number;
   stagedRows: number;
-  /** Duplicates found inside one raw object while staging (those across objects are per partition). */
-  duplicatesInObjects: number;
+  /**
+   * Duplicates dropped while staging, inside one chunk of raw objects that feed the same
+   * partitions; those found between chunks are counted per partition.
+   */
+  stagingDuplicates: number;
   quarantined: number;
   quarantineReasons: Record<string, number>;
   redactions: number;
@@ -147,6 +159,27 @@ async function keysOf(store: ObjectStore, table: CompactedTable, files: readonly
   return keys;
 }
 
+/** A sorted digest per row of a generation: equal lists mean the same rows, however filed. */
+async function rowDigests(
+  store: ObjectStore,
+  table: CompactedTable,
+  files: readonly ManifestFile[],
+): Promise<string[]> {
+  const def = tableDef(table);
+  const out: string[] = [];
+  for (const f of files) {
+    const o = await store.get(f.key);
+    if (!o) throw new InvalidInputError(`published file ${f.key} is missing`);
+    for (const r of tableToRows(def, decodeParquet(o.body)))
+      out.push(createHash('sha1').update(JSON.stringify(r)).digest('base64'));
+  }
+  return out.sort();
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** Keys (`log_group` NUL `event_id`) of the lines a plan quarantined, per raw object. */
 async function quarantinedKeys(store: ObjectStore, planId: string): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
@@ -185,8 +218,57 @@ function stampOf(d: Date): string {
     .replace(/[-:]/g, '');
 }
 
-function pad(n: number): string {
-  return String(n).padStart(5, '0');
+function chunkId(n: number): string {
+  return `s${String(n).padStart(5, '0')}`;
+}
+
+/**
+ * Chunks of raw objects for a rebuild: objects listed by exactly the same selected partitions
+ * share chunks (at most 32 objects each, as compaction's), so every chunk lies wholly inside or
+ * wholly outside each partition's sources: a generation is built from exactly its sources, and
+ * each object is read once however many partitions it feeds. Depends on the sources alone.
+ */
+export function chunkSources(sourcesPerPartition: readonly (readonly string[])[]): {
+  chunks: string[][];
+  chunkOf: Map<string, number>;
+} {
+  const member = new Map<string, number[]>();
+  sourcesPerPartition.forEach((keys, i) => {
+    for (const k of new Set(keys)) {
+      const list = member.get(k) ?? [];
+      list.push(i);
+      member.set(k, list);
+    }
+  });
+  const groups = new Map<string, string[]>();
+  for (const k of [...member.keys()].sort()) {
+    const sig = member.get(k)!.join(',');
+    const g = groups.get(sig) ?? [];
+    g.push(k);
+    groups.set(sig, g);
+  }
+  // Groups in the order of their first key, so chunk numbers follow the keys.
+  const chunks = [...groups.values()].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)).flatMap((g) => chunkKeys(g));
+  const chunkOf = new Map<string, number>();
+  chunks.forEach((keys, c) => {
+    for (const k of keys) chunkOf.set(k, c);
+  });
+  return { chunks, chunkOf };
+}
+
+/** Keys of a staged chunk that were gone or quarantined as not gzip NDJSON by this plan. */
+async function unreadableOf(store: ObjectStore, planId: string, keys: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const k of keys) {
+    if (!(await store.head(k))) {
+      out.push(k);
+      continue;
+    }
+    const note = await store.get(`${QUARANTINE_OBJECTS_PREFIX}${k}.reason.json`);
+    if (note && (JSON.parse(Buffer.from(note.body).toString('utf8')) as { planId?: string }).planId === planId)
+      out.push(k);
+  }
+  return out;
 }
 
 /**
@@ -223,7 +305,7 @@ export async function rebuildPartitions(deps: RebuildDeps, req: RebuildRequest):
     objects: 0,
     events: 0,
     stagedRows: 0,
-    duplicatesInObjects: 0,
+    stagingDuplicates: 0,
     quarantined: 0,
     quarantineReasons: {},
     redactions: 0,
@@ -344,26 +426,24 @@ async function rebuildSelected(
   checkMissing: (s: Selected, gone: (key: string) => boolean) => void,
 ): Promise<void> {
   const live = () => selected.filter((s) => s.result.status !== 'refused');
-  // One chunk per raw object, numbered in key order: a partition's generation is then built
-  // from exactly its own sources, each object is read once however many partitions it feeds,
-  // and the same sources always merge in the same order (the same files).
-  const keys = [...new Set(live().flatMap((s) => s.manifest!.sources))].filter((k) => sizes.get(k) !== null).sort();
-  const chunkOf = new Map(keys.map((k, i) => [k, `s${pad(i)}`]));
+  const { chunks, chunkOf } = chunkSources(live().map((s) => s.manifest!.sources.filter((k) => sizes.get(k) !== null)));
   const unreadable = new Set<string>();
-  for (const key of keys) {
+  for (const [c, keys] of chunks.entries()) {
     await fence(); // also renews the lease over a long staging
-    const r = await stageObjects(deps, { planId, chunkId: chunkOf.get(key)!, keys: [key] });
+    const r = await stageObjects(deps, { planId, chunkId: chunkId(c), keys });
     summary.objects += r.objects;
     summary.events += r.events;
     summary.stagedRows += Object.values(r.rows).reduce((n, v) => n + v, 0);
-    summary.duplicatesInObjects += r.duplicates;
+    summary.stagingDuplicates += r.duplicates;
     summary.quarantined += r.quarantined;
     summary.redactions += r.redactions;
     summary.bytesIn += r.bytesIn;
     summary.bytesOut += r.bytesOut;
     for (const [k, v] of Object.entries(r.quarantineReasons))
       summary.quarantineReasons[k] = (summary.quarantineReasons[k] ?? 0) + (v ?? 0);
-    if (r.missingObjects > 0 || r.quarantinedObjects > 0) unreadable.add(key);
+    if (r.missingObjects > 0 || r.quarantinedObjects > 0) {
+      for (const k of await unreadableOf(deps.store, planId, keys)) unreadable.add(k);
+    }
   }
   // Gone since the HEAD, or no longer gzip NDJSON: the partition would shrink just the same.
   for (const s of live()) checkMissing(s, (k) => sizes.get(k) === null || unreadable.has(k));
@@ -372,12 +452,12 @@ async function rebuildSelected(
   const toPublish: MergeResult[] = [];
   for (const s of live()) {
     const r = s.result;
-    const chunks = s.manifest!.sources.flatMap((k) => (chunkOf.has(k) && !unreadable.has(k) ? [chunkOf.get(k)!] : []));
+    const own = new Set(s.manifest!.sources.flatMap((k) => (chunkOf.has(k) ? [chunkId(chunkOf.get(k)!)] : [])));
     const m = await mergePartition(deps, {
       planId,
       table: r.table,
       values: [...r.values],
-      replaceWith: { chunks },
+      replaceWith: { chunks: [...own] },
     });
     if (!m.changed || m.location === null || m.location === r.previous) {
       refuse(r, "today's code maps none of its sources' events to this partition");
@@ -404,11 +484,21 @@ async function rebuildSelected(
       droppedRows: dropped,
       addedRows: added,
     });
-    const same =
+    const sameFiles =
       next.files.length === s.manifest!.files.length &&
       next.files.every((f, i) => f.sha256 === s.manifest!.files[i]!.sha256);
+    // Same keys can still hide changed columns; only then are whole rows compared.
+    const same =
+      sameFiles ||
+      (added === 0 &&
+        dropped === 0 &&
+        m.rows === r.rowsBefore &&
+        sameList(
+          await rowDigests(deps.store, r.table, s.manifest!.files),
+          await rowDigests(deps.store, r.table, next.files),
+        ));
     if (same) {
-      // Today's code gives the very same files: nothing to switch, and nothing points at the copy.
+      // Today's code gives the same rows: nothing to switch, and nothing points at the copy.
       const copy: string[] = [];
       for await (const o of deps.store.list(m.location)) copy.push(o.key);
       await deps.store.delete(copy);

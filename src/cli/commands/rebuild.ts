@@ -69,7 +69,7 @@ export function rebuildSummaryText(s: RebuildSummary, lake = 'DIR'): string {
     lines.push(
       `objects read       ${s.objects}, events ${s.events}`,
       `rows before/after  ${s.rowsBefore} / ${s.rowsAfter}`,
-      `duplicates         ${s.partitions.reduce((n, p) => n + p.duplicates, 0)} across objects, ${s.duplicatesInObjects} inside one object`,
+      `duplicates         ${s.partitions.reduce((n, p) => n + p.duplicates, 0)} between chunks of objects, ${s.stagingDuplicates} within them (staging)`,
       `quarantined        ${s.quarantined}${reasons ? ` (${reasons})` : ''}`,
       `secrets redacted   ${s.redactions}`,
       `bytes in / out     ${mib(s.bytesIn)} / ${mib(s.bytesOut)}`,
