@@ -16,7 +16,7 @@ import { compactObjects } from '../../src/pipeline/compact.ts';
 import { collectGarbage } from '../../src/pipeline/gc.ts';
 import { acquireLease, LEASE_KEY, readLeaseRecord } from '../../src/pipeline/lease.ts';
 import { ATHENA_OWED_KEY, readOwedAthenaWork } from '../../src/pipeline/ledger.ts';
-import { type RebuildDeps, type RebuildRequest, rebuildPartitions } from '../../src/pipeline/rebuild.ts';
+import { chunkSources, type RebuildDeps, type RebuildRequest, rebuildPartitions } from '../../src/pipeline/rebuild.ts';
 import type { ObjectStore } from '../../src/ports.ts';
 import { FaultyCatalog, FaultyObjectStore, SimulatedCrash } from '../helpers/faults.ts';
 import { ACCOUNT, CLUSTER, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
@@ -450,6 +450,57 @@ describe('rebuildPartitions with unchanged code (property)', () => {
         expect(s.events).toBe(s.stagedRows + s.stagingDuplicates + s.quarantined);
       }),
       { numRuns: 12 },
+    );
+  });
+});
+
+describe('chunkSources', () => {
+  const keys = (prefix: string, n: number) =>
+    Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
+
+  it.each([
+    ['one partition', [['r/b', 'r/a']], [['r/a', 'r/b']]],
+    [
+      'two partitions sharing one object',
+      [
+        ['r/a', 'r/b'],
+        ['r/b', 'r/c'],
+      ],
+      [['r/a'], ['r/b'], ['r/c']],
+    ],
+    [
+      'the same sources twice',
+      [
+        ['r/a', 'r/b'],
+        ['r/b', 'r/a'],
+      ],
+      [['r/a', 'r/b']],
+    ],
+    ['40 objects of one partition', [keys('r/', 40)], [keys('r/', 20), keys('r/', 40).slice(20)]],
+  ])('puts objects together only when the same partitions list them (%s)', (_, sources, want) => {
+    const { chunks, chunkOf } = chunkSources(sources);
+    expect(chunks).toEqual(want);
+    // Every partition's sources are a union of whole chunks.
+    for (const list of sources) {
+      const own = new Set(list.map((k) => chunkOf.get(k)!));
+      expect([...own].flatMap((c) => chunks[c]!).sort()).toEqual([...new Set(list)].sort());
+    }
+  });
+
+  it('cuts the same chunks whatever order partitions and their sources come in', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uniqueArray(fc.constantFrom(...keys('raw/', 12)), { minLength: 1 }), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        (sources) => {
+          const a = chunkSources(sources).chunks;
+          const b = chunkSources([...sources].reverse().map((l) => [...l].reverse())).chunks;
+          expect(new Set(b.map((c) => c.join()))).toEqual(new Set(a.map((c) => c.join())));
+          expect(a.flat().sort()).toEqual([...new Set(sources.flat())].sort());
+        },
+      ),
     );
   });
 });
