@@ -256,6 +256,21 @@ describe('rebuildPartitions', () => {
     }
   });
 
+  it('refuses a partition whose source can no longer be read as gzip NDJSON, like a gone one', async () => {
+    const l = lake();
+    const { keys, published } = await publishedLake(l);
+    await l.store.put(keys.b, 'not gzip any more');
+    const s = await rebuildPartitions(rebuildDeps(l, LATER, { mapLine: upperRegion }), DAY);
+    expect(s.partitions.map((p) => [p.table, p.status, p.missingSources])).toEqual([
+      ['audit_events', 'refused', [keys.b]],
+      ['authenticator_logs', 'rebuilt', []],
+      ['component_logs', 'refused', [keys.b]],
+    ]);
+    const after = await readPublished(l.store, l.catalog);
+    expect(after.audit_events).toEqual(published.audit_events);
+    expect(after.component_logs).toEqual(published.component_logs);
+  });
+
   it('lists the partitions and the raw objects a rebuild needs on a dry run, and writes nothing', async () => {
     const l = lake();
     const { keys } = await publishedLake(l);
