@@ -9,7 +9,6 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { TRANSFORM_METRICS } from '../../src/core/transform/metrics.ts';
-import { DEFAULT_QUIET_CLUSTER_SETTINGS } from '../../src/core/workflow/quiet-clusters.ts';
 import { QUIET_CLUSTERS_METRIC, WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
 import { COMPACTION_METRICS } from '../../src/pipeline/workflow-tasks.ts';
 import type { LakeFunction } from './lake-function.ts';
@@ -34,6 +33,9 @@ export interface MonitoringProps {
   readonly sourceQueueMaxAge?: Duration;
   /** How old the watermark may get before alarming, e.g. two schedule periods plus compaction time. */
   readonly ledgerMaxLag: Duration;
+  /** Named in the alarm texts so they match the deployed settings. */
+  readonly maxCatchUpHours: number;
+  readonly quietClusters: { readonly lookbackHours: number; readonly silentHours: number };
   readonly alarmEmail?: string;
 }
 
@@ -190,7 +192,7 @@ export class Monitoring extends Construct {
         period: Duration.hours(1),
       });
     // Each of these counts something that wants a look: any in an hour alarms.
-    const quiet = DEFAULT_QUIET_CLUSTER_SETTINGS;
+    const quiet = props.quietClusters;
     const anyInAnHour: [string, { metricName: string; service: string; statistic?: string }, string][] = [
       [
         'QuarantinedObjects',
@@ -215,7 +217,7 @@ export class Monitoring extends Construct {
       [
         'BackfillRequired',
         COMPACTION_METRICS.backfillRequiredHours,
-        'The freshness watermark lags past the 4 days a scheduled run catches up by itself; the plan-window log names the backfill {from, to} to start.',
+        `The freshness watermark lags past the ${props.maxCatchUpHours} hours a scheduled run catches up by itself; the plan-window log names the backfill {from, to} to start.`,
       ],
       [
         'IgnoredRawKeys',

@@ -114,6 +114,8 @@ export class CentralStack extends Stack {
       sourceQueueMaxAge: SPLUNK_QUEUE_MAX_AGE,
       // The late horizon does not matter here: the watermark tracks arrivals.
       ledgerMaxLag: LEDGER_MAX_LAG,
+      maxCatchUpHours: config.workflow.maxCatchUpHours,
+      quietClusters: config.workflow.quietClusters,
       alarmEmail: config.alarmEmail,
     });
 

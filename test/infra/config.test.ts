@@ -138,6 +138,8 @@ describe('parseConfig', () => {
       .filter((p) => p.Environment?.Variables?.[ENV.MAX_CATCH_UP_HOURS] !== undefined)
       .map((p) => [p.FunctionName, p.Environment.Variables[ENV.MAX_CATCH_UP_HOURS]]);
     expect(withBound).toEqual([['eks-log-lake-plan-window', '72']]);
+    // The alarm an operator reads names the deployed bound, not the default.
+    expect(alarmDescription(centralTemplate, 'BackfillRequired')).toContain('past the 72 hours');
   });
 
   it('hands workflow.quietClusters to the WriteLedger Lambda only, which reads back the same settings', () => {
@@ -161,6 +163,9 @@ describe('parseConfig', () => {
       [ENV.QUIET_CLUSTERS_IGNORED]: '222222222222/prod-eu-retired,333333333333/_unknown',
     });
     expect(readWorkflowConfig(env).quietClusters).toEqual(quietClusters);
+    expect(alarmDescription(centralTemplate, 'QuietClusters')).toContain(
+      'in the last 48 hours sent none in the last 3 complete hours',
+    );
   });
 
   it('reads the poison limit from workflow.poisonAfterFailedRuns', () => {
@@ -526,3 +531,12 @@ describe('readQuietClusters (the WriteLedger Lambda environment)', () => {
     expect(() => readWorkflowConfig(env)).toThrow(message);
   });
 });
+
+/** The description of the central alarm whose logical id starts with `Monitoring<name>`. */
+function alarmDescription(template: ReturnType<typeof synthAll>['centralTemplate'], name: string): string {
+  const found = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).filter(([id]) =>
+    id.startsWith(`Monitoring${name}`),
+  );
+  expect(found).toHaveLength(1);
+  return String(found[0]![1].Properties.AlarmDescription);
+}
