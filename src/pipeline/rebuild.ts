@@ -277,7 +277,7 @@ async function unreadableOf(store: ObjectStore, planId: string, keys: readonly s
  * that partition, and publishes them as a new generation that replaces the old one (not merged
  * with it) through the usual path: manifest, retirement record, fenced catalog switch. Holds the
  * compaction lease throughout. A partition with a source gone is refused unless
- * `allowMissingSources`; one whose rebuild gives identical files is left as it is.
+ * `allowMissingSources`; one whose rebuild gives the same rows is left as it is.
  */
 export async function rebuildPartitions(deps: RebuildDeps, req: RebuildRequest): Promise<RebuildSummary> {
   checkDate('from', req.from);
@@ -451,6 +451,7 @@ async function rebuildSelected(
 
   const toPublish: MergeResult[] = [];
   for (const s of live()) {
+    await fence(); // renews the lease over many merges too
     const r = s.result;
     const own = new Set(s.manifest!.sources.flatMap((k) => (chunkOf.has(k) ? [chunkId(chunkOf.get(k)!)] : [])));
     const m = await mergePartition(deps, {

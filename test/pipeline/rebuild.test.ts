@@ -336,6 +336,44 @@ describe('rebuildPartitions and the compaction lease', () => {
     expect(await readLeaseRecord(l.store)).toMatchObject({ holder: s.holder, token: 1, released: true });
   });
 
+  it('keeps renewing the lease over a rebuild longer than its TTL, so a scheduled run cannot take it', async () => {
+    const l = lake();
+    await publishedLake(l);
+    // Writing a generation takes six minutes; the lease lasts ten.
+    let t = LATER;
+    const now = () => new Date(t);
+    const attempts: string[] = [];
+    const store: ObjectStore = {
+      put: async (key, body, opts) => {
+        const out = await l.store.put(key, body, opts);
+        if (key.endsWith(MANIFEST_NAME)) {
+          t += 6 * 60_000;
+          await acquireLease(
+            { store: l.store, clock: { now: () => new Date(t) }, ttlMs: 10 * 60_000 },
+            'scheduled',
+          ).then(
+            () => attempts.push('taken'),
+            (err: Error) => attempts.push(err.name),
+          );
+        }
+        return out;
+      },
+      get: (k) => l.store.get(k),
+      getStream: (k) => l.store.getStream(k),
+      head: (k) => l.store.head(k),
+      list: (p, o) => l.store.list(p, o),
+      delete: (k) => l.store.delete(k),
+    };
+    const s = await rebuildPartitions(
+      { ...l.deps(LATER), store, now, leaseTtlMs: 10 * 60_000, mapLine: upperRegion },
+      DAY,
+    );
+    expect(s.rebuilt).toBe(3);
+    expect(t - LATER).toBe(18 * 60_000);
+    expect(attempts).toEqual(['LeaseHeldError', 'LeaseHeldError', 'LeaseHeldError']);
+    expect(await readLeaseRecord(l.store)).toMatchObject({ holder: s.holder, released: true });
+  });
+
   it('publishes nothing once the lease was taken over mid-rebuild, and releases nothing it no longer holds', async () => {
     const l = lake();
     const { published } = await publishedLake(l);
