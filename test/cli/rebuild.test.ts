@@ -63,7 +63,7 @@ describe('eks-log-lake rebuild', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('rebuild of event dates [2026-11-27, 2026-11-28), plan rebuild-20261127T070000Z-t1');
     expect(r.out).toContain('partitions         2 selected: 2 rebuilt, 0 unchanged, 0 refused');
-    expect(r.out).toContain('objects read       2, events 40');
+    expect(r.out).toContain('objects read       2 in 1 chunk, events 40');
     expect(r.out).toContain('rows before/after  40 / 40');
     expect(r.out).toContain(
       `  rebuilt    audit_events ${ACCOUNT}/${CLUSTER}/2026-11-27/01: rows 20 → 20 (+0 −0), duplicates 0, quarantined 0`,

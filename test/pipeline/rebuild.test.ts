@@ -42,10 +42,10 @@ async function putRaw(l: LakeStores, type: string, name: string, lines: string[]
   return key;
 }
 
-async function compactKeys(l: LakeStores, keys: string[], now: number) {
+async function compactKeys(l: LakeStores, keys: string[], now: number, extra: Partial<RebuildDeps> = {}) {
   const infos = await Promise.all(keys.map((k) => l.store.head(k)));
   const planId = planIdFor(infos.map((o, i) => ({ key: keys[i]!, etag: o!.etag })));
-  return compactObjects(l.deps(now), { planId, keys });
+  return compactObjects(l.deps(now, extra), { planId, keys });
 }
 
 /**
@@ -53,7 +53,7 @@ async function compactKeys(l: LakeStores, keys: string[], now: number) {
  * delivered twice inside it), then the late object `b` (re-deliveries of `a`'s events and new
  * events of the same hour); plus 26 Nov hour 23 partitions outside the rebuilt range.
  */
-async function publishedLake(l: LakeStores) {
+async function publishedLake(l: LakeStores, extra: Partial<RebuildDeps> = {}) {
   const A = linesOf(['kube-apiserver-audit', 'kube-scheduler', 'authenticator'], T0 + 60_000, 20);
   const prev = await putRaw(
     l,
@@ -63,7 +63,7 @@ async function publishedLake(l: LakeStores) {
     T0 - HOUR,
   );
   const a = await putRaw(l, 'kube-apiserver-audit', 'a', [...A, ...A.slice(0, 5)], T0 + HOUR);
-  await compactKeys(l, [prev, a], T0 + 2 * HOUR);
+  await compactKeys(l, [prev, a], T0 + 2 * HOUR, extra);
   const b = await putRaw(
     l,
     'kube-apiserver-audit',
@@ -71,7 +71,7 @@ async function publishedLake(l: LakeStores) {
     [...A.slice(10, 30), ...linesOf(['kube-apiserver-audit', 'kube-scheduler'], T0 + 30 * 60_000, 10, 500)],
     T0 + 3 * HOUR,
   );
-  await compactKeys(l, [b], NOW);
+  await compactKeys(l, [b], NOW, extra);
   return { keys: { prev, a, b }, published: await readPublished(l.store, l.catalog) };
 }
 
@@ -204,6 +204,29 @@ describe('rebuildPartitions', () => {
       expect(await listAll(l.store, 'curated/')).toEqual(curated);
     }
     expect(files[1]).toEqual(files[0]);
+  });
+
+  it.each([
+    ['no change', undefined, 'unchanged'],
+    ['a changed column', upperRegion, 'rebuilt'],
+  ] as const)('compares whole rows when the generations are filed differently (%s)', async (_, mapLine, status) => {
+    const l = lake();
+    // A small budget files each published partition in several Parquet files; the rebuild files it in one.
+    const { published } = await publishedLake(l, { memoryBudgetBytes: 8 * 1024 });
+    const files = async () => {
+      const p = (await l.catalog.getPartition('audit_events', H01))!;
+      return parseManifest(Buffer.from((await l.store.get(`${p.location}${MANIFEST_NAME}`))!.body).toString()).files
+        .length;
+    };
+    const before = await files();
+    expect(before).toBeGreaterThan(1);
+    const s = await rebuildPartitions(rebuildDeps(l, LATER, mapLine ? { mapLine } : {}), {
+      ...DAY,
+      tables: ['audit_events'],
+    });
+    expect(s.partitions[0]).toMatchObject({ status, rowsAfter: 30, addedRows: 0, droppedRows: 0 });
+    expect(await files()).toBe(status === 'unchanged' ? before : 1);
+    if (status === 'unchanged') expect(await readPublished(l.store, l.catalog)).toEqual(published);
   });
 
   it('counts old rows that a changed mapping now quarantines, and conserves the events read', async () => {

@@ -67,7 +67,7 @@ export function rebuildSummaryText(s: RebuildSummary, lake = 'DIR'): string {
       .map(([r, n]) => `${r}=${n}`)
       .join(' ');
     lines.push(
-      `objects read       ${s.objects}, events ${s.events}`,
+      `objects read       ${s.objects} in ${s.chunks} chunk${s.chunks === 1 ? '' : 's'}, events ${s.events}`,
       `rows before/after  ${s.rowsBefore} / ${s.rowsAfter}`,
       `duplicates         ${s.partitions.reduce((n, p) => n + p.duplicates, 0)} between chunks of objects, ${s.stagingDuplicates} within them (staging)`,
       `quarantined        ${s.quarantined}${reasons ? ` (${reasons})` : ''}`,
