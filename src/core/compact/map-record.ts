@@ -1,4 +1,6 @@
 import type { CuratedRow, MapCell } from '../arrow/build.ts';
+import { klogPairSpans } from '../parse/klog.ts';
+import { logfmtPairSpans } from '../parse/logfmt.ts';
 import type { CuratedTableName } from '../schema.ts';
 import { KLOG_TYPES } from '../types.ts';
 import { topLevelMemberText } from './json-span.ts';
@@ -7,11 +9,13 @@ import {
   countRedactions,
   holdsKeyId,
   isSecretKey,
+  mayHoldCredentialAssignment,
   mayHoldCredentialMember,
   mayHoldSecret,
   type RedactionCounts,
+  redactCredentialAssignments,
+  redactCredentialSpans,
   redactEntry,
-  redactKeyedValues,
   redactSecrets,
 } from './redact.ts';
 import { parseTimeMicros, partitionTime } from './time.ts';
@@ -192,7 +196,15 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
   const m = mapLine(line, bounds);
   if (m.kind !== 'row') return m;
   const row = m.row;
-  const secretResource = row.resource === 'secrets';
+  const unparsed = m.table === 'unparsed_logs';
+  // An audit event cut short (a patch over CloudWatch's limit) has no objectRef column: its
+  // text says whether it is about a Secret.
+  const secretResource =
+    row.resource === 'secrets' ||
+    (unparsed &&
+      row.log_type === 'kube-apiserver-audit' &&
+      typeof row.message === 'string' &&
+      row.message.includes('"resource":"secrets"'));
   // Read before the message loses its key id to redaction below.
   let keyIdInMessage = false;
   let counts: RedactionCounts | null = null;
@@ -202,24 +214,38 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
     const col = cols[c]!;
     const v = row[col];
     if (typeof v !== 'string') continue;
-    const credentialMembers = jsonCols[c]! && mayHoldCredentialMember(v);
+    // JSON text: bodies and user extra, and an unparsed message that is JSON (a cut audit event).
+    const json = jsonCols[c]! || (unparsed && col === 'message' && startsJson(v));
+    const credentialMembers = json && mayHoldCredentialMember(v);
+    const assignments = !jsonCols[c]! && mayHoldCredentialAssignment(v);
     // Most cells hold no hint of a secret: skip the call and the counts object for them.
-    if (!secretResource && !credentialMembers && !mayHoldSecret(v)) continue;
+    if (!secretResource && !credentialMembers && !assignments && !mayHoldSecret(v)) continue;
     counts ??= {};
     if (col === 'message') keyIdInMessage = holdsKeyId(v);
     // Secret `data` maps only exist in bodies; a lone access key id elsewhere is an identifier
     // investigations join on (user_extra's accessKeyId), so only bodies lose it.
     const body = col.endsWith('_object');
-    row[col] = redactSecrets(v, counts, {
-      secretResource: secretResource && body,
+    let out = redactSecrets(v, counts, {
+      secretResource: secretResource && (body || (unparsed && col === 'message')),
       keyIdsAlone: body,
       credentialMembers,
     });
+    if (assignments) {
+      // The verbatim line: a credential-named pair's value goes at the exact span its parser read
+      // (the pairs in kv), then `name=value` anywhere else (past a klog line's break point).
+      if (col === 'message' && m.table === 'component_logs') {
+        const spans = klogPairSpans(out);
+        if (spans !== null) out = redactCredentialSpans(out, spans, counts);
+      } else if (col === 'message' && m.table === 'authenticator_logs') {
+        out = redactCredentialSpans(out, logfmtPairSpans(out), counts);
+      }
+      out = redactCredentialAssignments(out, counts, json);
+    }
+    row[col] = out;
   }
   // A map is one record: a secret key logged as its own pair sits beside the pair (or the
   // message) holding its key id, so a key id anywhere makes every value a suspect. A first pass
   // finds suspects: most maps have none and cost no more.
-  let secretKeys: string[] | null = null;
   const mapCol = REDACTED_MAP_COLUMNS[m.table];
   const cell = mapCol === null ? null : (row[mapCol] as MapCell | null | undefined);
   if (mapCol !== null && cell) {
@@ -230,7 +256,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
       if (mayHoldSecret(v)) {
         suspects = true;
         if (!nearby && holdsKeyId(v)) nearby = true;
-      } else if (isSecretKey(k) || (startsJson(v) && mayHoldCredentialMember(v))) suspects = true;
+      } else if (isSecretKey(k) || mayHoldEntryCredential(v)) suspects = true;
     }
     if (suspects || nearby) {
       counts ??= {};
@@ -238,12 +264,7 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
       for (let i = 0; i < cell.length; i++) {
         const [k, v] = cell[i]!;
         if (v === null || v === '') continue;
-        const keyed = isSecretKey(k);
-        if (!nearby && !keyed && !mayHoldSecret(v) && !(startsJson(v) && mayHoldCredentialMember(v))) continue;
-        if (keyed) {
-          secretKeys ??= [];
-          secretKeys.push(k);
-        }
+        if (!nearby && !isSecretKey(k) && !mayHoldSecret(v) && !mayHoldEntryCredential(v)) continue;
         const r = redactEntry(k, v, counts, nearby);
         if (r === v) continue;
         out ??= cell.map(([key, x]) => [key, x]);
@@ -252,11 +273,13 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
       if (out) row[mapCol] = out;
     }
   }
-  // The verbatim line the pairs were parsed from holds the same credentials.
-  if (secretKeys !== null && typeof row.message === 'string')
-    row.message = redactKeyedValues(row.message, secretKeys, counts!);
   const redactions = counts === null ? 0 : countRedactions(counts);
   return redactions === 0 ? m : { ...m, redactions };
+}
+
+/** A map value with a credential-named JSON member (a webhook's patch) or `name=value` (arguments). */
+function mayHoldEntryCredential(v: string): boolean {
+  return (startsJson(v) && mayHoldCredentialMember(v)) || mayHoldCredentialAssignment(v);
 }
 
 function mapLine(line: string, bounds: TimeBounds): MappedLine {

@@ -1,3 +1,5 @@
+import { klogValueEnd } from '../parse/klog.ts';
+
 /** Kinds of secret the redactor recognises; the marker names the kind. */
 export type SecretKind =
   | 'jwt'
@@ -22,11 +24,8 @@ const START = String.raw`(?:(?<![A-Za-z0-9\\])|(?<=\\[nrt]))`;
 const BEARER_RE = new RegExp(`${START}([Bb]earer(?: |%20)+)[A-Za-z0-9._~+/=-]{8,}`, 'g');
 const JWT_RE = new RegExp(String.raw`${START}eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`, 'g');
 const AKID_RE = new RegExp(`${START}(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g');
-// A 40-character secret access key; looked for only where an access key id was found.
-const AWS_SECRET_RE = new RegExp(String.raw`${START}(?<!\+)[A-Za-z0-9/+]{40}(?![A-Za-z0-9+])`, 'g');
-// Non-global twins for a side-effect-free test.
+// Non-global twin for a side-effect-free test.
 const AKID_TEST = new RegExp(AKID_RE.source);
-const AWS_SECRET_TEST = new RegExp(AWS_SECRET_RE.source);
 // PEM private key through its END line, or to the end of the string literal when cut.
 const PEM_RE =
   /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:(?:[^"\\]|\\.)*?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|(?:[^"\\]|\\.)*)/g;
@@ -87,6 +86,7 @@ function bump(counts: RedactionCounts, kind: SecretKind, n = 1): void {
 // Map keys repeat from line to line: the answer per key is remembered, within a bound.
 const KEY_VERDICTS = new Map<string, boolean>();
 const MAX_KEY_VERDICTS = 4096;
+const REPEAT_SUFFIX = /#\d+$/;
 
 const isUpper = (c: number) => c >= 0x41 && c <= 0x5a;
 const isLowerOrDigit = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
@@ -115,14 +115,16 @@ function segmentNamesCredential(seg: string): boolean {
 /**
  * True when a key names a credential: its last `.`/`/` segment, lower case and without `-`/`_`,
  * is a credential name (`secretAccessKey`, `password`, `client_secret`, …), or ends in one after
- * a `_` or a camelCase hump (`DB_PASSWORD`, `adminPassword`). `secretName`, `tokenExpiry`,
- * `stale-token` and `credential-id` are not.
+ * a `_` or a camelCase hump (`DB_PASSWORD`, `adminPassword`); a repeat's `#<n>` is ignored.
+ * `secretName`, `tokenExpiry`, `stale-token` and `credential-id` are not.
  */
 export function isSecretKey(key: string): boolean {
   let verdict = KEY_VERDICTS.get(key);
   if (verdict === undefined) {
-    const cut = Math.max(key.lastIndexOf('/'), key.lastIndexOf('.'));
-    verdict = segmentNamesCredential(key.slice(cut + 1));
+    // A repeated key is stored as `token#2`, `token#3`, … (addKv): the same name.
+    const name = key.replace(REPEAT_SUFFIX, '');
+    const cut = Math.max(name.lastIndexOf('/'), name.lastIndexOf('.'));
+    verdict = segmentNamesCredential(name.slice(cut + 1));
     if (KEY_VERDICTS.size >= MAX_KEY_VERDICTS) KEY_VERDICTS.clear();
     KEY_VERDICTS.set(key, verdict);
   }
@@ -176,21 +178,87 @@ export function holdsKeyId(text: string): boolean {
   return (text.includes('AKIA') || text.includes('ASIA')) && AKID_TEST.test(text);
 }
 
-/**
- * True when `s` has a run of at least 40 characters from a secret key's alphabet
- * ([A-Za-z0-9/+]): every match of the secret-key pattern lies in one. A plain loop is far
- * cheaper than the pattern's look-behinds at every position, and most text has no such run.
- */
-function hasSecretKeyRun(s: string): boolean {
-  let run = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const inAlphabet =
-      (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2f || c === 0x2b;
-    if (!inAlphabet) run = 0;
-    else if (++run >= 40) return true;
+/** A character of a secret access key's alphabet, [A-Za-z0-9/+]. */
+function isKeyChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2f || c === 0x2b;
+}
+
+/** True when `s` has an upper- and a lower-case ASCII letter between `from` and `to`. */
+function hasBothCases(s: string, from: number, to: number): boolean {
+  let upper = false;
+  let lower = false;
+  for (let j = from; j < to; j++) {
+    const c = s.charCodeAt(j);
+    if (c >= 0x41 && c <= 0x5a) upper = true;
+    else if (c >= 0x61 && c <= 0x7a) lower = true;
   }
-  return false;
+  return upper && lower;
+}
+
+/** Length of the run of key characters ending just before the line break that ends right before `at`. */
+function runBeforeLineBreak(s: string, at: number): number {
+  let q = at;
+  if (s.charCodeAt(q - 1) === 0x0a) q--;
+  else if (s.charCodeAt(q - 1) === 0x6e && s.charCodeAt(q - 2) === 0x5c) q -= 2;
+  else return 0;
+  if (s.charCodeAt(q - 1) === 0x0d) q--;
+  else if (s.charCodeAt(q - 1) === 0x72 && s.charCodeAt(q - 2) === 0x5c) q -= 2;
+  let n = 0;
+  while (isKeyChar(s.charCodeAt(q - 1 - n))) n++;
+  return n;
+}
+
+/**
+ * Offsets of the 40-character secret access keys in `s`: a whole run of exactly 40 characters
+ * of [A-Za-z0-9/+] (never a piece of a longer path, ARN or base64 text), with upper- and
+ * lower-case letters (so no hex digest or upper-case id), not joined to an identifier by `-` or
+ * `_` (nor by a `.` before it), and not the last line of a wrapped base64 block (a certificate). After a `\n`, `\t` or `\r` escape (a line break in JSON text) a run starts past
+ * the escape's letter; after any other backslash it is inside an escape and no key.
+ */
+function secretKeyOffsets(s: string): number[] | null {
+  let found: number[] | null = null;
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    if (!isKeyChar(s.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && isKeyChar(s.charCodeAt(i))) i++;
+    let from = start;
+    const before = s.charCodeAt(start - 1);
+    if (before === 0x5c) {
+      let slashes = 1;
+      while (s.charCodeAt(start - 1 - slashes) === 0x5c) slashes++;
+      const e = s.charCodeAt(start);
+      // An even count is escaped backslashes: a literal one, which no key follows either.
+      if (slashes % 2 === 0 || (e !== 0x6e && e !== 0x74 && e !== 0x72)) continue;
+      from = start + 1;
+    } else if (before === 0x2d || before === 0x5f || before === 0x2e) {
+      continue;
+    }
+    if (i - from !== 40 || !hasBothCases(s, from, i)) continue;
+    const after = s.charCodeAt(i);
+    if (after === 0x2d || after === 0x5f) continue;
+    if (runBeforeLineBreak(s, from) >= 40) continue;
+    found ??= [];
+    found.push(from);
+  }
+  return found;
+}
+
+/** `s` with the 40-character keys at `offsets` replaced by markers, counted. */
+function replaceSecretKeys(s: string, offsets: readonly number[], counts: RedactionCounts): string {
+  const marker = redactionMarker('aws_secret_access_key');
+  let out = '';
+  let from = 0;
+  for (const at of offsets) {
+    out += s.slice(from, at) + marker;
+    from = at + 40;
+  }
+  bump(counts, 'aws_secret_access_key', offsets.length);
+  return out + s.slice(from);
 }
 
 function redactPatterns(text: string, counts: RedactionCounts, keyIdsAlone: boolean, keyIdNearby: boolean): string {
@@ -213,18 +281,14 @@ function redactPatterns(text: string, counts: RedactionCounts, keyIdsAlone: bool
     });
   const keyId = holdsKeyId(out);
   if (keyId || keyIdNearby) {
-    const withSecret = hasSecretKeyRun(out) && AWS_SECRET_TEST.test(out);
-    if (keyId && (withSecret || keyIdsAlone)) {
+    const secretKeys = secretKeyOffsets(out);
+    if (secretKeys !== null) out = replaceSecretKeys(out, secretKeys, counts);
+    if (keyId && (secretKeys !== null || keyIdsAlone)) {
       out = out.replace(AKID_RE, () => {
         bump(counts, 'aws_access_key_id');
         return redactionMarker('aws_access_key_id');
       });
     }
-    if (withSecret)
-      out = out.replace(AWS_SECRET_RE, () => {
-        bump(counts, 'aws_secret_access_key');
-        return redactionMarker('aws_secret_access_key');
-      });
   }
   return out;
 }
@@ -466,47 +530,202 @@ export function redactSecrets(
   return opts.credentialMembers ? redactCredentialMembers(out, counts) : out;
 }
 
-/** True when a map value is a JSON object or array (a webhook's patch) with a possible credential member. */
-function mayHoldJsonCredential(value: string): boolean {
+/** True when a map value is a JSON object or array (a webhook's patch). */
+function startsJson(value: string): boolean {
   const c = value.charCodeAt(0);
-  return (c === 0x7b || c === 0x5b) && mayHoldCredentialMember(value);
+  return c === 0x7b || c === 0x5b;
 }
 
 /**
  * Redacts one map entry (a kv pair or an annotation): the whole value when its key names a
- * credential, else as free text (`redactSecrets`, lone key ids kept), JSON members included
- * when the value is JSON. Empty values stay.
+ * credential, else as free text (`redactSecrets`, lone key ids kept, credential-named
+ * `name=value` pairs), JSON members included when the value is JSON. Empty values stay.
  */
 export function redactEntry(key: string, value: string, counts: RedactionCounts, keyIdNearby: boolean): string {
   if (value !== '' && isSecretKey(key)) {
     bump(counts, 'credential');
     return redactionMarker('credential');
   }
-  const credentialMembers = mayHoldJsonCredential(value);
-  return redactSecrets(value, counts, { keyIdsAlone: false, keyIdNearby, credentialMembers });
+  const json = startsJson(value);
+  const credentialMembers = json && mayHoldCredentialMember(value);
+  const out = redactSecrets(value, counts, { keyIdsAlone: false, keyIdNearby, credentialMembers });
+  return mayHoldCredentialAssignment(out) ? redactCredentialAssignments(out, counts, json) : out;
 }
 
 // A value that is nothing but a marker (a pattern above already replaced it).
 const ALREADY_REDACTED = /^"?\[REDACTED:[a-z_]+\]"?$/;
 
-/**
- * Replaces the value after `key=` (klog, logfmt) or `"key":` (JSON) for each of `keys` in a log
- * line, quoted or bare: the line-verbatim twin of redacting those keys' map values.
- */
-export function redactKeyedValues(text: string, keys: readonly string[], counts: RedactionCounts): string {
-  let out = text;
-  for (const key of new Set(keys)) {
-    if (!out.includes(key)) continue;
-    const k = key.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-    const re = new RegExp(`(?<![A-Za-z0-9_.\\/-])(${k}=|"${k}":\\s*)("(?:[^"\\\\]|\\\\.)*"|[^\\s",}]+)`, 'g');
-    out = out.replace(re, (m, prefix: string, value: string) => {
-      if (value === '""' || ALREADY_REDACTED.test(value)) return m;
-      bump(counts, 'credential');
-      const marker = redactionMarker('credential');
-      return `${prefix}${value.startsWith('"') ? `"${marker}"` : marker}`;
-    });
+/** `text[from, to)` is a value worth replacing: not empty, not `""`, not already a marker. */
+function holdsValue(text: string, from: number, to: number): boolean {
+  if (to <= from || (to === from + 2 && text.charCodeAt(from) === 0x22)) return false;
+  return !(
+    text.charCodeAt(from + (text.charCodeAt(from) === 0x22 ? 1 : 0)) === 0x5b &&
+    ALREADY_REDACTED.test(text.slice(from, to))
+  );
+}
+
+/** Replaces the values `[from, to)` of `cuts` (sorted, apart) with credential markers, quoted where the value was. */
+function replaceValues(text: string, cuts: readonly number[], counts: RedactionCounts): string {
+  const marker = redactionMarker('credential');
+  let out = '';
+  let at = 0;
+  for (let c = 0; c < cuts.length; c += 2) {
+    const from = cuts[c]!;
+    const to = cuts[c + 1]!;
+    // A quoted value keeps its quotes; one cut short gains no closing quote.
+    const open = text.charCodeAt(from) === 0x22;
+    const closed = open && to - from >= 2 && text.charCodeAt(to - 1) === 0x22;
+    out += `${text.slice(at, from)}${open ? '"' : ''}${marker}${closed ? '"' : ''}`;
+    at = to;
   }
-  return out;
+  bump(counts, 'credential', cuts.length / 2);
+  return out + text.slice(at);
+}
+
+/**
+ * Replaces the values of credential-named keys (isSecretKey) in a parsed line, at exactly the
+ * spans its parser read them from: `spans` holds key start, value start and value end per pair
+ * (klogPairSpans, logfmtPairSpans), so a `{…}`, `map[…]` or multi-line `<…>` value goes whole
+ * and nothing outside a value changes. Empty values and markers stay.
+ */
+export function redactCredentialSpans(text: string, spans: readonly number[], counts: RedactionCounts): string {
+  let cuts: number[] | null = null;
+  for (let p = 0; p + 2 < spans.length; p += 3) {
+    const keyStart = spans[p]!;
+    const valueStart = spans[p + 1]!;
+    const valueEnd = spans[p + 2]!;
+    if (!endsWithCredentialName(text, valueStart - 2) || !isSecretKey(text.slice(keyStart, valueStart - 1))) continue;
+    if (!holdsValue(text, valueStart, valueEnd)) continue;
+    cuts ??= [];
+    cuts.push(valueStart, valueEnd);
+  }
+  return cuts === null ? text : replaceValues(text, cuts, counts);
+}
+
+/**
+ * False when no `name=` in `text` can name a credential; looks only at the letters before each
+ * `=` (a reversed trie of the credential names), so most text costs one search for `=`.
+ */
+export function mayHoldCredentialAssignment(text: string): boolean {
+  for (let eq = text.indexOf('='); eq !== -1; eq = text.indexOf('=', eq + 1))
+    if (endsWithCredentialName(text, eq - 1)) return true;
+  return false;
+}
+
+const isNameChar = (c: number) =>
+  (c >= 0x61 && c <= 0x7a) ||
+  (c >= 0x41 && c <= 0x5a) ||
+  (c >= 0x30 && c <= 0x39) ||
+  c === 0x5f ||
+  c === 0x2d ||
+  c === 0x2e ||
+  c === 0x2f;
+
+/** Index of the line break at or after `i`, or the text's end. */
+function lineEnd(s: string, i: number): number {
+  const nl = s.indexOf('\n', i);
+  return nl === -1 ? s.length : nl;
+}
+
+/** Index just past the quoted string opening at `i` (any backslash escape), or its line's end when unterminated. */
+function quotedEnd(s: string, i: number, quote: number): number {
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === quote) return j + 1;
+    if (c === 0x0a) return j;
+    if (c === 0x5c) j++;
+  }
+  return s.length;
+}
+
+// Where a bare value in free text ends: whitespace, a quote, a backslash, or a separator of
+// query strings, lists and groups.
+const isBareEnd = (c: number) =>
+  c === 0x20 ||
+  c === 0x09 ||
+  c === 0x0a ||
+  c === 0x0d ||
+  c === 0x22 ||
+  c === 0x27 ||
+  c === 0x5c ||
+  c === 0x26 ||
+  c === 0x2c ||
+  c === 0x3b ||
+  c === 0x7d ||
+  c === 0x5d ||
+  c === 0x29;
+
+/** Index just past the `{…}`, `[…]` or `(…)` group opening at `i` on its line, or −1 when it does not close there. */
+function groupEnd(s: string, i: number): number {
+  let depth = 0;
+  for (let j = i; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 0x0a) return -1;
+    if (c === 0x22) {
+      j = quotedEnd(s, j, 0x22) - 1;
+      if (s.charCodeAt(j) !== 0x22) return -1;
+    } else if (c === 0x7b || c === 0x5b || c === 0x28) depth++;
+    else if (c === 0x7d || c === 0x5d || c === 0x29) {
+      if (--depth === 0) return j + 1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Index just past a value assigned in free text at `i`: a quoted string (to the end of its line
+ * when unterminated), `\"…\"` inside a quoted string, klog's multi-line `<…>` block (to the end
+ * when cut), a `{…}`, `[…]` or `map[…]` group closed on its line, else a bare word.
+ */
+function assignedValueEnd(s: string, i: number, json: boolean): number {
+  const c = s.charCodeAt(i);
+  if (c === 0x5c && s.charCodeAt(i + 1) === 0x22) {
+    const close = s.indexOf('\\"', i + 2);
+    return close === -1 ? lineEnd(s, i) : close + 2;
+  }
+  // In JSON text a quote ends the string literal the pair is in, and no group may cross one.
+  if (json) return bareEnd(s, i);
+  if (c === 0x22 || c === 0x27) return quotedEnd(s, i, c);
+  if (c === 0x3c && s.charCodeAt(i + 1) === 0x0a) {
+    const end = klogValueEnd(s, i);
+    return end === -1 ? s.length : end;
+  }
+  const open = s.startsWith('map[', i) ? i + 3 : i;
+  const oc = s.charCodeAt(open);
+  if (oc === 0x7b || oc === 0x5b || oc === 0x28) {
+    const end = groupEnd(s, open);
+    if (end !== -1) return end;
+  }
+  return bareEnd(s, i);
+}
+
+function bareEnd(s: string, i: number): number {
+  let j = i;
+  while (j < s.length && !isBareEnd(s.charCodeAt(j))) j++;
+  return j;
+}
+
+/**
+ * Replaces the value of every `name=value` in free text whose name names a credential
+ * (isSecretKey): `password=…` in an application's log line, `--token=…` in arguments,
+ * `?access_token=…&password=…` in a query string, a pair a klog line has after the point its
+ * parser stopped. Empty values and markers stay; nothing outside a value changes. In `json`
+ * text (pairs inside its string literals) a value never reaches past a quote or backslash.
+ */
+export function redactCredentialAssignments(text: string, counts: RedactionCounts, json = false): string {
+  let cuts: number[] | null = null;
+  for (let eq = text.indexOf('='); eq !== -1; eq = text.indexOf('=', eq + 1)) {
+    if (!endsWithCredentialName(text, eq - 1)) continue;
+    let k = eq;
+    while (k > 0 && isNameChar(text.charCodeAt(k - 1))) k--;
+    if (!isSecretKey(text.slice(k, eq))) continue;
+    const end = assignedValueEnd(text, eq + 1, json);
+    if (!holdsValue(text, eq + 1, end)) continue;
+    cuts ??= [];
+    cuts.push(eq + 1, end);
+    eq = end - 1;
+  }
+  return cuts === null ? text : replaceValues(text, cuts, counts);
 }
 
 /** Total number of values replaced. */

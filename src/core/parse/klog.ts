@@ -134,6 +134,21 @@ export function parseKlogLine(line: string, cwlTimestampMs: number): KlogFields 
   };
 }
 
+/**
+ * Per pair of a klog line's structured tail, three offsets into the line: key start, value
+ * start, value end (exclusive), the exact spans parseKlogLine reads them from (a value may be
+ * quoted, a `{…}`/`map[…]` group or a multi-line `<…>` block), as far as the pairs parse; null
+ * when the line has no header or no structured tail.
+ */
+export function klogPairSpans(line: string): number[] | null {
+  if (!readHeader(line)) return null;
+  const end = H.end;
+  const spans: number[] = [];
+  if (parseStructured(line.slice(end), spans) === null) return null;
+  for (let i = 0; i < spans.length; i++) spans[i]! += end;
+  return spans;
+}
+
 let lastCwlMs = Number.NaN;
 let lastCwlYear = 0;
 
@@ -185,7 +200,7 @@ interface StructuredTail {
  * opens with a quoted message followed by at least one `key=` (else it is an ordinary message
  * that happens to start with a quote); when the pairs stop parsing, what was read and where.
  */
-function parseStructured(text: string): StructuredTail | null {
+function parseStructured(text: string, spans: number[] | null = null): StructuredTail | null {
   if (text.charCodeAt(0) !== 0x22) return null;
   const q = readGoQuoted(text, 0);
   if (!q) return null;
@@ -220,9 +235,18 @@ function parseStructured(text: string): StructuredTail | null {
     const v = readKlogValue(text, i);
     if (!v) return stop(keyStart);
     addKv(kv, key, v.value);
+    spans?.push(keyStart, i, v.end);
     i = v.end;
   }
   return { msg, kv, brokenAt: -1 };
+}
+
+/**
+ * Index just past the klog value that starts at `i` (quoted, a multi-line `<…>` block, or bare
+ * with its brackets balanced), as parseKlogLine reads it; −1 when none can be read there.
+ */
+export function klogValueEnd(s: string, i: number): number {
+  return readKlogValue(s, i)?.end ?? -1;
 }
 
 function readKlogValue(s: string, i: number): QuotedRead | null {

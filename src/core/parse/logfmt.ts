@@ -63,7 +63,22 @@ function store(kv: KvMap, key: string, value: string, lift: boolean): void {
   addKv(kv, key, value);
 }
 
-function scanLogfmt(text: string, pairs: [string, string][] | null, lift = false): { kv: KvMap; error: string | null } {
+/**
+ * Per pair of a logfmt line, three offsets: key start, value start, value end (exclusive), the
+ * exact spans parseLogfmt reads them from (an unterminated quoted value runs to the end).
+ */
+export function logfmtPairSpans(text: string): number[] {
+  const spans: number[] = [];
+  scanLogfmt(text, null, false, spans);
+  return spans;
+}
+
+function scanLogfmt(
+  text: string,
+  pairs: [string, string][] | null,
+  lift = false,
+  spans: number[] | null = null,
+): { kv: KvMap; error: string | null } {
   const kv = newKv();
   let error: string | null = null;
   const n = text.length;
@@ -85,6 +100,7 @@ function scanLogfmt(text: string, pairs: [string, string][] | null, lift = false
     }
     i++; // '='
     if (key === '') error ??= `empty key at offset ${keyStart}`;
+    const valueStart = i;
     let value: string;
     if (text.charCodeAt(i) === 0x22) {
       const q = readGoQuoted(text, i);
@@ -97,10 +113,10 @@ function scanLogfmt(text: string, pairs: [string, string][] | null, lift = false
         i = n;
       }
     } else {
-      const valueStart = i;
       while (i < n && !isSpace(text.charCodeAt(i))) i++;
       value = text.slice(valueStart, i);
     }
+    spans?.push(keyStart, valueStart, i);
     pairs?.push([key, value]);
     store(kv, key, value, lift);
   }

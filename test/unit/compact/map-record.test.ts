@@ -14,9 +14,9 @@ import {
 } from '../../../src/core/compact/index.ts';
 import { decodeParquet, encodeParquet } from '../../../src/core/parquet.ts';
 import { tableDef } from '../../../src/core/schema.ts';
-import type { CwlLogEvent } from '../../../src/core/types.ts';
+import type { CwlLogEvent, KnownLogType } from '../../../src/core/types.ts';
 import { CANARY } from './canaries.ts';
-import { ACCOUNT, CLUSTER, message, rawLines, sampleEvents, sampleLines } from './raw-fixtures.ts';
+import { ACCOUNT, CLUSTER, eventId, message, rawLines, sampleEvents, sampleLines } from './raw-fixtures.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 1, 30, 0);
 const BOUNDS = { minMicros: (T0 - 48 * 3600_000) * 1000, maxMicros: (T0 + 4 * 3600_000) * 1000 };
@@ -782,6 +782,214 @@ describe('mapRawLine and credential-named JSON members', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('mapRawLine redaction of lines as the transform writes them', () => {
+  const at = (ms: number) => ({ id: eventId(ms, 1), timestamp: ms });
+  /** The one curated row of a CloudWatch event of `type` (a log group of another name with 'other'). */
+  const rowOf = (type: KnownLogType | 'other', text: string) => {
+    const [line] = rawLines(message(type, [{ ...at(T0), message: text }]));
+    return mapped(line!);
+  };
+  const klogLine = (tail: string) => `I1127 01:30:00.123456      11 sts.go:42] "Refreshing credentials" ${tail}`;
+  const authLine = (tail: string) => `time="2026-11-27T01:30:00Z" level=info msg="STS response" ${tail}`;
+  const ROLE_SESSION = 'EKSPlatformOperatorsRole/alice1700000000';
+  const ARN = `arn:aws:sts::111122223333:assumed-role/${ROLE_SESSION}`;
+  const auditEvent = (extra: Record<string, unknown>) =>
+    JSON.stringify({
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level: 'RequestResponse',
+      auditID: '5f0c6d5e-8f4b-4b8e-9c9e-3b0b2b6f1a01',
+      stage: 'ResponseComplete',
+      requestURI: '/apis/apps/v1/namespaces/checkout/deployments/exporter',
+      verb: 'patch',
+      user: {
+        username: `arn:aws:sts::111122223333:assumed-role/EKSPlatformOperatorsRole/{{SessionName}}`,
+        groups: ['system:authenticated'],
+        extra: { accessKeyId: [CANARY.asid], arn: [ARN], sessionName: ['alice1700000000'] },
+      },
+      sourceIPs: ['192.0.2.10'],
+      userAgent: 'kubectl/v1.31.0 (linux/amd64) kubernetes/abcdef0',
+      objectRef: {
+        resource: 'deployments',
+        namespace: 'checkout',
+        name: 'exporter',
+        apiGroup: 'apps',
+        apiVersion: 'v1',
+      },
+      responseStatus: { metadata: {}, code: 200 },
+      requestReceivedTimestamp: '2026-11-27T01:30:00.123456Z',
+      stageTimestamp: '2026-11-27T01:30:00.223456Z',
+      ...extra,
+    });
+  /** `event` cut at CloudWatch's event size limit, as a large patch arrives. */
+  const cut = (event: string) => event.slice(0, 256 * 1024 - 26);
+
+  it('keeps the user extra, the ARN and the key id of a principal whose role/session is 40 characters', () => {
+    const m = rowOf('kube-apiserver-audit', auditEvent({}));
+    expect(JSON.parse(m.row.user_extra as string)).toEqual({
+      accessKeyId: [CANARY.asid],
+      arn: [ARN],
+      sessionName: ['alice1700000000'],
+    });
+    expect(m.row.request_uri).toBe('/apis/apps/v1/namespaces/checkout/deployments/exporter');
+    expect(m.redactions).toBe(0);
+    const text = authLine(`accesskeyid=${CANARY.asid} accountid=111122223333 arn="${ARN}" session=alice1700000000`);
+    const auth = rowOf('authenticator', text);
+    expect(auth.row.message).toBe(text);
+    expect(auth.row.arn).toBe(ARN);
+    expect(auth.redactions).toBe(0);
+  });
+
+  it('keeps the request URI and a CA certificate of an audit event cut at the size limit', () => {
+    const cert = `-----BEGIN CERTIFICATE-----\n${'MIIC/zCCAeegAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\n'.repeat(20)}AxMKa3ViZXJuZXRlczCCASIwDQYJKoZIhvcNAQEB\n-----END CERTIFICATE-----`;
+    const event = cut(
+      auditEvent({
+        requestObject: { kind: 'ConfigMap', data: { 'ca.crt': cert, blob: 'x'.repeat(300_000) } },
+      }),
+    );
+    const m = rowOf('kube-apiserver-audit', event);
+    expect(m.table).toBe('unparsed_logs');
+    expect(m.row.parse_status).toBe('truncated');
+    expect(m.row.message).toBe(event);
+    expect(m.redactions).toBe(0);
+  });
+
+  it.each([
+    {
+      name: 'a Go struct of credentials with spaces inside its braces',
+      tail: `credentials={AccessKeyID:${CANARY.asid} SecretAccessKey:${CANARY.awsSecret} SessionToken:${CANARY.secretValue} Source:AssumeRoleProvider} user="bob"`,
+      want: 'credentials=[REDACTED:credential] user="bob"',
+      kv: [
+        ['credentials', '[REDACTED:credential]'],
+        ['user', 'bob'],
+      ],
+    },
+    {
+      name: 'a Go map',
+      tail: `token=map[value:${CANARY.password} ttl:3600] user="bob"`,
+      want: 'token=[REDACTED:credential] user="bob"',
+      kv: [
+        ['token', '[REDACTED:credential]'],
+        ['user', 'bob'],
+      ],
+    },
+    {
+      name: 'a multi-line block',
+      tail: `password=<\n\t${CANARY.password}\n\tsecond line\n > user="bob"`,
+      want: 'password=[REDACTED:credential] user="bob"',
+      kv: [
+        ['password', '[REDACTED:credential]'],
+        ['user', 'bob'],
+      ],
+    },
+    {
+      name: 'a key given twice (kv keeps the second as token#2)',
+      tail: `token="${CANARY.password}" token="${CANARY.patchValue}" user="bob"`,
+      want: 'token="[REDACTED:credential]" token="[REDACTED:credential]" user="bob"',
+      kv: [
+        ['token', '[REDACTED:credential]'],
+        ['token#2', '[REDACTED:credential]'],
+        ['user', 'bob'],
+      ],
+    },
+    {
+      name: 'a key after the point the parser stopped (an unterminated quote)',
+      tail: `user="a" password="${CANARY.password}`,
+      want: 'user="a" password="[REDACTED:credential]',
+      kv: [['user', 'a']],
+    },
+    {
+      name: 'flags inside a quoted value',
+      tail: `args="--token=${CANARY.password} --v=2" user="bob"`,
+      want: 'args="--token=[REDACTED:credential] --v=2" user="bob"',
+      kv: [
+        ['args', '--token=[REDACTED:credential] --v=2'],
+        ['user', 'bob'],
+      ],
+    },
+  ])('redacts in a klog line and its pairs $name, changing the line only inside the value', ({ tail, want, kv }) => {
+    const m = rowOf('kube-controller-manager', klogLine(tail));
+    expect(m.row.message).toBe(klogLine(want));
+    expect(m.row.kv).toEqual(kv);
+    for (const s of [CANARY.password, CANARY.patchValue, CANARY.secretValue, CANARY.awsSecret])
+      expect(JSON.stringify(m.row)).not.toContain(s);
+  });
+
+  it('redacts repeated credential keys in authenticator pairs and line', () => {
+    const text = authLine(`token=${CANARY.password} token=${CANARY.patchValue} client=127.0.0.1:52552`);
+    const m = rowOf('authenticator', text);
+    expect(m.row.kv).toEqual([
+      ['token', '[REDACTED:credential]'],
+      ['token#2', '[REDACTED:credential]'],
+    ]);
+    expect(m.row.message).toBe(
+      authLine('token=[REDACTED:credential] token=[REDACTED:credential] client=127.0.0.1:52552'),
+    );
+    expect(m.redactions).toBe(4);
+  });
+
+  it('redacts the Secret data of a patch of a secrets resource cut at the size limit, not of a ConfigMap', () => {
+    const patch = (resource: string) =>
+      cut(
+        auditEvent({
+          requestURI: `/api/v1/namespaces/checkout/${resource}/db`,
+          objectRef: { resource, namespace: 'checkout', name: 'db', apiVersion: 'v1' },
+          requestObject: { data: { password: CANARY.patchValue, blob: 'A'.repeat(300_000) } },
+        }),
+      );
+    const secret = rowOf('kube-apiserver-audit', patch('secrets'));
+    expect(secret.row.parse_status).toBe('truncated');
+    expect(secret.row.message).not.toContain(CANARY.patchValue);
+    expect(secret.row.message).toContain('"data":{"password":"[REDACTED:k8s_secret]","blob":"[REDACTED:k8s_secret]');
+    expect(secret.row.message).toContain('"requestURI":"/api/v1/namespaces/checkout/secrets/db"');
+    const configMap = rowOf('kube-apiserver-audit', patch('configmaps'));
+    // A ConfigMap's data is no secret; its password entry is (named for a credential).
+    expect(configMap.row.message).not.toContain(CANARY.patchValue);
+    expect(configMap.row.message).toContain(`"blob":"AAAA`);
+  });
+
+  it.each([
+    {
+      name: 'an application log line in logfmt',
+      text: `level=info msg="connecting" user=app password=${CANARY.password} host=db.internal`,
+      want: 'level=info msg="connecting" user=app password=[REDACTED:credential] host=db.internal',
+    },
+    {
+      name: 'an application log line in JSON',
+      text: JSON.stringify({ level: 'info', msg: 'connecting', db: { user: 'app', password: CANARY.password } }),
+      want: JSON.stringify({
+        level: 'info',
+        msg: 'connecting',
+        db: { user: 'app', password: '[REDACTED:credential]' },
+      }),
+    },
+    {
+      name: 'a line without credentials',
+      text: 'level=info msg="connecting" user=app tokenExpiry=3600 host=db.internal',
+      want: 'level=info msg="connecting" user=app tokenExpiry=3600 host=db.internal',
+    },
+  ])('redacts credential-named values in unparsed logs of other log groups: $name', ({ text, want }) => {
+    const m = rowOf('other', text);
+    expect(m.table).toBe('unparsed_logs');
+    expect(m.row.message).toBe(want);
+    expect(m.redactions).toBe(text === want ? 0 : 1);
+  });
+
+  it('redacts credential-named query parameters of the request URI', () => {
+    const m = rowOf(
+      'kube-apiserver-audit',
+      auditEvent({
+        verb: 'get',
+        requestURI: `/api/v1/namespaces/n/pods/web-0/proxy/metrics?access_token=${CANARY.password}&password=${CANARY.patchValue}&format=text`,
+      }),
+    );
+    expect(m.row.request_uri).toBe(
+      '/api/v1/namespaces/n/pods/web-0/proxy/metrics?access_token=[REDACTED:credential]&password=[REDACTED:credential]&format=text',
+    );
+    expect(m.redactions).toBe(2);
   });
 });
 

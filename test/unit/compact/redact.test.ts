@@ -2,15 +2,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   isSecretKey,
+  mayHoldCredentialAssignment,
   mayHoldCredentialMember,
   mayHoldSecret,
   type RedactionCounts,
-  redactKeyedValues,
+  redactCredentialAssignments,
+  redactCredentialSpans,
   redactSecrets,
 } from '../../../src/core/compact/redact.ts';
 import { collectTraffic } from '../../../src/core/generate/traffic.ts';
+import { klogPairSpans } from '../../../src/core/parse/klog.ts';
+import { logfmtPairSpans } from '../../../src/core/parse/logfmt.ts';
 import { CANARY, PEM } from './canaries.ts';
-import { sampleLines } from './raw-fixtures.ts';
+import { ALL_TYPES, sampleLines } from './raw-fixtures.ts';
 
 function redact(text: string, secretResource = false): { out: string; counts: RedactionCounts } {
   const counts: RedactionCounts = {};
@@ -134,6 +138,15 @@ describe('redactSecrets', () => {
   });
 
   const delimiter = fc.constantFrom('', ' ', '=', ':', ',', ';', '/', '\n', '\t', '"', '(', '[');
+  // After a secret key, a `/` would make it part of a longer run (a path), which is no key.
+  const delimiterAfter = fc.constantFrom('', ' ', '=', ':', ',', ';', '\n', '\t', '"', ')', ']');
+  // Look-alikes beside a key id: none may change.
+  const lookAlike = fc.constantFrom(
+    `arn:aws:sts::111122223333:assumed-role/EKSPlatformOperatorsRole/alice1700000000`,
+    `/apis/apps/v1/namespaces/checkout/deployments/exporter`,
+    `-----BEGIN CERTIFICATE-----\nMIIC/zCCAeegAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\nAxMKa3ViZXJuZXRlczCCASIwDQYJKoZIhvcNAQEB\n-----END CERTIFICATE-----`,
+    '0123456789abcdef0123456789abcdef01234567',
+  );
   const canary = fc.constantFrom(
     CANARY.jwt,
     `${CANARY.akid} ${CANARY.awsSecret}`,
@@ -147,10 +160,11 @@ describe('redactSecrets', () => {
     fc.assert(
       fc.property(
         fc.jsonValue({ maxDepth: 4 }),
-        fc.tuple(fc.string(), delimiter, canary, delimiter, fc.string()),
+        fc.tuple(fc.string(), delimiter, canary, delimiterAfter, fc.string()),
         fc.nat(),
         fc.boolean(),
-        (value, [pre, d1, secret, d2, post], pick, asKey) => {
+        lookAlike,
+        (value, [pre, d1, secret, d2, post], pick, asKey, alike) => {
           const clean = JSON.stringify({ v: value });
           const { out: same, counts } = redact(clean);
           if (!secretParts.some((p) => clean.includes(p)) && !/eyJ|AKIA|ASIA|PRIVATE KEY|earer/.test(clean)) {
@@ -168,6 +182,10 @@ describe('redactSecrets', () => {
           const { out } = redact(text);
           for (const p of secretParts) if (secret.includes(p)) expect(out).not.toContain(p);
           expect(() => JSON.parse(out)).not.toThrow();
+          // A look-alike planted beside a lone key id stays, and so does the key id (outside a body).
+          const beside = JSON.stringify({ v: value, id: CANARY.asid, a: `${pre} ${alike} ${post}` });
+          if (!/eyJ|AKIA|PRIVATE KEY|earer/.test(`${pre}${post}${clean}`) && !clean.includes('ASIA'))
+            expect(redactSecrets(beside, {}, { keyIdsAlone: false })).toBe(beside);
         },
       ),
       { numRuns: 300 },
@@ -227,6 +245,10 @@ describe('isSecretKey', () => {
     'adminPassword',
     'dbAPIKey',
     'spec.auth.rootPassword',
+    // A repeated key, as addKv names its second and later values.
+    'token#2',
+    'password#3',
+    'example.com/client-secret#2',
   ])('names a secret: %s', (key) => {
     expect(isSecretKey(key)).toBe(true);
   });
@@ -249,6 +271,9 @@ describe('isSecretKey', () => {
     'TOKEN_URL',
     // A `-` is no word boundary (annotation names such as stale-token describe a credential).
     'token-ttl',
+    'tokenExpiry#2',
+    'secret#2',
+    'token#x',
   ])('leaves alone: %s', (key) => {
     expect(isSecretKey(key)).toBe(false);
   });
@@ -270,6 +295,92 @@ describe('redactSecrets with a key id nearby', () => {
   it('keeps a lone key id and short or longer runs even with a key id nearby', () => {
     for (const text of [CANARY.asid, 'a'.repeat(39), 'b'.repeat(41), `${'c'.repeat(40)}+`])
       expect(redactSecrets(text, {}, { keyIdsAlone: false, keyIdNearby: true })).toBe(text);
+  });
+});
+
+describe('redactSecrets: 40-character secret keys', () => {
+  const ROLE_SESSION = 'EKSPlatformOperatorsRole/alice1700000000';
+  // A CA certificate wrapped at 64 columns whose last line is exactly 40 characters.
+  const cert = [
+    '-----BEGIN CERTIFICATE-----',
+    'MIIC/zCCAeegAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl',
+    'cm5ldGVzMB4XDTIzMDMyMzE1MDAwMFoXDTMzMDMyMDE1MDAwMFowFTETMBEGA1UE',
+    'AxMKa3ViZXJuZXRlczCCASIwDQYJKoZIhvcNAQEB',
+    '-----END CERTIFICATE-----',
+  ].join('\n');
+  it.each([
+    {
+      name: 'an assumed-role ARN whose role/session is 40 characters (user extra)',
+      text: JSON.stringify({
+        accessKeyId: [CANARY.asid],
+        arn: [`arn:aws:sts::111122223333:assumed-role/${ROLE_SESSION}`],
+      }),
+    },
+    {
+      name: 'the same ARN in an authenticator STS response line',
+      text: `time="2026-11-27T01:30:00Z" level=info msg="STS response" accesskeyid=${CANARY.asid} arn="arn:aws:sts::111122223333:assumed-role/${ROLE_SESSION}" session=alice1700000000`,
+    },
+    {
+      name: 'a request URI with a slash-bounded 40-character piece (a cut audit event)',
+      text: `{"requestURI":"/apis/apps/v1/namespaces/checkout/deployments/exporter","user":{"extra":{"accessKeyId":["${CANARY.asid}"]}}`,
+    },
+    {
+      name: 'a certificate whose last base64 line is 40 characters, in JSON text',
+      text: JSON.stringify({ data: { 'ca.crt': cert, id: CANARY.akid } }),
+    },
+    { name: 'the same certificate as decoded text', text: `${cert}\nkey id ${CANARY.akid}` },
+    {
+      name: 'single-line base64 and an image path beside a key id',
+      text: `${CANARY.asid} ${'TUlJQy96Q0NBZWVnQXdJQkFnSUJBREFOQmdrcWhraUc5dzBC'.repeat(3)} 602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/aws-load-balancer-controller/v2.7.1`,
+    },
+    {
+      name: 'a commit hash, an upper-case id and identifiers joined by - or _',
+      text: `${CANARY.asid} 0123456789abcdef0123456789abcdef01234567 0123456789ABCDEF0123456789ABCDEF01234567 x-${CANARY.awsSecret} ${CANARY.awsSecret}_v2 a.${CANARY.awsSecret}`,
+    },
+  ])('keeps $name, and the lone key id beside it', ({ text }) => {
+    const counts: RedactionCounts = {};
+    expect(redactSecrets(text, counts, { keyIdsAlone: false })).toBe(text);
+    expect(counts).toEqual({});
+  });
+
+  it.each([
+    { name: 'after a space', text: `id ${CANARY.akid} secret ${CANARY.awsSecret}` },
+    { name: 'in a Go struct', text: `{AccessKeyID:${CANARY.asid} SecretAccessKey:${CANARY.awsSecret} Source:x}` },
+    { name: 'as a JSON string', text: JSON.stringify({ id: CANARY.akid, k: CANARY.awsSecret }) },
+    { name: 'on its own line of JSON text', text: JSON.stringify(`${CANARY.akid}\n${CANARY.awsSecret}\n`) },
+    { name: 'after a tab and before a period', text: `${CANARY.akid}\t${CANARY.awsSecret}.` },
+    {
+      name: 'in an INI credentials file',
+      text: `aws_access_key_id = ${CANARY.akid}\naws_secret_access_key = ${CANARY.awsSecret}`,
+    },
+  ])('replaces a secret key $name, and then its key id', ({ text }) => {
+    const counts: RedactionCounts = {};
+    const out = redactSecrets(text, counts, { keyIdsAlone: false });
+    expect(out).not.toContain(CANARY.awsSecret);
+    expect(out).not.toMatch(/A[KS]IACANARY/);
+    expect(counts).toEqual({ aws_secret_access_key: 1, aws_access_key_id: 1 });
+  });
+
+  const keyChar = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+');
+  const run = (min: number, max: number) =>
+    fc.array(keyChar, { minLength: min, maxLength: max }).map((cs) => cs.join(''));
+  const edge = fc.constantFrom('', ' ', '"', ':', '=', '\n', '\\n', ',', '-', '.', '?');
+
+  it('never redacts a 40-character window of a longer [A-Za-z0-9/+] run, nor the key id beside it', () => {
+    fc.assert(
+      fc.property(run(0, 30), run(0, 30), run(41, 120), edge, edge, fc.boolean(), (a, b, long, d1, d2, json) => {
+        // The canary key itself, made part of a longer run, and any random longer run.
+        const runs = [`${a}${CANARY.awsSecret}${b}`, long].filter((r) => r.length > 40);
+        for (const r of runs) {
+          const text = `${CANARY.asid} ${d1}${r}${d2}`;
+          const t = json ? JSON.stringify({ v: text }) : text;
+          const counts: RedactionCounts = {};
+          expect(redactSecrets(t, counts, { keyIdsAlone: false })).toBe(t);
+          expect(counts).toEqual({});
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -324,40 +435,155 @@ describe('redactSecrets in bodies of secrets requests', () => {
   });
 });
 
-describe('redactKeyedValues', () => {
+describe('redactCredentialSpans', () => {
+  const klog = (tail: string) => `I1127 01:30:00.123456      11 sts.go:42] "Refreshing" ${tail}`;
+  const auth = (tail: string) => `time="2026-11-27T01:30:00Z" level=info msg="login" ${tail}`;
   it.each([
     {
       name: 'a quoted klog value',
-      text: `I1127 01:30:00.123456      11 db.go:42] "connected" user="admin" password="${CANARY.password}"`,
-      keys: ['password'],
-      want: 'I1127 01:30:00.123456      11 db.go:42] "connected" user="admin" password="[REDACTED:credential]"',
+      line: klog(`user="admin" password="${CANARY.password}"`),
+      want: klog('user="admin" password="[REDACTED:credential]"'),
     },
     {
-      name: 'a bare logfmt value, the key given twice',
-      text: `time="2026-11-27T01:30:00Z" level=info msg="login" client_secret=${CANARY.password} method=POST`,
-      keys: ['client_secret', 'client_secret'],
-      want: 'time="2026-11-27T01:30:00Z" level=info msg="login" client_secret=[REDACTED:credential] method=POST',
+      name: 'a Go struct value with spaces (the whole group, as the parser read it)',
+      line: klog(
+        `credentials={AccessKeyID:${CANARY.asid} SecretAccessKey:${CANARY.awsSecret} SessionToken:${CANARY.secretValue} Source:AssumeRoleProvider} user="bob"`,
+      ),
+      want: klog('credentials=[REDACTED:credential] user="bob"'),
     },
     {
-      name: 'a JSON member with escapes',
-      text: `{"msg":"login","token":"a\\"${CANARY.password}","n":1}`,
-      keys: ['token'],
-      want: '{"msg":"login","token":"[REDACTED:credential]","n":1}',
+      name: 'a Go map value',
+      line: klog(`token=map[value:${CANARY.password} expiry:3600] user="bob"`),
+      want: klog('token=[REDACTED:credential] user="bob"'),
     },
     {
-      name: 'a value a pattern redacted only in part',
-      text: `token="[REDACTED:jwt] ${CANARY.password}"`,
-      keys: ['token'],
-      want: 'token="[REDACTED:credential]"',
+      name: 'a multi-line block value',
+      line: klog(`password=<\n\t${CANARY.password}\n\tsecond line\n > user="bob"`),
+      want: klog('password=[REDACTED:credential] user="bob"'),
     },
     {
-      name: 'a key that only ends another key, an empty value and a value already redacted',
-      text: `refresh_token=${CANARY.password} token="" token=[REDACTED:jwt]`,
-      keys: ['token'],
-      want: `refresh_token=${CANARY.password} token="" token=[REDACTED:jwt]`,
+      name: 'a quoted value with escaped quotes, and a repeat of the key',
+      line: klog(`token="a \\"${CANARY.password}\\" b" token=${CANARY.patchValue} tokenExpiry="3600s"`),
+      want: klog('token="[REDACTED:credential]" token=[REDACTED:credential] tokenExpiry="3600s"'),
     },
-  ])('replaces $name', ({ text, keys, want }) => {
-    expect(redactKeyedValues(text, keys, {})).toBe(want);
+    {
+      name: 'empty values and values a pattern already replaced',
+      line: klog('password="" token=[REDACTED:jwt] apiKey="[REDACTED:jwt]"'),
+      want: klog('password="" token=[REDACTED:jwt] apiKey="[REDACTED:jwt]"'),
+    },
+  ])('replaces in a klog line exactly $name', ({ line, want }) => {
+    const spans = klogPairSpans(line);
+    expect(spans).not.toBeNull();
+    const counts: RedactionCounts = {};
+    expect(redactCredentialSpans(line, spans!, counts)).toBe(want);
+    expect(counts.credential ?? 0).toBe((want.match(/="?\[REDACTED:credential\]/g) ?? []).length);
+  });
+
+  it.each([
+    {
+      name: 'bare values, one key given twice',
+      line: auth(`client_secret=${CANARY.password} client_secret=${CANARY.patchValue} method=POST`),
+      want: auth('client_secret=[REDACTED:credential] client_secret=[REDACTED:credential] method=POST'),
+    },
+    {
+      name: 'a value with a comma and a brace a regex would stop at',
+      line: auth(`password=a,b}c${CANARY.password} user=bob`),
+      want: auth('password=[REDACTED:credential] user=bob'),
+    },
+    {
+      name: 'an unterminated quoted value (it runs to the end, as the parser reads it)',
+      line: auth(`user=bob token="${CANARY.password} still the value`),
+      want: auth('user=bob token="[REDACTED:credential]'),
+    },
+  ])('replaces in a logfmt line exactly $name', ({ line, want }) => {
+    expect(redactCredentialSpans(line, logfmtPairSpans(line), {})).toBe(want);
+  });
+});
+
+describe('redactCredentialAssignments', () => {
+  it.each([
+    {
+      name: 'an application log line in logfmt',
+      text: `level=info msg="connecting" user=app password=${CANARY.password} host=db`,
+      want: 'level=info msg="connecting" user=app password=[REDACTED:credential] host=db',
+    },
+    {
+      name: 'credential-named query parameters, and the others kept',
+      text: `/api/v1/namespaces/n/pods/web-0/proxy/metrics?access_token=${CANARY.password}&password=${CANARY.patchValue}&watch=true`,
+      want: '/api/v1/namespaces/n/pods/web-0/proxy/metrics?access_token=[REDACTED:credential]&password=[REDACTED:credential]&watch=true',
+    },
+    {
+      name: 'command-line flags inside a quoted argument list',
+      text: `args="--password=${CANARY.password} --verbose" --api-key='${CANARY.patchValue} x' --TOKEN=\\"${CANARY.secretValue}\\"`,
+      want: 'args="--password=[REDACTED:credential] --verbose" --api-key=[REDACTED:credential] --TOKEN=[REDACTED:credential]',
+    },
+    {
+      name: 'a klog pair after the point the parser stopped (an unterminated quote runs to the line end)',
+      text: `I1127 01:30:00.123456      11 db.go:42] "x" user="a" password="${CANARY.password}\nnext line`,
+      want: 'I1127 01:30:00.123456      11 db.go:42] "x" user="a" password="[REDACTED:credential]\nnext line',
+    },
+    {
+      name: 'groups closed on their line, and a repeat key name',
+      text: `refresh_token={a:${CANARY.password} b:[1 2]} creds=x Credentials=map[k:${CANARY.patchValue}] n=1`,
+      want: 'refresh_token=[REDACTED:credential] creds=x Credentials=[REDACTED:credential] n=1',
+    },
+    {
+      name: 'look-alikes: names, expiries, notices, ids and key references',
+      text: 'tokenExpiry=3600 stale-token=seen secret=kube-system/db key=ns/name token_url=https://sts passwordPolicy=strict password= token=""',
+      want: 'tokenExpiry=3600 stale-token=seen secret=kube-system/db key=ns/name token_url=https://sts passwordPolicy=strict password= token=""',
+    },
+  ])('replaces $name', ({ text, want }) => {
+    expect(redactCredentialAssignments(text, {})).toBe(want);
+  });
+
+  it('keeps JSON text valid: a value inside a string literal ends at its quote or an escape', () => {
+    const text = JSON.stringify({
+      args: [`--password=${CANARY.password}`, `--token="${CANARY.patchValue}"`],
+      'password=': 'x',
+    });
+    const out = redactCredentialAssignments(text, {}, true);
+    expect(JSON.parse(out)).toEqual({
+      args: ['--password=[REDACTED:credential]', '--token=[REDACTED:credential]'],
+      'password=': 'x',
+    });
+  });
+
+  it('finds nothing to do in the real sample lines (the pre-check is false for all of them)', () => {
+    const lines = ALL_TYPES.flatMap((t) => sampleLines(t));
+    expect(lines.length).toBeGreaterThan(50);
+    for (const l of lines) expect(mayHoldCredentialAssignment(l)).toBe(false);
+  });
+
+  const credentialName = fc.constantFrom(
+    'password',
+    'DB_PASSWORD',
+    'access_token',
+    'apiKey',
+    '--client-secret',
+    'x.token',
+  );
+  const value = fc.oneof(
+    fc.stringMatching(/^[A-Za-z0-9/+=:._-]{1,30}$/),
+    fc.stringMatching(/^[A-Za-z0-9 ]{1,30}$/).map((v) => `"${v}"`),
+    fc.stringMatching(/^[a-z0-9]{1,10}$/).map((v) => `map[k:${v} n:1]`),
+  );
+  const separator = fc.constantFrom(' ', '&', ', ', '\n', '\t', ' msg="x" ');
+
+  it('removes every credential-named value planted in free text, and changes nothing the pre-check passes over', () => {
+    fc.assert(
+      fc.property(fc.string(), credentialName, value, separator, fc.string(), (pre, name, v, sep, post) => {
+        const counts: RedactionCounts = {};
+        const clean = `${pre} ${post}`;
+        if (!mayHoldCredentialAssignment(clean)) expect(redactCredentialAssignments(clean, counts)).toBe(clean);
+        const planted = `${pre} ${name}=${v}${sep}${post}`;
+        const out = redactCredentialAssignments(planted, counts);
+        expect(mayHoldCredentialAssignment(planted)).toBe(true);
+        expect(out).toContain(
+          `${pre} ${name}=${v.startsWith('"') ? '"[REDACTED:credential]"' : '[REDACTED:credential]'}${sep}`,
+        );
+      }),
+      { numRuns: 400 },
+    );
   });
 });
 

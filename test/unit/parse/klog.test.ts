@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { readGoQuoted } from '../../../src/core/parse/go-quote.ts';
 import { type KlogFields, parseKlogLine } from '../../../src/core/parse/index.ts';
+import { klogPairSpans } from '../../../src/core/parse/klog.ts';
+import { addKv, newKv } from '../../../src/core/parse/kv.ts';
 
 const CWL = Date.UTC(2024, 2, 23, 15, 2, 50); // 2024-03-23T15:02:50Z
 
@@ -269,6 +272,30 @@ describe('parseKlogLine', () => {
       });
     });
   }
+
+  const ALL_ROWS = [...HEADERS, ...STRUCTURED, ...UNSTRUCTURED, ...BROKEN_TAIL, ...PARTIAL];
+  it.each(ALL_ROWS.map((r) => [r.note, r] as const))('gives the exact span of every pair it reads in %s', (_, row) => {
+    const spans = klogPairSpans(row.line) ?? [];
+    const read = newKv();
+    for (let p = 0; p < spans.length; p += 3) {
+      const [k, v, end] = [spans[p]!, spans[p + 1]!, spans[p + 2]!];
+      expect(row.line[v - 1]).toBe('=');
+      const text = row.line.slice(v, end);
+      // Read back as klog writes each kind: quoted, a multi-line block, or bare.
+      const value = text.startsWith('"')
+        ? readGoQuoted(text, 0)!.value
+        : text.startsWith('<\n')
+          ? text
+              .slice(2, -2)
+              .split('\n')
+              .map((l) => l.slice(1))
+              .join('\n')
+              .replace(/\n$/, '')
+          : text;
+      addKv(read, row.line.slice(k, v - 1), value);
+    }
+    expect(JSON.stringify(read)).toBe(JSON.stringify(parseKlogLine(row.line, row.cwl ?? CWL).kv));
+  });
 
   it('reads a 31 December line as the same instant whatever year January brings', () => {
     for (const year of [2023, 2024, 2030]) {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readGoQuoted } from '../../../src/core/parse/go-quote.ts';
 import { parseLogfmt, toRawRecords } from '../../../src/core/parse/index.ts';
+import { logfmtPairSpans } from '../../../src/core/parse/logfmt.ts';
 import { CTX, dataMessage } from './helpers.ts';
 
 // Lines imitate aws-iam-authenticator (logrus text formatter); "sample" rows are verbatim.
@@ -87,6 +89,25 @@ describe('parseLogfmt', () => {
     if (row.error) expect(got.error).toMatch(row.error);
     else expect(got.error).toBeNull();
   });
+
+  it.each(ROWS.map((r) => [r.note, r] as const))(
+    'gives the exact span of each key and value it parses in %s',
+    (_, row) => {
+      const spans = logfmtPairSpans(row.line);
+      const read: [string, string][] = [];
+      for (let p = 0; p < spans.length; p += 3) {
+        const [k, v, end] = [spans[p]!, spans[p + 1]!, spans[p + 2]!];
+        expect(row.line[v - 1]).toBe('=');
+        const text = row.line.slice(v, end);
+        // A quoted value is read back with Go's rules; one cut short runs to the end of the line.
+        const quoted = text.startsWith('"') ? readGoQuoted(text, 0) : null;
+        const value = quoted?.end === text.length ? quoted.value : text.startsWith('"') ? text.slice(1) : text;
+        read.push([row.line.slice(k, v - 1), value]);
+      }
+      // Bare keys (no `=`) have no value span.
+      expect(read).toEqual(row.pairs.filter(([k]) => row.line.includes(`${k}=`)));
+    },
+  );
 
   it('keeps every value of a repeated key: first under the key, then key#2, key#3', () => {
     const got = parseLogfmt('a=1 b=x a=2 a="3 3"');
