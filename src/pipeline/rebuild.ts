@@ -14,7 +14,7 @@ import {
   QUARANTINE_OBJECTS_PREFIX,
   QUARANTINE_RECORDS_PREFIX,
 } from '../core/compact/index.ts';
-import { InvalidInputError } from '../core/errors.ts';
+import { CommitConflictError, InvalidInputError } from '../core/errors.ts';
 import { decodeParquet } from '../core/parquet.ts';
 import { tableDef } from '../core/schema.ts';
 import type { ObjectStore } from '../ports.ts';
@@ -341,6 +341,55 @@ export async function rebuildPartitions(deps: RebuildDeps, req: RebuildRequest):
     rollupsOwed: [],
   };
 
+  if (req.dryRun) {
+    await selectPartitions(deps, req, tables, summary);
+    return finish(summary);
+  }
+  const now = deps.now();
+  const stamp = stampOf(now);
+  const leaseDeps: LeaseDeps = {
+    store: deps.store,
+    clock: { now: () => deps.now() },
+    ttlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+  };
+  const holder = `rebuild-${stamp}`;
+  const grant = await acquireLease(leaseDeps, holder);
+  summary.holder = holder;
+  // The token makes the name unique per grant, so a second rebuild in the same second still
+  // writes new generations instead of finding the first one's.
+  const planId = `rebuild-${stamp}-t${grant.token}`;
+  summary.planId = planId;
+  const fence = () => fenceLease(leaseDeps, grant);
+  try {
+    // Selected under the lease: no run can switch a partition between reading its manifest and
+    // replacing it.
+    const { selected, sizes, checkMissing } = await selectPartitions(deps, req, tables, summary);
+    await rebuildSelected(deps, summary, selected, sizes, planId, fence, checkMissing);
+  } catch (err) {
+    // The rebuild's own error is the one to report; the lease then frees itself at its TTL.
+    await releaseLease(leaseDeps, grant).catch((e: unknown) =>
+      deps.log.warn('could not release the rebuild lease', { holder, error: (e as Error).name }),
+    );
+    throw err;
+  }
+  await releaseLease(leaseDeps, grant);
+  return finish(summary);
+}
+
+/** What a rebuild found to do: the partitions, their sources' sizes (null: gone), and the refusal rule. */
+interface Selection {
+  readonly selected: Selected[];
+  readonly sizes: Map<string, number | null>;
+  readonly checkMissing: (s: Selected, gone: (key: string) => boolean) => void;
+}
+
+/** Lists the published partitions of the request, reads their manifests and HEADs their sources. */
+async function selectPartitions(
+  deps: RebuildDeps,
+  req: RebuildRequest,
+  tables: readonly CompactedTable[],
+  summary: RebuildSummary,
+): Promise<Selection> {
   const selected: Selected[] = [];
   for (const table of [...tables].sort()) {
     const parts = (await deps.catalog.listPartitions(table))
@@ -395,34 +444,7 @@ export async function rebuildPartitions(deps: RebuildDeps, req: RebuildRequest):
   for (const s of selected) checkMissing(s, (k) => sizes.get(k) === null);
 
   summary.partitions = selected.map((s) => s.result);
-  if (req.dryRun) return finish(summary);
-
-  const now = deps.now();
-  const stamp = stampOf(now);
-  const leaseDeps: LeaseDeps = {
-    store: deps.store,
-    clock: { now: () => deps.now() },
-    ttlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
-  };
-  const holder = `rebuild-${stamp}`;
-  const grant = await acquireLease(leaseDeps, holder);
-  summary.holder = holder;
-  // The token makes the name unique per grant, so a second rebuild in the same second still
-  // writes new generations instead of finding the first one's.
-  const planId = `rebuild-${stamp}-t${grant.token}`;
-  summary.planId = planId;
-  const fence = () => fenceLease(leaseDeps, grant);
-  try {
-    await rebuildSelected(deps, summary, selected, sizes, planId, fence, checkMissing);
-  } catch (err) {
-    // The rebuild's own error is the one to report; the lease then frees itself at its TTL.
-    await releaseLease(leaseDeps, grant).catch((e: unknown) =>
-      deps.log.warn('could not release the rebuild lease', { holder, error: (e as Error).name }),
-    );
-    throw err;
-  }
-  await releaseLease(leaseDeps, grant);
-  return finish(summary);
+  return { selected, sizes, checkMissing };
 }
 
 function refuse(r: RebuildPartitionResult, reason: string): void {
@@ -486,6 +508,10 @@ async function rebuildSelected(
       values: [...r.values],
       replaceWith: { chunks: [...own] },
     });
+    if (m.baseLocation !== r.previous) {
+      // Only a run without the lease could have moved it; its rows are not in these sources.
+      throw new CommitConflictError(`${r.table} ${r.values.join('/')} moved to ${m.baseLocation} during the rebuild`);
+    }
     if (!m.changed || m.location === null || m.location === r.previous) {
       refuse(r, "today's code maps none of its sources' events to this partition");
       continue;

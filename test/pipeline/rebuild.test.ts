@@ -10,14 +10,14 @@ import {
   type TimeBounds,
 } from '../../src/core/compact/index.ts';
 import { RETIRED_PREFIX } from '../../src/core/compact/retired.ts';
-import { LeaseHeldError, LeaseLostError } from '../../src/core/errors.ts';
+import { CommitConflictError, LeaseHeldError, LeaseLostError } from '../../src/core/errors.ts';
 import type { KnownLogType } from '../../src/core/types.ts';
 import { compactObjects } from '../../src/pipeline/compact.ts';
 import { collectGarbage } from '../../src/pipeline/gc.ts';
 import { acquireLease, LEASE_KEY, readLeaseRecord } from '../../src/pipeline/lease.ts';
 import { ATHENA_OWED_KEY, readOwedAthenaWork } from '../../src/pipeline/ledger.ts';
 import { chunkSources, type RebuildDeps, type RebuildRequest, rebuildPartitions } from '../../src/pipeline/rebuild.ts';
-import type { ObjectStore } from '../../src/ports.ts';
+import type { Catalog, ObjectStore } from '../../src/ports.ts';
 import { FaultyCatalog, FaultyObjectStore, SimulatedCrash } from '../helpers/faults.ts';
 import { ACCOUNT, CLUSTER, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
 import { clockedLake, type LakeStores, lakePerTest, readPublished } from './compact-lake.ts';
@@ -357,6 +357,35 @@ describe('rebuildPartitions and the compaction lease', () => {
     expect(s.holder).toBe('rebuild-20261127T070000Z');
     expect(s.planId).toBe('rebuild-20261127T070000Z-t1');
     expect(await readLeaseRecord(l.store)).toMatchObject({ holder: s.holder, token: 1, released: true });
+  });
+
+  it('stops without switching when a partition moved during the rebuild (a writer that ignored the lease)', async () => {
+    const l = lake();
+    await publishedLake(l);
+    const late = await putRaw(l, 'kube-scheduler', 'late', linesOf(['kube-scheduler'], T0 + 40 * 60_000, 5, 700), NOW);
+    let moved = false;
+    const catalog: Catalog = {
+      listPartitions: (t) => l.catalog.listPartitions(t),
+      putPartitions: (t, p) => l.catalog.putPartitions(t, p),
+      getPartition: async (t, v) => {
+        // The merge reads the partition it replaces: someone publishes a late object just before.
+        if (!moved && t === 'component_logs') {
+          moved = true;
+          await compactKeys(l, [late], NOW);
+        }
+        return l.catalog.getPartition(t, v);
+      },
+    };
+    await expect(
+      rebuildPartitions(rebuildDeps(l, LATER, { mapLine: upperRegion, catalog }), {
+        ...DAY,
+        tables: ['component_logs'],
+      }),
+    ).rejects.toThrow(CommitConflictError);
+    const lateRows = rowsIn(await readPublished(l.store, l.catalog), 'component_logs', H01);
+    // The late rows stay published; the rebuild switched nothing over them.
+    expect(lateRows).toHaveLength(35);
+    expect(await readLeaseRecord(l.store)).toMatchObject({ released: true });
   });
 
   it('keeps renewing the lease over a rebuild longer than its TTL, so a scheduled run cannot take it', async () => {
