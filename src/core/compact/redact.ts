@@ -212,8 +212,9 @@ function runBeforeLineBreak(s: string, at: number): number {
  * Offsets of the 40-character secret access keys in `s`: a whole run of exactly 40 characters
  * of [A-Za-z0-9/+] (never a piece of a longer path, ARN or base64 text), with upper- and
  * lower-case letters (so no hex digest or upper-case id), not joined to an identifier by `-` or
- * `_` (nor by a `.` before it), and not the last line of a wrapped base64 block (a certificate). After a `\n`, `\t` or `\r` escape (a line break in JSON text) a run starts past
- * the escape's letter; after any other backslash it is inside an escape and no key.
+ * `_` (nor by a `.` before it), and not the last line of a wrapped base64 block (a
+ * certificate). After a `\n`, `\t` or `\r` escape (a line break in JSON text) a run starts
+ * past the escape's letter; after any other backslash it is inside an escape and no key.
  */
 function secretKeyOffsets(s: string): number[] | null {
   let found: number[] | null = null;
