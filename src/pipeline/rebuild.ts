@@ -23,6 +23,7 @@ import {
   chunkKeys,
   type MergeResult,
   mergePartition,
+  type PartitionRef,
   publishPartitions,
   stageObjects,
 } from './compact.ts';
@@ -61,10 +62,10 @@ export interface RebuildPartitionResult {
   status: RebuildStatus;
   /** Why a partition was refused. */
   reason?: string;
-  /** The generation the catalog pointed at before the rebuild. */
-  readonly previous: string;
+  /** The generation the catalog pointed at before the rebuild; null for a partition today's code creates. */
+  readonly previous: string | null;
   /** The generation it points at now (the new one when rebuilt). */
-  location: string;
+  location: string | null;
   readonly sources: number;
   /** Sources that are gone (raw retention) or could not be read as gzip NDJSON any more. */
   missingSources: string[];
@@ -74,9 +75,9 @@ export interface RebuildPartitionResult {
   duplicates: number;
   /** Rows of the old generation whose events today's code quarantines. */
   quarantined: number;
-  /** Rows of the old generation with no row in the new one (quarantined, moved to another hour, or missing source). */
+  /** Rows of the old generation with no row in the new one (quarantined, moved to another rebuilt partition, or of a gone source). */
   droppedRows: number;
-  /** Rows of the new generation with no row in the old one. */
+  /** Rows of the new generation with no row in the old one (moved in from another rebuilt partition, or newly mapped). */
   addedRows: number;
   bytesOut: number;
 }
@@ -246,40 +247,6 @@ function chunkId(n: number): string {
   return `s${String(n).padStart(5, '0')}`;
 }
 
-/**
- * Chunks of raw objects for a rebuild: objects listed by exactly the same selected partitions
- * share chunks (at most 32 objects each, as compaction's), so every chunk lies wholly inside or
- * wholly outside each partition's sources: a generation is built from exactly its sources, and
- * each object is read once however many partitions it feeds. Depends on the sources alone.
- */
-export function chunkSources(sourcesPerPartition: readonly (readonly string[])[]): {
-  chunks: string[][];
-  chunkOf: Map<string, number>;
-} {
-  const member = new Map<string, number[]>();
-  sourcesPerPartition.forEach((keys, i) => {
-    for (const k of new Set(keys)) {
-      const list = member.get(k) ?? [];
-      list.push(i);
-      member.set(k, list);
-    }
-  });
-  const groups = new Map<string, string[]>();
-  for (const k of [...member.keys()].sort()) {
-    const sig = member.get(k)!.join(',');
-    const g = groups.get(sig) ?? [];
-    g.push(k);
-    groups.set(sig, g);
-  }
-  // Groups in the order of their first key, so chunk numbers follow the keys.
-  const chunks = [...groups.values()].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)).flatMap((g) => chunkKeys(g));
-  const chunkOf = new Map<string, number>();
-  chunks.forEach((keys, c) => {
-    for (const k of keys) chunkOf.set(k, c);
-  });
-  return { chunks, chunkOf };
-}
-
 /** Keys of a staged chunk that were gone or quarantined as not gzip NDJSON by this plan. */
 async function unreadableOf(store: ObjectStore, planId: string, keys: readonly string[]): Promise<string[]> {
   const out: string[] = [];
@@ -363,8 +330,8 @@ export async function rebuildPartitions(deps: RebuildDeps, req: RebuildRequest):
   try {
     // Selected under the lease: no run can switch a partition between reading its manifest and
     // replacing it.
-    const { selected, sizes, checkMissing } = await selectPartitions(deps, req, tables, summary);
-    await rebuildSelected(deps, summary, selected, sizes, planId, fence, checkMissing);
+    const selection = await selectPartitions(deps, req, tables, summary);
+    await rebuildSelected(deps, summary, selection, planId, fence);
   } catch (err) {
     // The rebuild's own error is the one to report; the lease then frees itself at its TTL.
     await releaseLease(leaseDeps, grant).catch((e: unknown) =>
@@ -379,6 +346,8 @@ export async function rebuildPartitions(deps: RebuildDeps, req: RebuildRequest):
 /** What a rebuild found to do: the partitions, their sources' sizes (null: gone), and the refusal rule. */
 interface Selection {
   readonly selected: Selected[];
+  /** Whether a partition is in the request's range and filters. */
+  readonly matches: (table: CompactedTable, values: readonly string[]) => boolean;
   readonly sizes: Map<string, number | null>;
   readonly checkMissing: (s: Selected, gone: (key: string) => boolean) => void;
 }
@@ -390,18 +359,20 @@ async function selectPartitions(
   tables: readonly CompactedTable[],
   summary: RebuildSummary,
 ): Promise<Selection> {
+  const matches = (table: CompactedTable, values: readonly string[]) => {
+    const [account, cluster, dt] = values;
+    return (
+      tables.includes(table) &&
+      dt! >= req.from &&
+      dt! < req.to &&
+      (req.account === undefined || account === req.account) &&
+      (req.cluster === undefined || cluster === req.cluster)
+    );
+  };
   const selected: Selected[] = [];
   for (const table of [...tables].sort()) {
     const parts = (await deps.catalog.listPartitions(table))
-      .filter((p) => {
-        const [account, cluster, dt] = p.values;
-        return (
-          dt! >= req.from &&
-          dt! < req.to &&
-          (req.account === undefined || account === req.account) &&
-          (req.cluster === undefined || cluster === req.cluster)
-        );
-      })
+      .filter((p) => matches(table, p.values))
       .sort((a, b) => (a.values.join('/') < b.values.join('/') ? -1 : 1));
     for (const p of parts) {
       const manifest = await readManifest(deps.store, p.location);
@@ -444,7 +415,7 @@ async function selectPartitions(
   for (const s of selected) checkMissing(s, (k) => sizes.get(k) === null);
 
   summary.partitions = selected.map((s) => s.result);
-  return { selected, sizes, checkMissing };
+  return { selected, matches, sizes, checkMissing };
 }
 
 function refuse(r: RebuildPartitionResult, reason: string): void {
@@ -463,18 +434,24 @@ function finish(s: RebuildSummary): RebuildSummary {
   return s;
 }
 
+/**
+ * Stages the sources of the selected partitions once, then gives every partition of the range the
+ * rows today's code maps to it from them (a row that moves to another hour lands there; a
+ * partition that did not exist is created), checks that no row leaves the range, and publishes.
+ */
 async function rebuildSelected(
   deps: RebuildDeps,
   summary: RebuildSummary,
-  selected: Selected[],
-  sizes: Map<string, number | null>,
+  selection: Selection,
   planId: string,
   fence: () => Promise<void>,
-  checkMissing: (s: Selected, gone: (key: string) => boolean) => void,
 ): Promise<void> {
+  const { selected, sizes, checkMissing, matches } = selection;
   const live = () => selected.filter((s) => s.result.status !== 'refused');
-  const { chunks, chunkOf } = chunkSources(live().map((s) => s.manifest!.sources.filter((k) => sizes.get(k) !== null)));
+  const keys = [...new Set(live().flatMap((s) => s.manifest!.sources))].filter((k) => sizes.get(k) !== null).sort();
+  const chunks = chunkKeys(keys);
   const unreadable = new Set<string>();
+  const staged = new Map<string, PartitionRef>();
   summary.chunks = chunks.length;
   for (const [c, keys] of chunks.entries()) {
     await fence(); // also renews the lease over a long staging
@@ -489,44 +466,52 @@ async function rebuildSelected(
     summary.bytesOut += r.bytesOut;
     for (const [k, v] of Object.entries(r.quarantineReasons))
       summary.quarantineReasons[k] = (summary.quarantineReasons[k] ?? 0) + (v ?? 0);
+    for (const p of r.partitions) staged.set(partitionId(p.table, p.values), p);
     if (r.missingObjects > 0 || r.quarantinedObjects > 0) {
       for (const k of await unreadableOf(deps.store, planId, keys)) unreadable.add(k);
     }
   }
   // Gone since the HEAD, or no longer gzip NDJSON: the partition would shrink just the same.
   for (const s of live()) checkMissing(s, (k) => sizes.get(k) === null || unreadable.has(k));
+  // Partitions of the range that only today's code fills (rows moved there) are created.
+  const known = new Set(selected.map((s) => partitionId(s.result.table, s.result.values)));
+  const created = [...staged.entries()]
+    .filter(([id, p]) => !known.has(id) && matches(p.table, p.values))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([, p]): Selected => ({ result: newPartitionResult(p), manifest: undefined }));
+  selected.push(...created);
+  summary.partitions = selected.map((s) => s.result);
   const quarantine = summary.quarantined > 0 ? await quarantinedKeys(deps.store, planId) : new Map();
+  const everyChunk = chunks.map((_, c) => chunkId(c));
 
-  const toPublish: MergeResult[] = [];
+  const built: Built[] = [];
+  const leaving = new Map<string, Set<string>>(); // rows each partition lost to no other partition of the range
   for (const s of live()) {
     await fence(); // renews the lease over many merges too
     const r = s.result;
-    const own = new Set(s.manifest!.sources.flatMap((k) => (chunkOf.has(k) ? [chunkId(chunkOf.get(k)!)] : [])));
     const m = await mergePartition(deps, {
       planId,
       table: r.table,
       values: [...r.values],
-      replaceWith: { chunks: [...own] },
+      replaceWith: { chunks: everyChunk },
     });
     if (m.baseLocation !== r.previous) {
       // Only a run without the lease could have moved it; its rows are not in these sources.
       throw new CommitConflictError(`${r.table} ${r.values.join('/')} moved to ${m.baseLocation} during the rebuild`);
     }
-    if (!m.changed || m.location === null || m.location === r.previous) {
-      refuse(r, "today's code maps none of its sources' events to this partition");
-      continue;
-    }
-    const next = (await readManifest(deps.store, m.location))!;
-    const oldKeys = await keysOf(deps.store, r.table, s.manifest!.files);
-    const newKeys = await keysOf(deps.store, r.table, next.files);
+    const next = m.changed && m.location !== null ? (await readManifest(deps.store, m.location))! : undefined;
+    const oldKeys = s.manifest ? await keysOf(deps.store, r.table, s.manifest.files) : new Set<string>();
+    const newKeys = next ? await keysOf(deps.store, r.table, next.files) : new Set<string>();
+    const quarantinedHere = new Set<string>();
+    for (const k of s.manifest?.sources ?? []) for (const q of quarantine.get(k) ?? []) quarantinedHere.add(q);
     let dropped = 0;
     let quarantined = 0;
-    const quarantinedHere = new Set<string>();
-    for (const k of s.manifest!.sources) for (const q of quarantine.get(k) ?? []) quarantinedHere.add(q);
+    const gone = new Set<string>();
     for (const k of oldKeys) {
       if (newKeys.has(k)) continue;
       dropped++;
       if (quarantinedHere.has(k)) quarantined++;
+      else gone.add(k);
     }
     let added = 0;
     for (const k of newKeys) if (!oldKeys.has(k)) added++;
@@ -537,21 +522,49 @@ async function rebuildSelected(
       droppedRows: dropped,
       addedRows: added,
     });
-    const sameFiles =
-      next.files.length === s.manifest!.files.length &&
-      next.files.every((f, i) => f.sha256 === s.manifest!.files[i]!.sha256);
+    if (gone.size > 0) {
+      const set = leaving.get(r.values[0]!) ?? new Set<string>();
+      for (const k of gone) set.add(k);
+      leaving.set(r.values[0]!, set);
+    }
+    built.push({ s, merged: m, next, gone });
+  }
+
+  // A row that left its partition must be in another partition of the range: a rebuild that
+  // moved rows out of it (another day, table, account or cluster) would lose them.
+  const outside = await rowsLeavingRange(deps.store, built, leaving);
+  if (outside.count > 0 || built.some((b) => !b.next)) {
+    const reason =
+      outside.count > 0
+        ? `today's code moves ${outside.count} rows of the range out of it (first from ${outside.example}); rebuild a range that holds where they go`
+        : `today's code leaves ${built
+            .filter((b) => !b.next)
+            .map((b) => `${b.s.result.table} ${b.s.result.values.join('/')}`)
+            .join(', ')} without rows; an empty partition is not published`;
+    for (const b of built) {
+      if (b.merged.changed && b.merged.location) await deleteGeneration(deps.store, b.merged.location);
+      refuse(b.s.result, reason);
+    }
+    await deleteStaging({ store: deps.store }, { planId });
+    return;
+  }
+
+  const toPublish: MergeResult[] = [];
+  for (const { s, merged: m, next } of built) {
+    const r = s.result;
+    const old = s.manifest?.files;
     // Same keys can still hide changed columns; only then are whole rows compared.
     const same =
-      sameFiles ||
-      (added === 0 &&
-        dropped === 0 &&
-        m.rows === r.rowsBefore &&
-        (await sameRows(deps.store, r.table, s.manifest!.files, next.files)));
+      old !== undefined &&
+      next !== undefined &&
+      ((next.files.length === old.length && next.files.every((f, i) => f.sha256 === old[i]!.sha256)) ||
+        (r.addedRows === 0 &&
+          r.droppedRows === 0 &&
+          m.rows === r.rowsBefore &&
+          (await sameRows(deps.store, r.table, old, next.files))));
     if (same) {
       // Today's code gives the same rows: nothing to switch, and nothing points at the copy.
-      const copy: string[] = [];
-      for await (const o of deps.store.list(m.location)) copy.push(o.key);
-      await deps.store.delete(copy);
+      await deleteGeneration(deps.store, m.location!);
       r.status = 'unchanged';
       continue;
     }
@@ -572,4 +585,71 @@ async function rebuildSelected(
     await publishPartitions(deps, { planId, merged: toPublish, fence });
   }
   await deleteStaging({ store: deps.store }, { planId });
+}
+
+interface Built {
+  readonly s: Selected;
+  readonly merged: MergeResult;
+  /** The new generation's manifest; none when today's code gives the partition no row. */
+  readonly next: PartitionManifest | undefined;
+  /** Keys of old rows neither kept nor quarantined: they must turn up in another partition. */
+  readonly gone: Set<string>;
+}
+
+function partitionId(table: string, values: readonly string[]): string {
+  return `${table}|${values.join('/')}`;
+}
+
+function newPartitionResult(p: PartitionRef): RebuildPartitionResult {
+  return {
+    table: p.table,
+    values: [...p.values],
+    status: 'planned',
+    previous: null,
+    location: null,
+    sources: 0,
+    missingSources: [],
+    rowsBefore: 0,
+    rowsAfter: 0,
+    duplicates: 0,
+    quarantined: 0,
+    droppedRows: 0,
+    addedRows: 0,
+    bytesOut: 0,
+  };
+}
+
+async function deleteGeneration(store: ObjectStore, location: string): Promise<void> {
+  const keys: string[] = [];
+  for await (const o of store.list(location)) keys.push(o.key);
+  await store.delete(keys);
+}
+
+/**
+ * Old rows (per account) that left their partition and are in no rebuilt partition of the range,
+ * except those of partitions rebuilt without some gone sources (their loss is the one allowed).
+ * Reads keys again only when some row left its partition.
+ */
+async function rowsLeavingRange(
+  store: ObjectStore,
+  built: readonly Built[],
+  leaving: Map<string, Set<string>>,
+): Promise<{ count: number; example: string }> {
+  if (leaving.size === 0) return { count: 0, example: '' };
+  for (const b of built) {
+    const account = b.s.result.values[0]!;
+    const want = leaving.get(account);
+    if (!want || want.size === 0) continue;
+    for (const k of await keysOf(store, b.s.result.table, b.next?.files ?? [])) want.delete(k);
+  }
+  let count = 0;
+  let example = '';
+  for (const b of built) {
+    if (b.s.result.missingSources.length > 0) continue;
+    const left = leaving.get(b.s.result.values[0]!)!;
+    const lost = [...b.gone].filter((k) => left?.has(k)).length;
+    if (lost > 0 && !example) example = `${b.s.result.table} ${b.s.result.values.join('/')}`;
+    count += lost;
+  }
+  return { count, example };
 }

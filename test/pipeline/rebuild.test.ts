@@ -16,7 +16,7 @@ import { compactObjects } from '../../src/pipeline/compact.ts';
 import { collectGarbage } from '../../src/pipeline/gc.ts';
 import { acquireLease, LEASE_KEY, readLeaseRecord } from '../../src/pipeline/lease.ts';
 import { ATHENA_OWED_KEY, readOwedAthenaWork } from '../../src/pipeline/ledger.ts';
-import { chunkSources, type RebuildDeps, type RebuildRequest, rebuildPartitions } from '../../src/pipeline/rebuild.ts';
+import { type RebuildDeps, type RebuildRequest, rebuildPartitions } from '../../src/pipeline/rebuild.ts';
 import type { Catalog, ObjectStore } from '../../src/ports.ts';
 import { FaultyCatalog, FaultyObjectStore, SimulatedCrash } from '../helpers/faults.ts';
 import { ACCOUNT, CLUSTER, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
@@ -124,10 +124,9 @@ describe('rebuildPartitions', () => {
       expect(p).toMatchObject({ droppedRows: 0, addedRows: 0, quarantined: 0 });
       expect(p.rowsAfter).toBe(p.rowsBefore);
     }
-    // audit and scheduler events of `a` came again in `b`: one row each, the copies counted.
-    expect(first.partitions.find((p) => p.table === 'audit_events')?.duplicates).toBe(10);
-    expect(first.partitions.find((p) => p.table === 'component_logs')?.duplicates).toBe(10);
-    expect(first.stagingDuplicates).toBe(5);
+    // 5 events twice inside `a`, 10 audit and 10 scheduler events of `a` again in `b`: one row
+    // each, the copies counted (while staging `a` and `b` together, or between chunks).
+    expect(first.stagingDuplicates + first.partitions.reduce((n, p) => n + p.duplicates, 0)).toBe(25);
     expect(first.objects).toBe(2);
     expect(first.events).toBe(first.stagedRows + first.stagingDuplicates + first.quarantined);
     expect(first.sourcesNeeded.map((s) => s.key)).toEqual([keys.a, keys.b].sort());
@@ -227,6 +226,83 @@ describe('rebuildPartitions', () => {
     expect(s.partitions[0]).toMatchObject({ status, rowsAfter: 30, addedRows: 0, droppedRows: 0 });
     expect(await files()).toBe(status === 'unchanged' ? before : 1);
     if (status === 'unchanged') expect(await readPublished(l.store, l.catalog)).toEqual(published);
+  });
+
+  /** A time fix: scheduler events from 01:01:10 on are an hour later (or a day, with `ms`). */
+  const shiftScheduler =
+    (ms: number) =>
+    (line: string, bounds: TimeBounds): MappedLine => {
+      const m = mapRawLine(line, bounds);
+      if (m.kind !== 'row' || m.table !== 'component_logs' || (m.row.time as number) < (T0 + 70_000) * 1000) return m;
+      const t = (m.row.time as number) + ms * 1000;
+      const iso = new Date(t / 1000).toISOString();
+      return {
+        ...m,
+        values: [m.values[0], m.values[1], iso.slice(0, 10), iso.slice(11, 13)],
+        row: { ...m.row, time: t },
+      };
+    };
+
+  it('moves rows a changed mapping puts in another hour of the range there, creating its partition', async () => {
+    const l = lake();
+    const { published } = await publishedLake(l);
+    const s = await rebuildPartitions(rebuildDeps(l, LATER, { mapLine: shiftScheduler(HOUR) }), DAY);
+    const h02 = [ACCOUNT, CLUSTER, '2026-11-27', '02'];
+    const byHour = Object.fromEntries(
+      s.partitions.filter((p) => p.table === 'component_logs').map((p) => [p.values[3], p]),
+    );
+    // 10 of the 20 scheduler events of `a` and all 10 of `b` are from 01:01:10 on.
+    expect(byHour['01']).toMatchObject({ status: 'rebuilt', rowsBefore: 30, rowsAfter: 10, droppedRows: 20 });
+    expect(byHour['02']).toMatchObject({
+      status: 'rebuilt',
+      previous: null,
+      rowsBefore: 0,
+      rowsAfter: 20,
+      addedRows: 20,
+    });
+    const after = await readPublished(l.store, l.catalog);
+    expect(rowsIn(after, 'component_logs', H01)).toHaveLength(10);
+    expect(rowsIn(after, 'component_logs', h02)).toHaveLength(20);
+    expect(after.component_logs).toHaveLength(published.component_logs!.length);
+    expect(after.audit_events).toEqual(published.audit_events);
+  });
+
+  it('switches nothing when a changed mapping moves rows out of the range, and says where from', async () => {
+    const l = lake();
+    const { published } = await publishedLake(l);
+    const catalog = await listAll(l.store, 'control/catalog/');
+    const curated = await listAll(l.store, 'curated/');
+    const s = await rebuildPartitions(rebuildDeps(l, LATER, { mapLine: shiftScheduler(24 * HOUR) }), DAY);
+    expect(s.partitions.map((p) => p.status)).toEqual(['refused', 'refused', 'refused']);
+    expect(s.partitions[0]!.reason).toBe(
+      `today's code moves 20 rows of the range out of it (first from component_logs ${H01.join('/')}); rebuild a range that holds where they go`,
+    );
+    expect(await readPublished(l.store, l.catalog)).toEqual(published);
+    expect(await listAll(l.store, 'control/catalog/')).toEqual(catalog);
+    expect(await listAll(l.store, 'curated/')).toEqual(curated);
+    expect(await l.store.head(ATHENA_OWED_KEY)).toBeUndefined();
+    // The wider range holds both days: the rows move, none is lost.
+    const wide = await rebuildPartitions(rebuildDeps(l, LATER + HOUR, { mapLine: shiftScheduler(24 * HOUR) }), {
+      from: '2026-11-27',
+      to: '2026-11-29',
+    });
+    expect(wide.refused).toBe(0);
+    expect((await readPublished(l.store, l.catalog)).component_logs).toHaveLength(published.component_logs!.length);
+  });
+
+  it('switches nothing when a changed mapping would leave a partition without rows', async () => {
+    const l = lake();
+    const { published } = await publishedLake(l);
+    const noAuth = (line: string, bounds: TimeBounds): MappedLine => {
+      const m = mapRawLine(line, bounds);
+      return m.kind === 'row' && m.table === 'authenticator_logs'
+        ? { kind: 'quarantine', reason: 'invalid_cluster', detail: 'stricter rule' }
+        : m;
+    };
+    const s = await rebuildPartitions(rebuildDeps(l, LATER, { mapLine: noAuth }), DAY);
+    expect(s.refused).toBe(3);
+    expect(s.partitions[0]!.reason).toContain(`leaves authenticator_logs ${H01.join('/')} without rows`);
+    expect(await readPublished(l.store, l.catalog)).toEqual(published);
   });
 
   it('counts old rows that a changed mapping now quarantines, and conserves the events read', async () => {
@@ -555,57 +631,6 @@ describe('rebuildPartitions with unchanged code (property)', () => {
         expect(s.events).toBe(s.stagedRows + s.stagingDuplicates + s.quarantined);
       }),
       { numRuns: 12 },
-    );
-  });
-});
-
-describe('chunkSources', () => {
-  const keys = (prefix: string, n: number) =>
-    Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
-
-  it.each([
-    ['one partition', [['r/b', 'r/a']], [['r/a', 'r/b']]],
-    [
-      'two partitions sharing one object',
-      [
-        ['r/a', 'r/b'],
-        ['r/b', 'r/c'],
-      ],
-      [['r/a'], ['r/b'], ['r/c']],
-    ],
-    [
-      'the same sources twice',
-      [
-        ['r/a', 'r/b'],
-        ['r/b', 'r/a'],
-      ],
-      [['r/a', 'r/b']],
-    ],
-    ['40 objects of one partition', [keys('r/', 40)], [keys('r/', 20), keys('r/', 40).slice(20)]],
-  ])('puts objects together only when the same partitions list them (%s)', (_, sources, want) => {
-    const { chunks, chunkOf } = chunkSources(sources);
-    expect(chunks).toEqual(want);
-    // Every partition's sources are a union of whole chunks.
-    for (const list of sources) {
-      const own = new Set(list.map((k) => chunkOf.get(k)!));
-      expect([...own].flatMap((c) => chunks[c]!).sort()).toEqual([...new Set(list)].sort());
-    }
-  });
-
-  it('cuts the same chunks whatever order partitions and their sources come in', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.uniqueArray(fc.constantFrom(...keys('raw/', 12)), { minLength: 1 }), {
-          minLength: 1,
-          maxLength: 5,
-        }),
-        (sources) => {
-          const a = chunkSources(sources).chunks;
-          const b = chunkSources([...sources].reverse().map((l) => [...l].reverse())).chunks;
-          expect(new Set(b.map((c) => c.join()))).toEqual(new Set(a.map((c) => c.join())));
-          expect(a.flat().sort()).toEqual([...new Set(sources.flat())].sort());
-        },
-      ),
     );
   });
 });
