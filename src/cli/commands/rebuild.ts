@@ -18,6 +18,8 @@ export interface LocalRebuildOptions {
   readonly cluster?: string;
   readonly allowMissingSources?: boolean;
   readonly dryRun?: boolean;
+  /** Hours before its arrival hour an event may be and still be curated (as `compact`'s; default 48). */
+  readonly lateHorizonHours?: number;
   readonly now?: Date;
   readonly log?: Log;
 }
@@ -28,7 +30,13 @@ const QUIET: Log = { debug() {}, info() {}, warn() {}, error() {} };
 export async function runLocalRebuild(opts: LocalRebuildOptions): Promise<RebuildSummary> {
   const store = new FsObjectStore(opts.lake);
   return rebuildPartitions(
-    { store, catalog: new LocalCatalog(store), log: opts.log ?? QUIET, now: () => opts.now ?? new Date() },
+    {
+      store,
+      catalog: new LocalCatalog(store),
+      log: opts.log ?? QUIET,
+      now: () => opts.now ?? new Date(),
+      lateHorizonHours: opts.lateHorizonHours,
+    },
     {
       from: opts.from,
       to: opts.to,
@@ -119,6 +127,7 @@ interface RebuildCliOptions {
   cluster?: string;
   allowMissingSources?: boolean;
   dryRun?: boolean;
+  horizonHours: number;
   json?: boolean;
 }
 
@@ -145,6 +154,12 @@ export function rebuildCommand(overrides: Partial<RebuildCommandDeps> = {}): Com
     .option(
       '--allow-missing-sources',
       'rebuild a partition even if some of its raw objects are gone (raw retention); their rows are dropped and counted',
+    )
+    .option(
+      '--horizon-hours <n>',
+      'hours before its arrival hour an event may be and still be curated, as the compaction that published the range used; older ones are quarantined',
+      (v) => Number(v),
+      48,
     )
     .option('--dry-run', 'list the partitions that would be rebuilt and the raw objects needed; write nothing')
     .option('--json', 'print the summary as JSON instead of text')
@@ -179,6 +194,7 @@ export function rebuildCommand(overrides: Partial<RebuildCommandDeps> = {}): Com
           cluster: opts.cluster,
           allowMissingSources: opts.allowMissingSources,
           dryRun: opts.dryRun,
+          lateHorizonHours: opts.horizonHours,
           now: deps.now(),
         });
       } catch (err) {
