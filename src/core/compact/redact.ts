@@ -680,6 +680,8 @@ function groupEnd(s: string, i: number): number {
  */
 function assignedValueEnd(s: string, i: number, json: boolean): number {
   const c = s.charCodeAt(i);
+  // A marker a pattern (or an earlier pass) left is the whole value.
+  if (c === 0x5b && s.startsWith('[REDACTED:', i)) return s.indexOf(']', i) + 1 || s.length;
   if (c === 0x5c && s.charCodeAt(i + 1) === 0x22) {
     const close = s.indexOf('\\"', i + 2);
     return close === -1 ? lineEnd(s, i) : close + 2;

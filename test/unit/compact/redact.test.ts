@@ -554,6 +554,20 @@ describe('redactCredentialAssignments', () => {
     for (const l of lines) expect(mayHoldCredentialAssignment(l)).toBe(false);
   });
 
+  it('changes nothing more when applied twice, in free text and in JSON text, whatever the text', () => {
+    const piece = fc.constantFrom(
+      ...['password', 'DB_PASSWORD', 'token', 'x', '=', '"', "'", '{', '}', '[', ']', 'map[', '<\n\t', '\n >'],
+      ...[' ', '\\', '\\"', '&', ',', '\n', '/', '-', '.', '[REDACTED:jwt]', CANARY.password],
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), fc.boolean(), (pieces, json) => {
+        const once = redactCredentialAssignments(pieces.join(''), {}, json);
+        expect(redactCredentialAssignments(once, {}, json)).toBe(once);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   const credentialName = fc.constantFrom(
     'password',
     'DB_PASSWORD',
