@@ -178,10 +178,14 @@ export function holdsKeyId(text: string): boolean {
   return (text.includes('AKIA') || text.includes('ASIA')) && AKID_TEST.test(text);
 }
 
-/** A character of a secret access key's alphabet, [A-Za-z0-9/+]. */
-function isKeyChar(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2f || c === 0x2b;
-}
+// A secret access key's alphabet, [A-Za-z0-9/+], as a table: this runs over every cell that
+// holds a key id (user extra of every call by IAM session credentials).
+const KEY_CHARS = (() => {
+  const t = new Uint8Array(128);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+') t[c.charCodeAt(0)] = 1;
+  return t;
+})();
+const isKeyChar = (c: number) => c < 128 && KEY_CHARS[c] === 1;
 
 /** True when `s` has an upper- and a lower-case ASCII letter between `from` and `to`. */
 function hasBothCases(s: string, from: number, to: number): boolean {
@@ -219,34 +223,46 @@ function runBeforeLineBreak(s: string, at: number): number {
 function secretKeyOffsets(s: string): number[] | null {
   let found: number[] | null = null;
   const n = s.length;
-  let i = 0;
-  while (i < n) {
-    if (!isKeyChar(s.charCodeAt(i))) {
-      i++;
+  let start = -1;
+  for (let i = 0; i <= n; i++) {
+    // NaN past the end is no key character: it closes the last run.
+    if (isKeyChar(s.charCodeAt(i))) {
+      if (start < 0) start = i;
       continue;
     }
-    const start = i;
-    while (i < n && isKeyChar(s.charCodeAt(i))) i++;
-    let from = start;
-    const before = s.charCodeAt(start - 1);
-    if (before === 0x5c) {
-      let slashes = 1;
-      while (s.charCodeAt(start - 1 - slashes) === 0x5c) slashes++;
-      const e = s.charCodeAt(start);
-      // An even count is escaped backslashes: a literal one, which no key follows either.
-      if (slashes % 2 === 0 || (e !== 0x6e && e !== 0x74 && e !== 0x72)) continue;
-      from = start + 1;
-    } else if (before === 0x2d || before === 0x5f || before === 0x2e) {
-      continue;
+    if (start < 0) continue;
+    const len = i - start;
+    const from = start;
+    start = -1;
+    // Only a run of 40, or 41 after a backslash (an escape's letter first), can be a key.
+    if (len !== 40 && len !== 41) continue;
+    const at = keyAt(s, from, i);
+    if (at >= 0) {
+      found ??= [];
+      found.push(at);
     }
-    if (i - from !== 40 || !hasBothCases(s, from, i)) continue;
-    const after = s.charCodeAt(i);
-    if (after === 0x2d || after === 0x5f) continue;
-    if (runBeforeLineBreak(s, from) >= 40) continue;
-    found ??= [];
-    found.push(from);
   }
   return found;
+}
+
+/** Where the secret key in the run `[start, end)` starts, or −1 when the run holds none. */
+function keyAt(s: string, start: number, end: number): number {
+  let from = start;
+  const before = s.charCodeAt(start - 1);
+  if (before === 0x5c) {
+    let slashes = 1;
+    while (s.charCodeAt(start - 1 - slashes) === 0x5c) slashes++;
+    const e = s.charCodeAt(start);
+    // An even count is escaped backslashes: a literal one, which no key follows either.
+    if (slashes % 2 === 0 || (e !== 0x6e && e !== 0x74 && e !== 0x72)) return -1;
+    from = start + 1;
+  } else if (before === 0x2d || before === 0x5f || before === 0x2e) {
+    return -1;
+  }
+  if (end - from !== 40 || !hasBothCases(s, from, end)) return -1;
+  const after = s.charCodeAt(end);
+  if (after === 0x2d || after === 0x5f) return -1;
+  return runBeforeLineBreak(s, from) >= 40 ? -1 : from;
 }
 
 /** `s` with the 40-character keys at `offsets` replaced by markers, counted. */
