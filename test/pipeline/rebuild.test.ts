@@ -587,7 +587,7 @@ describe('manifest of a rebuilt generation', () => {
     const p = s.partitions[0]!;
     const m = parseManifest(Buffer.from((await l.store.get(`${p.location}${MANIFEST_NAME}`))!.body).toString());
     expect(m).toMatchObject({ sources: [keys.a], rows: 20, baseLocation: p.previous, addedRows: 20 });
-    expect(p.location).toContain(`gen=${s.planId}/`);
+    expect(p.location).toContain(`/gen=${s.planId}`);
   });
 });
 
