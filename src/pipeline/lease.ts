@@ -16,6 +16,19 @@ export interface LeaseRecord extends LeaseGrant {
   readonly acquiredAt: string;
   readonly expiresAt: string;
   readonly released: boolean;
+  /** The child execution acting for `holder` (its parent backfill); absent when the holder acts itself. */
+  readonly execution?: string;
+  /** Start of the range that child works on: children run one at a time, oldest range first. */
+  readonly childFrom?: string;
+}
+
+/**
+ * Which execution asks for the lease. A backfill child asks under its parent's name (`holder`)
+ * with its own `execution` name and the start of its range (`childFrom`).
+ */
+export interface LeaseClaim {
+  readonly execution: string;
+  readonly childFrom?: string;
 }
 
 export interface LeaseDeps {
@@ -39,33 +52,63 @@ function write(store: ObjectStore, record: LeaseRecord, cond: { ifMatch: string 
 
 /**
  * Takes the lease for `holder`. Free (absent, released or expired) ⇒ taken with token + 1;
- * already ours and not released (a redrive of the same execution) ⇒ extended, token kept;
- * anyone else's live lease ⇒ LeaseHeldError. Conditional writes make a race lose with 412.
+ * already held by the same execution and not released (a redrive) ⇒ extended, token kept;
+ * held for the same holder by an earlier child of the same backfill ⇒ taken over with token + 1
+ * (that child has ended: the parent starts the next one only then, and a new token fences it out
+ * if not); anything else live ⇒ LeaseHeldError. Conditional writes make a race lose with 412.
  */
-export async function acquireLease(deps: LeaseDeps, holder: string): Promise<LeaseGrant> {
+export async function acquireLease(deps: LeaseDeps, holder: string, claim?: LeaseClaim): Promise<LeaseGrant> {
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + deps.ttlMs).toISOString();
+  const execution = claim?.execution ?? holder;
+  const child = execution === holder ? {} : { execution, ...(claim?.childFrom ? { childFrom: claim.childFrom } : {}) };
   const current = await readLease(deps.store);
   try {
     if (!current) {
-      const record: LeaseRecord = { holder, token: 1, acquiredAt: now.toISOString(), expiresAt, released: false };
+      const record: LeaseRecord = {
+        holder,
+        token: 1,
+        acquiredAt: now.toISOString(),
+        expiresAt,
+        released: false,
+        ...child,
+      };
       await write(deps.store, record, { ifNoneMatch: '*' });
       return { holder, token: 1 };
     }
     const c = current.record;
-    const mineStill = c.holder === holder && !c.released;
+    const acting = c.execution ?? c.holder;
     const free = c.released || Date.parse(c.expiresAt) <= now.getTime();
-    if (!mineStill && !free) {
-      throw new LeaseHeldError(`lease held by ${c.holder} (token ${c.token}) until ${c.expiresAt}`);
+    const ours = c.holder === holder && !c.released;
+    const mineStill = ours && acting === execution;
+    if (!mineStill && !free && !(ours && isLaterChild(c, execution, claim?.childFrom))) {
+      const who = acting === c.holder ? c.holder : `${c.holder} for execution ${acting}`;
+      throw new LeaseHeldError(`lease held by ${who} (token ${c.token}) until ${c.expiresAt}`);
     }
     const token = mineStill ? c.token : c.token + 1;
     const acquiredAt = mineStill ? c.acquiredAt : now.toISOString();
-    await write(deps.store, { holder, token, acquiredAt, expiresAt, released: false }, { ifMatch: current.etag });
+    await write(
+      deps.store,
+      { holder, token, acquiredAt, expiresAt, released: false, ...child },
+      { ifMatch: current.etag },
+    );
     return { holder, token };
   } catch (err) {
     if (err instanceof PreconditionFailedError) throw new LeaseHeldError(`lost the race for the lease to another run`);
     throw err;
   }
+}
+
+/**
+ * Whether a different execution asking under the same holder is the parent's next child (or its
+ * retry of the same range): both are children and its range starts no earlier. An execution
+ * started from a pasted copy of an earlier child's input, or the holder's own, is not.
+ */
+function isLaterChild(c: LeaseRecord, execution: string, childFrom: string | undefined): boolean {
+  if (execution === c.holder || c.execution === undefined || c.childFrom === undefined || childFrom === undefined) {
+    return false;
+  }
+  return Date.parse(childFrom) >= Date.parse(c.childFrom);
 }
 
 /**

@@ -268,10 +268,19 @@ export async function validateInputTask(
   };
 }
 
-/** AcquireLease: takes the compaction lease for this execution. */
-export async function acquireLeaseTask(deps: WorkflowDeps, payload: { holder: string }): Promise<LeaseGrant> {
-  const grant = await acquireLease(leaseDeps(deps), payload.holder);
-  deps.log?.info('lease acquired', { ...grant });
+/**
+ * AcquireLease: takes the compaction lease for this execution. A backfill child (its holder is
+ * its parent's name) records itself and its range in the lease, so only the parent's next child
+ * may take it over, not a second execution started from a copy of a child's input.
+ */
+export async function acquireLeaseTask(
+  deps: WorkflowDeps,
+  payload: { holder: string; window?: WorkflowWindow; executionName?: string },
+): Promise<LeaseGrant> {
+  const execution = payload.executionName ?? payload.holder;
+  const childFrom = execution !== payload.holder ? payload.window?.start : undefined;
+  const grant = await acquireLease(leaseDeps(deps), payload.holder, { execution, childFrom });
+  deps.log?.info('lease acquired', { ...grant, execution });
   return grant;
 }
 

@@ -141,11 +141,67 @@ describe('scheduled windows', () => {
   });
 });
 
+const PARENT_ARN = 'arn:aws:states:eu-west-1:111122223333:execution:eks-log-lake-compaction:parent-1';
+
 describe('leaseHolderOf', () => {
   it('is the parent name for a backfill child and the execution name otherwise', () => {
-    expect(leaseHolderOf({ from: 'a', to: 'b', leaseHolder: 'parent-1' }, 'child-7')).toBe('parent-1');
+    const child = {
+      from: 'a',
+      to: 'b',
+      leaseHolder: 'parent-1',
+      AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: PARENT_ARN,
+    };
+    expect(leaseHolderOf(child, 'child-7')).toBe('parent-1');
     expect(leaseHolderOf({ scheduledTime: 'x' }, 'sched-1')).toBe('sched-1');
+    expect(leaseHolderOf({ from: 'a', to: 'b' }, 'backfill-1')).toBe('backfill-1');
     expect(() => leaseHolderOf({ leaseHolder: '../control' }, 'e')).toThrow(InvalidInputError);
+  });
+
+  // A pasted child input, or a hand-written one, must not share a running execution's lease.
+  it.each([
+    ['a scheduled run', { scheduledTime: '2025-01-03T10:15:00Z', leaseHolder: 'parent-1' }, /only for the child/],
+    [
+      'a scheduled run that names its starter',
+      {
+        scheduledTime: '2025-01-03T10:15:00Z',
+        leaseHolder: 'parent-1',
+        AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: PARENT_ARN,
+      },
+      /only for the child/,
+    ],
+    [
+      'a backfill started by no execution',
+      { from: 'a', to: 'b', leaseHolder: 'parent-1' },
+      /must be the execution that started/,
+    ],
+    [
+      'a backfill started by another execution',
+      {
+        from: 'a',
+        to: 'b',
+        leaseHolder: 'parent-1',
+        AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: PARENT_ARN.replace('parent-1', 'parent-2'),
+      },
+      /must be the execution that started/,
+    ],
+    [
+      'a backfill whose starter is no execution ARN',
+      { from: 'a', to: 'b', leaseHolder: 'parent-1', AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: 'parent-1' },
+      /must be the execution that started/,
+    ],
+    [
+      'a backfill whose starter is a state machine ARN',
+      {
+        from: 'a',
+        to: 'b',
+        leaseHolder: 'parent-1',
+        AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: 'arn:aws:states:eu-west-1:111122223333:stateMachine:parent-1',
+      },
+      /must be the execution that started/,
+    ],
+  ])('rejects leaseHolder on %s', (_label, input, message) => {
+    expect(() => leaseHolderOf(input, 'operator-rerun')).toThrow(InvalidInputError);
+    expect(() => leaseHolderOf(input, 'operator-rerun')).toThrow(message);
   });
 });
 

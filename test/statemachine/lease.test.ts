@@ -127,6 +127,75 @@ describe('compaction lease', () => {
   });
 });
 
+describe('the lease of a backfill child', () => {
+  const DAY_1 = '2025-01-01T00:00:00.000Z';
+  const DAY_2 = '2025-01-02T00:00:00.000Z';
+
+  it('records which child acts for the parent, and gives a redrive of that child its token back', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await acquireLease(deps(), 'parent-1', { execution: 'child-a', childFrom: DAY_1 });
+    expect(await readLeaseRecord(lake.store)).toMatchObject({
+      holder: 'parent-1',
+      token: 1,
+      execution: 'child-a',
+      childFrom: DAY_1,
+    });
+    lake.clock.advance(60_000);
+    expect(await acquireLease(deps(), 'parent-1', { execution: 'child-a', childFrom: DAY_1 })).toEqual(a);
+  });
+
+  // The parent starts its next child, or its retry of a failed one, only after the previous one ended.
+  it.each([
+    ['the next child', DAY_2],
+    ['the retry of the same range', DAY_1],
+  ])(
+    'lets %s take over a child that died holding it, with a new token that fences the old one out',
+    async (_l, from) => {
+      lake = makeTestLake('2025-01-03T10:20:00Z');
+      const a = await acquireLease(deps(), 'parent-1', { execution: 'child-a', childFrom: DAY_1 });
+      const b = await acquireLease(deps(), 'parent-1', { execution: 'child-b', childFrom: from });
+      expect(b).toEqual({ holder: 'parent-1', token: 2 });
+      await expect(fenceLease(deps(), a)).rejects.toThrow(LeaseLostError);
+      await fenceLease(deps(), b);
+      expect(await readLeaseRecord(lake.store)).toMatchObject({ execution: 'child-b', childFrom: from });
+    },
+  );
+
+  it.each([
+    ['a copy of an earlier child', { execution: 'operator-rerun', childFrom: DAY_1 }],
+    ['an execution naming the parent without a range', { execution: 'operator-rerun' }],
+    ['the parent itself', { execution: 'parent-1' }],
+  ])('refuses %s while a child acts, before any work', async (_l, claim) => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const b = await acquireLease(deps(), 'parent-1', { execution: 'child-b', childFrom: DAY_2 });
+    await expect(acquireLease(deps(), 'parent-1', claim)).rejects.toThrow(
+      /held by parent-1 for execution child-b \(token 1\) until 2025-01-03T10:35:00.000Z/,
+    );
+    await fenceLease(deps(), b);
+  });
+
+  it('refuses a child claim on a lease its holder holds for itself (a scheduled run of that name)', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    await acquireLease(deps(), 'sched-a');
+    await expect(acquireLease(deps(), 'sched-a', { execution: 'operator-rerun', childFrom: DAY_1 })).rejects.toThrow(
+      LeaseHeldError,
+    );
+  });
+
+  it('gives a released or expired child lease to the next claimant with a higher token', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await acquireLease(deps(), 'parent-1', { execution: 'child-a', childFrom: DAY_2 });
+    await releaseLease(deps(), a);
+    const sched = await acquireLease(deps(), 'sched-b');
+    expect(sched.token).toBe(2);
+    lake.clock.advance(TTL_MS + 1);
+    expect(await acquireLease(deps(), 'parent-1', { execution: 'child-c', childFrom: DAY_1 })).toEqual({
+      holder: 'parent-1',
+      token: 3,
+    });
+  });
+});
+
 describe('lease renewal', () => {
   it('only reads while more than half of the grant is left, and extends it after that', async () => {
     lake = makeTestLake('2025-01-03T10:20:00Z');

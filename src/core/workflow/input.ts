@@ -240,16 +240,38 @@ function iso(ms: number): string {
 
 const HOLDER = /^[A-Za-z0-9_-]{1,80}$/;
 
+/** The key Step Functions' `startExecution` integration reads: the ARN of the execution starting this one. */
+const STARTED_BY = 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID';
+
 /**
  * Who holds the lease for this execution: the parent's name for a backfill child (children run
- * one at a time and share it), else the execution's own name.
+ * one at a time and share it), else the execution's own name. `leaseHolder` is accepted only on
+ * a backfill input that also names, as {@link STARTED_BY}, an execution ARN of that name.
  */
 export function leaseHolderOf(input: unknown, executionName: string): string {
-  const given =
-    typeof input === 'object' && input !== null ? (input as Record<string, unknown>).leaseHolder : undefined;
+  const obj = typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {};
+  const given = obj.leaseHolder;
   const holder = given ?? executionName;
   if (typeof holder !== 'string' || !HOLDER.test(holder)) {
     throw new InvalidInputError(`lease holder must be an execution name, got ${JSON.stringify(holder)}`);
   }
+  if (given === undefined) return holder;
+  if (!('from' in obj) || 'scheduledTime' in obj) {
+    throw new InvalidInputError('leaseHolder is only for the child executions of a backfill, never a scheduled run');
+  }
+  const parent = executionNameOfArn(obj[STARTED_BY]);
+  if (parent !== holder) {
+    throw new InvalidInputError(
+      `leaseHolder ${holder} must be the execution that started this one (${STARTED_BY}: ${JSON.stringify(obj[STARTED_BY] ?? null)})`,
+    );
+  }
   return holder;
+}
+
+/** `arn:aws:states:<region>:<account>:execution:<state machine>:<name>` → name; undefined for anything else. */
+function executionNameOfArn(arn: unknown): string | undefined {
+  if (typeof arn !== 'string') return undefined;
+  const parts = arn.split(':');
+  if (parts.length !== 8 || parts[0] !== 'arn' || parts[2] !== 'states' || parts[5] !== 'execution') return undefined;
+  return parts[7];
 }
