@@ -263,12 +263,12 @@ async function unreadableOf(store: ObjectStore, planId: string, keys: readonly s
 }
 
 /**
- * Re-derives published partitions from raw: for each partition of the request, stages exactly
- * the raw objects its manifest lists as `sources` with today's code, keeps the rows that land in
- * that partition, and publishes them as a new generation that replaces the old one (not merged
- * with it) through the usual path: manifest, retirement record, fenced catalog switch. Holds the
- * compaction lease throughout. A partition with a source gone is refused unless
- * `allowMissingSources`; one whose rebuild gives the same rows is left as it is.
+ * Re-derives published partitions from raw: stages the raw objects the request's partitions list
+ * as `sources` with today's code, gives each partition of the range the rows that land in it, and
+ * publishes them as new generations that replace the old ones (not merged with them) through the
+ * usual path: manifest, retirement record, fenced catalog switch. Holds the compaction lease
+ * throughout. A partition with a source gone is refused unless `allowMissingSources`; one whose
+ * rows come out the same is left as it is; rows that would leave the range refuse the whole run.
  */
 export async function rebuildPartitions(deps: RebuildDeps, req: RebuildRequest): Promise<RebuildSummary> {
   checkDate('from', req.from);

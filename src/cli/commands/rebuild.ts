@@ -167,9 +167,10 @@ export function rebuildCommand(overrides: Partial<RebuildCommandDeps> = {}): Com
       'after',
       [
         '',
-        'Each partition is rebuilt from exactly the raw objects its manifest lists as sources and published',
-        'as a new generation that replaces the old one (not merged with it); the old generation is retired',
-        'and removed by GC after the grace period. The compaction lease is held throughout (holder',
+        "The raw objects the selected partitions' manifests list as sources are read again with the current",
+        'code; each partition of the range gets the rows that code maps to it, published as a new generation',
+        'that replaces the old one (not merged with it); the old generation is retired and removed by GC',
+        'after the grace period. The compaction lease is held throughout (holder',
         'rebuild-<time>), so a rebuild never overlaps a workflow run. A partition whose rebuilt rows are',
         'the ones published is left as it is. Rebuilt audit_events hours owe their audit_hourly_summary rollup,',
         'which the next `eks-log-lake run` rebuilds.',
@@ -179,7 +180,8 @@ export function rebuildCommand(overrides: Partial<RebuildCommandDeps> = {}): Com
         '  $ eks-log-lake rebuild --lake ./lake --from 2026-11-01 --to 2026-11-08 --table audit_events --json',
         '',
         `Exit code 0 when every selected partition was rebuilt or unchanged, ${EXIT_PARTLY_REFUSED} when some were refused`,
-        '(a source object gone), 1 on bad options, a held lease or a failure.',
+        '(a source object gone, or rows the current code would move out of the range or a partition it would',
+        'leave empty), 1 on bad options, a held lease or a failure.',
       ].join('\n'),
     )
     .action(async (opts: RebuildCliOptions) => {
