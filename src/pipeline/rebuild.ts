@@ -107,8 +107,8 @@ export interface RebuildSummary {
   events: number;
   stagedRows: number;
   /**
-   * Duplicates dropped while staging, inside one chunk of raw objects that feed the same
-   * partitions; those found between chunks are counted per partition.
+   * Duplicates dropped while staging, inside one chunk of up to 32 raw objects; those found
+   * between chunks are counted per partition.
    */
   stagingDuplicates: number;
   quarantined: number;
