@@ -223,24 +223,29 @@ function runBeforeLineBreak(s: string, at: number): number {
 function secretKeyOffsets(s: string): number[] | null {
   let found: number[] | null = null;
   const n = s.length;
-  let start = -1;
-  for (let i = 0; i <= n; i++) {
-    // NaN past the end is no key character: it closes the last run.
-    if (isKeyChar(s.charCodeAt(i))) {
-      if (start < 0) start = i;
+  // `p` always follows a character outside the alphabet (or starts the text). Every run of 40
+  // or more starting in [p, p + 40) covers p + 39, so one probe there skips most text.
+  let p = 0;
+  while (p + 40 <= n) {
+    const q = p + 39;
+    if (!isKeyChar(s.charCodeAt(q))) {
+      p = q + 1;
       continue;
     }
-    if (start < 0) continue;
-    const len = i - start;
-    const from = start;
-    start = -1;
+    let start = q;
+    while (start > p && isKeyChar(s.charCodeAt(start - 1))) start--;
+    let end = q + 1;
+    while (end < n && isKeyChar(s.charCodeAt(end))) end++;
     // Only a run of 40, or 41 after a backslash (an escape's letter first), can be a key.
-    if (len !== 40 && len !== 41) continue;
-    const at = keyAt(s, from, i);
-    if (at >= 0) {
-      found ??= [];
-      found.push(at);
+    const len = end - start;
+    if (len === 40 || len === 41) {
+      const at = keyAt(s, start, end);
+      if (at >= 0) {
+        found ??= [];
+        found.push(at);
+      }
     }
+    p = end + 1;
   }
   return found;
 }
@@ -262,7 +267,8 @@ function keyAt(s: string, start: number, end: number): number {
   if (end - from !== 40 || !hasBothCases(s, from, end)) return -1;
   const after = s.charCodeAt(end);
   if (after === 0x2d || after === 0x5f) return -1;
-  return runBeforeLineBreak(s, from) >= 40 ? -1 : from;
+  // A block's lines are longer (64 or 76): a 40-character line after one is its last.
+  return runBeforeLineBreak(s, from) > 40 ? -1 : from;
 }
 
 /** `s` with the 40-character keys at `offsets` replaced by markers, counted. */

@@ -366,6 +366,30 @@ describe('redactSecrets: 40-character secret keys', () => {
     fc.array(keyChar, { minLength: min, maxLength: max }).map((cs) => cs.join(''));
   const edge = fc.constantFrom('', ' ', '"', ':', '=', '\n', '\\n', ',', '-', '.', '?');
 
+  it('finds every secret key wherever it sits among runs of other lengths and delimiters', () => {
+    const piece = fc.oneof(
+      fc.constant(CANARY.awsSecret),
+      run(1, 39),
+      run(41, 90),
+      fc.constantFrom(CANARY.akid, '[REDACTED:jwt]', 'x-y_z.w'),
+    );
+    const delimiter = fc.constantFrom(' ', ':', '"', ',', '\n', '\t', '=', '(', ')');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(piece, delimiter), { maxLength: 12 }), (parts) => {
+        const text = parts.map(([p, d]) => `${d}${p}`).join('');
+        // A key on the line after a run of more than 40 is the last line of a base64 block.
+        const lastOfBlock = (i: number) => parts[i]![1] === '\n' && i > 0 && parts[i - 1]![0].length > 40;
+        const keys = parts.filter(([p], i) => p === CANARY.awsSecret && !lastOfBlock(i)).length;
+        const counts: RedactionCounts = {};
+        const out = redactSecrets(text, counts, { keyIdsAlone: false, keyIdNearby: true });
+        if (keys === parts.filter(([p]) => p === CANARY.awsSecret).length) expect(out).not.toContain(CANARY.awsSecret);
+        expect(counts.aws_secret_access_key ?? 0).toBe(keys);
+        for (const [p] of parts) if (p.length !== 40 && !p.includes('AKIA')) expect(out).toContain(p);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('never redacts a 40-character window of a longer [A-Za-z0-9/+] run, nor the key id beside it', () => {
     fc.assert(
       fc.property(run(0, 30), run(0, 30), run(41, 120), edge, edge, fc.boolean(), (a, b, long, d1, d2, json) => {
