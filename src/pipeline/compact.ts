@@ -27,7 +27,7 @@ import {
   type TimeBounds,
   timeBoundsFor,
 } from '../core/compact/index.ts';
-import { InvalidInputError } from '../core/errors.ts';
+import { CommitConflictError, InvalidInputError, PreconditionFailedError } from '../core/errors.ts';
 import { decodeParquet, encodeParquet } from '../core/parquet.ts';
 import { type CuratedTableName, tableDef } from '../core/schema.ts';
 import type { Catalog, Log, Metrics, ObjectStore } from '../ports.ts';
@@ -129,6 +129,11 @@ export interface MergeResult {
   changed: boolean;
   /** The generation the merge started from; publish refuses to switch if the catalog moved since. */
   baseLocation: string | null;
+  /**
+   * Chunk ids whose staged files of this partition `location` holds (merged, or all duplicates of
+   * its rows); WriteLedger records a chunk's objects only when every partition it staged into has it.
+   */
+  chunks?: string[];
   rows: number;
   addedRows: number;
   duplicates: number;
@@ -424,6 +429,36 @@ interface MergeInput {
   readonly textBytes: number;
   readonly sources: readonly string[];
   readonly fromBase: boolean;
+  /** ETag of a staged Parquet file (empty for the base's files). */
+  readonly etag?: string;
+}
+
+/** Hex digits of a generation's content id (48 bits: collisions need ~16 M merges of one plan and partition). */
+const CONTENT_ID_HEX = 12;
+
+/**
+ * Digest of a merge's staged inputs: every file's name, ETag and row count, in key order, and
+ * whether it replaces the base. Equal digests mean the same rows were staged.
+ */
+function stagedDigest(staged: readonly MergeInput[], replace: boolean): string {
+  const lines = staged.map((f) => `${f.key}\t${f.etag ?? ''}\t${f.rows}`);
+  return sha256Hex(`${replace ? 'replace' : 'add'}\n${lines.join('\n')}\n`);
+}
+
+/**
+ * Writes a file of a new generation only if absent: a stale or concurrent merge must never change
+ * one another run may have published. An existing object with the same bytes is the same write
+ * done earlier (a rerun after a crash); anything else is a conflict, never overwritten.
+ */
+async function putOnce(store: ObjectStore, key: string, body: Uint8Array | string, contentType: string): Promise<void> {
+  try {
+    await store.put(key, body, { contentType, ifNoneMatch: '*' });
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    const have = await store.get(key);
+    if (have && sha256Hex(have.body) === sha256Hex(body)) return;
+    throw new CommitConflictError(`${key} already exists with other content; merge again`);
+  }
 }
 
 async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
@@ -466,6 +501,7 @@ function resultOf(m: PartitionManifest, changed: boolean): MergeResult {
     location: m.location,
     changed,
     baseLocation: m.baseLocation,
+    chunks: [...(m.staged?.chunks ?? [])],
     rows: m.rows,
     addedRows: m.addedRows,
     duplicates: m.duplicates,
@@ -476,9 +512,10 @@ function resultOf(m: PartitionManifest, changed: boolean): MergeResult {
 
 /**
  * Phase 2: merges the partition's published generation with everything staged for it under
- * `planId` into a new generation `…/gen=<planId>/part-NNNNN.parquet` plus `_manifest.json`.
- * Rows already published win over staged copies. A no-op when the catalog already points at
- * this generation or its manifest is complete for the current base (crash and rerun safe).
+ * `planId` into a new generation `…/gen=<planId>-<content id>/part-NNNNN.parquet` plus
+ * `_manifest.json`, named after its base and staged files and written only where absent. Rows
+ * already published win over staged copies. A no-op when the current generation already merged
+ * these staged files, or a manifest of this base and these files exists (crash and rerun safe).
  */
 export async function mergePartition(
   deps: CompactionDeps,
@@ -500,37 +537,53 @@ export async function mergePartition(
   const table = input.table as CompactedTable;
   checkPartitionValues(values);
   const def = tableDef(table);
-  const location = generationPrefix(table, values, planId);
   const current = await deps.catalog.getPartition(table, values);
   const baseLocation = current?.location ?? null;
 
-  if (baseLocation === location) {
-    const m = await readManifest(deps.store, location);
-    if (!m) throw new InvalidInputError(`published generation ${location} has no manifest`);
-    return resultOf(m, false);
-  }
-  const existing = await readManifest(deps.store, location).catch(() => undefined);
-  if (existing && existing.baseLocation === baseLocation) return resultOf(existing, true);
-
   const only = input.replaceWith ? new Set(input.replaceWith.chunks) : null;
-  const base =
-    baseLocation && !only ? await baseInputs(deps.store, baseLocation) : { inputs: [], sources: [] as string[] };
   const staged: MergeInput[] = [];
-  const stagePrefix = stagingPrefix(planId, table, values);
-  for await (const o of deps.store.list(stagePrefix)) {
-    if (!o.key.endsWith('.json')) continue;
+  const etags = new Map<string, string>();
+  const sidecars: string[] = [];
+  for await (const o of deps.store.list(stagingPrefix(planId, table, values))) {
     if (only && !only.has(chunkOfStaged(o.key))) continue;
-    const side = await readJson<{ rows: number; textBytes: number; sources: string[] }>(deps.store, o.key);
+    if (o.key.endsWith('.parquet')) etags.set(o.key, o.etag);
+    else if (o.key.endsWith('.json')) sidecars.push(o.key);
+  }
+  for (const key of sidecars) {
+    const side = await readJson<{ rows: number; textBytes: number; sources: string[] }>(deps.store, key);
     if (!side) continue;
+    const parquet = key.replace(/\.json$/, '.parquet');
     staged.push({
-      key: o.key.replace(/\.json$/, '.parquet'),
+      key: parquet,
       rows: side.rows,
       textBytes: side.textBytes,
       sources: side.sources,
       fromBase: false,
+      etag: etags.get(parquet) ?? '',
     });
   }
   staged.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const chunks = new Set(staged.map((f) => chunkOfStaged(f.key)));
+  const stagedInputs = { digest: stagedDigest(staged, only !== null), chunks: [...chunks].sort() };
+
+  // The current generation already holds exactly these staged files (a rerun after the switch).
+  const currentManifest = baseLocation
+    ? await readManifest(deps.store, baseLocation).catch(() => undefined)
+    : undefined;
+  if (currentManifest?.planId === planId && currentManifest.staged?.digest === stagedInputs.digest) {
+    return resultOf(currentManifest, false);
+  }
+  // Named after its base and its staged files: a merge of other inputs (a chunk that failed
+  // before, staged since) or over another base never finds, reuses or writes this generation.
+  const budget = budgetOf(deps);
+  const contentId = sha256Hex(`${baseLocation ?? ''}\n${stagedInputs.digest}\n${budget}`).slice(0, CONTENT_ID_HEX);
+  const location = generationPrefix(table, values, planId, contentId);
+  const existing = await readManifest(deps.store, location).catch(() => undefined);
+  if (existing && existing.baseLocation === baseLocation && existing.staged?.digest === stagedInputs.digest) {
+    return resultOf(existing, true);
+  }
+  const base =
+    baseLocation && !only ? await baseInputs(deps.store, baseLocation) : { inputs: [], sources: [] as string[] };
 
   // Pass 1: keys only (a narrow projection), to find duplicates before reading whole files.
   const seen = new DedupeSet();
@@ -539,7 +592,6 @@ export async function mergePartition(
   let addedRows = 0;
   // A single chunk's files were deduped against each other while staging; with nothing
   // published yet there is nothing else to compare them with.
-  const chunks = new Set(staged.map((f) => chunkOfStaged(f.key)));
   const skipKeys = base.inputs.length === 0 && chunks.size <= 1;
   for (const f of [...base.inputs, ...staged]) {
     if (skipKeys) {
@@ -575,16 +627,16 @@ export async function mergePartition(
       duplicates,
       files: base.inputs.length,
       bytesOut: 0,
+      chunks: [...stagedInputs.chunks],
     };
   }
 
   // Pass 2: big clean files are carried over byte for byte; small or filtered ones are merged.
-  const budget = budgetOf(deps);
   const files: ManifestFile[] = [];
   let pending = new SortedBatch(def);
   const put = async (body: Uint8Array, rows: number, textBytes: number) => {
     const key = `${location}part-${pad(files.length)}.parquet`;
-    await deps.store.put(key, body, { contentType: 'application/vnd.apache.parquet' });
+    await putOnce(deps.store, key, body, 'application/vnd.apache.parquet');
     files.push({ key, rows, bytes: body.byteLength, sha256: sha256Hex(body), textBytes });
   };
   const flush = async () => {
@@ -628,9 +680,10 @@ export async function mergePartition(
     duplicates,
     files,
     sources: [...sources].sort(),
+    staged: stagedInputs,
   };
   // The manifest is the commit record of the generation: written last, read by publish and GC.
-  await deps.store.put(`${location}${MANIFEST_NAME}`, serializeManifest(manifest), { contentType: 'application/json' });
+  await putOnce(deps.store, `${location}${MANIFEST_NAME}`, serializeManifest(manifest), 'application/json');
   return resultOf(manifest, true);
 }
 

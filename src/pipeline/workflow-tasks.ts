@@ -12,8 +12,8 @@ import {
   resolveWindow,
   startingWatermark,
 } from '../core/workflow/input.ts';
-import type { ChunkLimits } from '../core/workflow/plan.ts';
-import { groupsOf } from '../core/workflow/plan.ts';
+import type { ChunkLimits, PlanChunk } from '../core/workflow/plan.ts';
+import { groupsOf, planIdOf } from '../core/workflow/plan.ts';
 import { DEFAULT_QUIET_CLUSTER_SETTINGS, type QuietClusterSettings } from '../core/workflow/quiet-clusters.ts';
 import type { TimeRange, WorkflowWindow } from '../core/workflow/window.ts';
 import type { Clock, Log, Metrics, ObjectStore } from '../ports.ts';
@@ -252,8 +252,19 @@ const leaseDeps = (deps: WorkflowDeps): LeaseDeps => ({
  */
 const runKey = (lease: LeaseGrant, planId: string) => `${lease.holder}/${planId}`;
 
-/** Chunk ids travel as numbers in the state; compaction names its staged files by this string. */
-const chunkName = (chunkId: number) => `c${String(chunkId).padStart(5, '0')}`;
+/**
+ * Chunk ids travel as numbers in the state; compaction names its staged files by this string.
+ * It carries a hash of the chunk's keys and ETags: attempts that share a run key (backfill
+ * children of one parent) can number other objects alike, and must not reuse each other's results.
+ */
+const chunkName = (chunk: PlanChunk) =>
+  `c${String(chunk.chunkId).padStart(5, '0')}-${planIdOf(chunk.objects).slice(0, 12)}`;
+
+/** A chunk's stored stage result, only if it was staged from exactly this chunk's objects. */
+async function readStaged(deps: WorkflowDeps, run: string, chunk: PlanChunk): Promise<StageResult | undefined> {
+  const done = await maybeReadRunFile<StageResult>(deps.store, run, `staged/${chunk.chunkId}.json`);
+  return done?.chunkId === chunkName(chunk) ? done : undefined;
+}
 const partitionId = (p: PartitionRef) => `${p.table}/${p.values.join('/')}`;
 const hourCount = (w: WorkflowWindow) => (Date.parse(w.end) - Date.parse(w.start)) / 3_600_000;
 
@@ -351,16 +362,16 @@ export async function stageObjectsTask(
 ): Promise<{ chunkId: number; partitions: number }> {
   const { planId, chunkId } = payload;
   const run = runKey(payload.lease, planId);
-  const done = await maybeReadRunFile<StageResult>(deps.store, run, `staged/${chunkId}.json`);
-  if (done) return { chunkId, partitions: done.partitions.length };
   try {
-    await fenceLease(leaseDeps(deps), payload.lease);
     const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
     const chunk = plan.chunks.find((c) => c.chunkId === chunkId);
     if (!chunk) throw new Error(`plan ${planId} has no chunk ${chunkId}`);
+    const done = await readStaged(deps, run, chunk);
+    if (done) return { chunkId, partitions: done.partitions.length };
+    await fenceLease(leaseDeps(deps), payload.lease);
     const staged = await deps.compaction.stageObjects({
       planId,
-      chunkId: chunkName(chunkId),
+      chunkId: chunkName(chunk),
       keys: chunk.objects.map((o) => o.key),
     });
     await writeRunFile(deps.store, run, `staged/${chunkId}.json`, staged);
@@ -378,10 +389,13 @@ export async function planMergeTask(
   payload: { planId: string; lease: LeaseGrant; staged: readonly StageRecord[] },
 ): Promise<{ groups: number[]; partitions: number; failedChunks: number }> {
   const run = runKey(payload.lease, payload.planId);
+  const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
   const touched = new Map<string, PartitionRef>();
   for (const s of payload.staged) {
     if (s.failed) continue;
-    const staged = await readRunFile<StageResult>(deps.store, run, `staged/${s.chunkId}.json`);
+    const chunk = plan.chunks.find((c) => c.chunkId === s.chunkId);
+    const staged = chunk && (await readStaged(deps, run, chunk));
+    if (!staged) throw new Error(`run ${run} has no stage result of chunk ${s.chunkId} as planned`);
     for (const p of staged.partitions) touched.set(partitionId(p), { table: p.table, values: p.values });
   }
   const partitions = [...touched.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => p);
@@ -704,14 +718,25 @@ export async function writeLedgerTask(
   let eventsIn = 0;
   let quarantined = 0;
   let duplicatesRemoved = 0;
+  const mergedById = new Map(merged.map((m) => [partitionId(m), m]));
   for (const chunk of plan.chunks) {
-    const staged = await maybeReadRunFile<StageResult>(deps.store, run, `staged/${chunk.chunkId}.json`);
+    const staged = await readStaged(deps, run, chunk);
     if (!staged) continue;
     seenPartitions.push(...staged.partitions.map((p) => p.values));
     eventsIn += staged.events;
     quarantined += staged.quarantined + staged.quarantinedObjects;
     duplicatesRemoved += staged.duplicates;
     if (!staged.partitions.every((p) => publishedIds.has(partitionId(p)))) continue;
+    // Published is not enough: the generation must hold this chunk's staged files, or its rows
+    // would be lost for good once its objects count as processed. Planned again instead.
+    const name = chunkName(chunk);
+    const without = staged.partitions.filter((p) => !mergedById.get(partitionId(p))?.chunks?.includes(name));
+    if (without.length > 0) {
+      const cause = `staged into ${without.length} partition(s) whose published generation lacks its files (${partitionId(without[0]!)}); its objects are planned again`;
+      deps.log?.error('chunk not in the published generations', { chunk: chunk.chunkId, cause });
+      failures.push({ id: `chunk ${chunk.chunkId}`, error: 'UnmergedChunkError', cause });
+      continue;
+    }
     doneObjects.push(...chunk.objects.map((o) => ({ key: o.key, etag: o.etag })));
     // Objects of a chunk are counted for every hour the chunk touched (an upper bound per hour).
     for (const id of new Set(staged.partitions.map((p) => p.values.join('/')))) {

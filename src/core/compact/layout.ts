@@ -43,10 +43,23 @@ export function partitionPrefix(table: CuratedTableName, values: readonly string
   return `curated/${table}/${hivePath(values)}`;
 }
 
-/** The immutable generation a plan writes for a partition; the catalog points at one of these. */
-export function generationPrefix(table: CuratedTableName, values: readonly string[], planId: string): string {
+const CONTENT_ID_RE = /^[0-9a-f]{1,32}$/;
+
+/**
+ * The immutable generation a plan writes for a partition; the catalog points at one of these.
+ * `contentId` (hex) names what it was merged from, so other inputs never share its prefix.
+ */
+export function generationPrefix(
+  table: CuratedTableName,
+  values: readonly string[],
+  planId: string,
+  contentId?: string,
+): string {
   checkPlanId(planId);
-  return `${partitionPrefix(table, values)}gen=${planId}/`;
+  if (contentId !== undefined && !CONTENT_ID_RE.test(contentId)) {
+    throw new InvalidInputError(`bad generation content id ${JSON.stringify(contentId)}`);
+  }
+  return `${partitionPrefix(table, values)}gen=${planId}${contentId === undefined ? '' : `-${contentId}`}/`;
 }
 
 /** Where phase 1 stages a partition's rows for a plan before the merge. */

@@ -32,6 +32,17 @@ export interface PartitionManifest {
   readonly files: readonly ManifestFile[];
   /** Raw objects whose events are in this generation (sorted, cumulative over generations). */
   readonly sources: readonly string[];
+  /**
+   * The staged files this generation merged over its base: their digest (part of its name, so
+   * other inputs never reuse it) and the chunk ids that wrote them. Absent in older manifests.
+   */
+  readonly staged?: StagedInputs;
+}
+
+/** What a merge read from staging: a digest of every staged file (name, ETag, rows) and their chunks. */
+export interface StagedInputs {
+  readonly digest: string;
+  readonly chunks: readonly string[];
 }
 
 /** Stable JSON text of a manifest (fixed member order, trailing newline). */
@@ -48,6 +59,7 @@ export function serializeManifest(m: PartitionManifest): string {
     duplicates: m.duplicates,
     files: m.files.map((f) => ({ key: f.key, rows: f.rows, bytes: f.bytes, sha256: f.sha256, textBytes: f.textBytes })),
     sources: [...m.sources],
+    ...(m.staged ? { staged: { digest: m.staged.digest, chunks: [...m.staged.chunks] } } : {}),
   };
   return `${JSON.stringify(ordered, null, 1)}\n`;
 }

@@ -1,0 +1,318 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type LocalRunOptions, runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
+import { MANIFEST_NAME } from '../../src/core/compact/index.ts';
+import { CommitConflictError } from '../../src/core/errors.ts';
+import { type CompactionDeps, mergePartition, publishPartitions, stageObjects } from '../../src/pipeline/compact.ts';
+import { readProcessed } from '../../src/pipeline/ledger.ts';
+import type { ObjectStore } from '../../src/ports.ts';
+import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
+
+// A later execution can plan exactly the objects of an earlier one (same planId): the next
+// scheduled run after a failed one, the automatic retry of a backfill child, an operator's
+// re-run. Nothing the earlier one left behind (staged results, generations, stalled merges) may
+// make an object count as processed without its rows published, nor change a published generation.
+
+let lake: TestLake;
+afterEach(() => lake?.cleanup());
+
+const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
+const HOUR_07 = 'dt=2025-01-03/hour=07';
+
+const eventIds = async (l: TestLake) => (await publishedRows(l, 'audit_events')).map((r) => r.event_id);
+
+function failure(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+/** Fails chunk `chunkId` of StageObjects while `active()` holds (an object unreadable this time). */
+function failingChunk(chunkId: number, active: () => boolean, wrap?: LocalRunOptions['wrapTask']) {
+  return ((state, h) => {
+    const inner = wrap ? wrap(state, h) : h;
+    if (state !== 'StageObjects') return inner;
+    return async (i) => {
+      if (active() && i.Payload.chunkId === chunkId) throw failure('RawObjectError', 'injected: read failed');
+      return inner(i);
+    };
+  }) satisfies LocalRunOptions['wrapTask'];
+}
+
+describe('a later execution of the same plan', () => {
+  for (const failAt of ['PublishPartitions', 'RunAthenaSteps'] as const) {
+    it(`publishes the rows of a chunk that failed in an earlier run that then failed at ${failAt}`, async () => {
+      lake = makeTestLake('2025-01-03T10:20:00Z', { maxChunkObjects: 1 });
+      // Two objects, a chunk each, both with events in the partition of hour 10.
+      const keys = [
+        await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]),
+        await putRawObject(lake, '2025-01-03T10:06:00Z', [{ id: '2', time: '2025-01-03T10:02:00Z' }]),
+      ];
+      const first = await runLocalWorkflow(
+        { scheduledTime: '2025-01-03T10:15:00Z' },
+        {
+          deps: lake.deps,
+          executionName: 'run-1',
+          wrapTask: failingChunk(
+            1,
+            () => true,
+            (state, h) =>
+              state !== failAt
+                ? h
+                : async (i) => {
+                    // RunAthenaSteps fails after the publish; PublishPartitions before it.
+                    if (failAt === 'RunAthenaSteps') await h(i);
+                    throw failure('QueryFailedError', `injected: ${failAt} failed`);
+                  },
+          ),
+        },
+      );
+      expect(first).toMatchObject({ status: 'FAILED', failedState: failAt });
+      expect(await readProcessed(lake.store, 'dt=2025-01-03/hour=10')).toEqual({});
+
+      lake.clock.advance(40 * 60_000); // the failed run's lease expires
+      const second = await runLocalWorkflow({ scheduledTime: '2025-01-03T10:30:00Z' }, { deps: lake.deps });
+      expect(second.status).toBe('SUCCEEDED');
+      expect(Object.keys(await readProcessed(lake.store, 'dt=2025-01-03/hour=10')).sort()).toEqual([...keys].sort());
+      expect(await eventIds(lake)).toEqual(['1', '2'].map(cwlId));
+    });
+  }
+
+  it('publishes the rows of a chunk that failed in the first attempt of a retried backfill child', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z', { childRangeHours: 1, maxChunkObjects: 1 });
+    const keys = [
+      await putRawObject(lake, '2025-01-03T07:10:00Z', [{ id: '30', time: '2025-01-03T07:09:00Z' }]),
+      await putRawObject(lake, '2025-01-03T07:11:00Z', [{ id: '31', time: '2025-01-03T07:10:00Z' }]),
+    ];
+    await putRawObject(lake, '2025-01-03T08:10:00Z', [{ id: '40', time: '2025-01-03T08:09:00Z' }]);
+    let attempt = 0; // of the child for hour 07, which shares the parent's lease holder and run files
+    const run = await runLocalWorkflow(
+      { from: '2025-01-03T07:00:00Z', to: '2025-01-03T09:00:00Z' },
+      {
+        deps: lake.deps,
+        executionName: 'backfill-1',
+        wrapTask: failingChunk(
+          1,
+          () => attempt === 1,
+          (state, h) => {
+            if (state === 'StartChildExecution')
+              return async (i) => {
+                if (i.Input.from === '2025-01-03T07:00:00.000Z') attempt++;
+                return h(i);
+              };
+            if (state === 'RunAthenaSteps')
+              return async (i) => {
+                const out = await h(i);
+                if (attempt === 1) throw failure('QueryFailedError', 'injected: Athena statement failed');
+                return out;
+              };
+            return h;
+          },
+        ),
+      },
+    );
+    expect(attempt).toBe(2); // the child's Retry ran it again
+    expect(run.status).toBe('SUCCEEDED');
+    expect(Object.keys(await readProcessed(lake.store, HOUR_07)).sort()).toEqual([...keys].sort());
+    expect(await eventIds(lake)).toEqual(['30', '31', '40'].map(cwlId));
+  });
+
+  it('stages every object again when a retried backfill child numbers its chunks differently', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z', { childRangeHours: 1, maxChunkObjects: 2 });
+    // a, b (chunk 0) and c, d (chunk 1) of arrival hour 07. After chunk 0 fails, the retry plans
+    // the same four objects (same planId) as c, d (chunk 0) and the suspects a and b (chunks 1, 2).
+    const keys = [
+      await putRawObject(lake, '2025-01-03T07:10:00Z', [{ id: '1', time: '2025-01-03T07:09:00Z' }]),
+      await putRawObject(lake, '2025-01-03T07:11:00Z', [{ id: '2', time: '2025-01-03T07:10:00Z' }]),
+      await putRawObject(lake, '2025-01-03T07:12:00Z', [{ id: '3', time: '2025-01-03T07:11:00Z' }]),
+      await putRawObject(lake, '2025-01-03T07:13:00Z', [{ id: '4', time: '2025-01-03T07:12:00Z' }]),
+    ];
+    await putRawObject(lake, '2025-01-03T08:10:00Z', [{ id: '9', time: '2025-01-03T08:09:00Z' }]);
+    let attempt = 0;
+    const read: string[] = [];
+    const steps = lake.deps.compaction;
+    const stage = steps.stageObjects.bind(steps);
+    steps.stageObjects = async (i) => {
+      if (attempt === 2) read.push(...i.keys);
+      return stage(i);
+    };
+    const run = await runLocalWorkflow(
+      { from: '2025-01-03T07:00:00Z', to: '2025-01-03T09:00:00Z' },
+      {
+        deps: lake.deps,
+        executionName: 'backfill-2',
+        wrapTask: failingChunk(
+          0,
+          () => attempt === 1,
+          (state, h) => {
+            if (state === 'StartChildExecution')
+              return async (i) => {
+                if (i.Input.from === '2025-01-03T07:00:00.000Z') attempt++;
+                return h(i);
+              };
+            if (state === 'MergePartition' && attempt === 1)
+              return async () => {
+                throw failure('Sandbox.Timedout', 'Task timed out after 900.00 seconds');
+              };
+            return h;
+          },
+        ),
+      },
+    );
+    expect(attempt).toBe(2);
+    expect(run.status).toBe('SUCCEEDED');
+    // Object a is chunk 1 of the retry: it was read, not taken for attempt 1's chunk 1 (c, d).
+    expect(read).toContain(keys[0]);
+    expect(Object.keys(await readProcessed(lake.store, HOUR_07)).sort()).toEqual([...keys].sort());
+    expect(await eventIds(lake)).toEqual(['1', '2', '3', '4', '9'].map(cwlId));
+  });
+
+  it('records no object as processed whose staged rows the published generation lacks, and plans it again', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z', { maxChunkObjects: 1 });
+    const keys = [
+      await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]),
+      await putRawObject(lake, '2025-01-03T10:06:00Z', [{ id: '2', time: '2025-01-03T10:02:00Z' }]),
+    ];
+    // Chunk 1's staged files vanish between staging and the merge (deleted by hand, or by a
+    // lifecycle rule): its partition is published without them.
+    const first = await runLocalWorkflow(
+      { scheduledTime: '2025-01-03T10:15:00Z' },
+      {
+        deps: lake.deps,
+        executionName: 'run-1',
+        wrapTask: (state, h) =>
+          state !== 'PlanMerge'
+            ? h
+            : async (i) => {
+                const staged: string[] = [];
+                for await (const o of lake.store.list('control/staging/'))
+                  if (/\/c00001-/.test(o.key)) staged.push(o.key);
+                expect(staged).not.toEqual([]);
+                await lake.store.delete(staged);
+                return h(i);
+              },
+      },
+    );
+    expect(first.status).toBe('FAILED');
+    expect(first).toMatchObject({ error: 'ItemsFailedError' });
+    expect(first.cause).toContain('1 of 3 items failed');
+    expect(first.cause).toContain('chunk 1: UnmergedChunkError');
+    expect(await readProcessed(lake.store, 'dt=2025-01-03/hour=10')).toEqual({ [keys[0]!]: expect.any(String) });
+    expect(await eventIds(lake)).toEqual([cwlId('1')]);
+
+    lake.clock.advance(15 * 60_000);
+    const second = await runLocalWorkflow({ scheduledTime: '2025-01-03T10:30:00Z' }, { deps: lake.deps });
+    expect(second.status).toBe('SUCCEEDED');
+    expect(Object.keys(await readProcessed(lake.store, 'dt=2025-01-03/hour=10')).sort()).toEqual([...keys].sort());
+    expect(await eventIds(lake)).toEqual(['1', '2'].map(cwlId));
+  });
+});
+
+describe('a stale merge', () => {
+  const PART = { table: 'audit_events' as const, values: ['111122223333', 'prod-eu-1', '2025-01-03', '10'] };
+
+  it('leaves a generation another run of the same plan published untouched', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]);
+    const b = await putRawObject(lake, '2025-01-03T10:06:00Z', [{ id: '2', time: '2025-01-03T10:02:00Z' }]);
+    const deps: CompactionDeps = { store: lake.store, catalog: lake.catalog, log: QUIET, now: () => lake.clock.now() };
+    const planId = 'p0000000000000000001'; // one plan in both executions: same objects and ETags
+    const part = { planId, ...PART, values: [...PART.values] };
+
+    // Execution 1 staged chunk 0 only (its chunk 1 failed); its merge read the catalog and the
+    // staging, then stalled before its first write while its lease expired.
+    await stageObjects(deps, { planId, chunkId: 'c00000', keys: [a] });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let reached!: () => void;
+    const atGate = new Promise<void>((r) => {
+      reached = r;
+    });
+    const writes: string[] = [];
+    const stalled = new Proxy(lake.store, {
+      get(target, prop, receiver) {
+        if (prop === 'put')
+          return async (key: string, body: Uint8Array | string, o?: object) => {
+            if (key.startsWith('curated/')) {
+              reached();
+              await gate;
+              writes.push(key);
+            }
+            return target.put(key, body, o);
+          };
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as ObjectStore;
+    const staleMerge = mergePartition({ ...deps, store: stalled }, part);
+
+    // Execution 2 stages both chunks, merges and publishes.
+    await atGate;
+    await stageObjects(deps, { planId, chunkId: 'c00001', keys: [b] });
+    const merged = await mergePartition(deps, part);
+    await publishPartitions(deps, { planId, merged: [merged], fence: async () => {} });
+    const published = (await lake.catalog.getPartition(PART.table, PART.values))!.location;
+    const before = await snapshot(lake.store, published);
+    expect(await eventIds(lake)).toEqual(['1', '2'].map(cwlId));
+
+    release();
+    const stale = await staleMerge;
+    expect(stale.location).not.toBe(published);
+    expect(writes.every((k) => !k.startsWith(published))).toBe(true);
+    expect(await snapshot(lake.store, published)).toEqual(before);
+    expect(await eventIds(lake)).toEqual(['1', '2'].map(cwlId));
+    // Its result cannot be published over the newer generation either.
+    await expect(publishPartitions(deps, { planId, merged: [stale], fence: async () => {} })).rejects.toThrow(
+      CommitConflictError,
+    );
+  });
+
+  it('refuses to replace a file of a generation that holds other bytes, and keeps the file', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]);
+    const deps: CompactionDeps = { store: lake.store, catalog: lake.catalog, log: QUIET, now: () => lake.clock.now() };
+    const planId = 'p0000000000000000002';
+    const part = { planId, ...PART, values: [...PART.values] };
+    await stageObjects(deps, { planId, chunkId: 'c00000', keys: [a] });
+    const first = await mergePartition(deps, part);
+    const file = `${first.location}part-00000.parquet`;
+    // Another writer's file under the same name (a crash left it; not this merge's bytes), and no manifest.
+    await lake.store.delete([`${first.location}${MANIFEST_NAME}`]);
+    await lake.store.put(file, 'not these bytes');
+    await expect(mergePartition(deps, part)).rejects.toThrow(CommitConflictError);
+    expect(Buffer.from((await lake.store.get(file))!.body).toString()).toBe('not these bytes');
+    expect(await lake.store.head(`${first.location}${MANIFEST_NAME}`)).toBeUndefined();
+  });
+
+  it('is a no-op when rerun with the same base and staged files, and writes another generation when they differ', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z');
+    const a = await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]);
+    const b = await putRawObject(lake, '2025-01-03T10:06:00Z', [{ id: '2', time: '2025-01-03T10:02:00Z' }]);
+    const deps: CompactionDeps = { store: lake.store, catalog: lake.catalog, log: QUIET, now: () => lake.clock.now() };
+    const planId = 'p0000000000000000003';
+    const part = { planId, ...PART, values: [...PART.values] };
+    await stageObjects(deps, { planId, chunkId: 'c00000', keys: [a] });
+    const one = await mergePartition(deps, part);
+    const oneFiles = await snapshot(lake.store, one.location!);
+    expect(await mergePartition(deps, part)).toEqual(one); // crash after the manifest: found, not rewritten
+    expect(await snapshot(lake.store, one.location!)).toEqual(oneFiles);
+    await publishPartitions(deps, { planId, merged: [one], fence: async () => {} });
+    expect(await mergePartition(deps, part)).toMatchObject({ location: one.location, changed: false });
+
+    await stageObjects(deps, { planId, chunkId: 'c00001', keys: [b] });
+    const two = await mergePartition(deps, part);
+    expect(two).toMatchObject({ changed: true, baseLocation: one.location, addedRows: 1, rows: 2 });
+    expect(two.location).not.toBe(one.location);
+    expect(two.location).toContain(`/gen=${planId}-`);
+    expect(two.chunks).toEqual(['c00000', 'c00001']);
+    expect(await snapshot(lake.store, one.location!)).toEqual(oneFiles);
+  });
+});
+
+/** Key → ETag of every object under a prefix. */
+async function snapshot(store: ObjectStore, prefix: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const o of store.list(prefix)) out[o.key] = o.etag;
+  return out;
+}
