@@ -1,3 +1,4 @@
+import { PreconditionFailedError, RetryableError } from '../core/errors.ts';
 import {
   type ClusterSighting,
   findQuietClusters,
@@ -96,8 +97,47 @@ async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefin
   return got ? (JSON.parse(Buffer.from(got.body).toString('utf8')) as T) : undefined;
 }
 
-function putJson(store: ObjectStore, key: string, value: unknown) {
-  return store.put(key, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json' });
+const toJson = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** Conditional writes of one ledger object that lose to another writer this often end in RetryableError. */
+export const LEDGER_WRITE_CONFLICTS = 5;
+
+/**
+ * Read-modify-write of one object, conditional on what was read (If-Match on its ETag, or
+ * If-None-Match: * when absent), so a concurrent writer's update is never lost: on 412 it reads
+ * and applies `change` again. `change` returns the new text (undefined or unchanged: no write).
+ */
+async function updateObject<R>(
+  store: ObjectStore,
+  key: string,
+  change: (text: string | undefined) => { next?: string; result: R },
+): Promise<R> {
+  for (let attempt = 0; attempt < LEDGER_WRITE_CONFLICTS; attempt++) {
+    const got = await store.get(key);
+    const text = got ? Buffer.from(got.body).toString('utf8') : undefined;
+    const { next, result } = change(text);
+    if (next === undefined || next === text) return result;
+    try {
+      const cond = got ? { ifMatch: got.etag } : { ifNoneMatch: '*' as const };
+      await store.put(key, next, { contentType: 'application/json', ...cond });
+      return result;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
+  }
+  throw new RetryableError(`${key} kept changing under ${LEDGER_WRITE_CONFLICTS} conditional writes`);
+}
+
+/** {@link updateObject} over parsed JSON. */
+function updateJson<T, R>(
+  store: ObjectStore,
+  key: string,
+  change: (current: T | undefined) => { next?: unknown; result: R },
+): Promise<R> {
+  return updateObject(store, key, (text) => {
+    const { next, result } = change(text === undefined ? undefined : (JSON.parse(text) as T));
+    return { next: next === undefined ? undefined : toJson(next), result };
+  });
 }
 
 /** Raw keys (→ etag) recorded as compacted for an arrival hour (`dt=…/hour=…`). */
@@ -113,8 +153,8 @@ export function arrivalHourOf(rawKey: string): string {
 }
 
 /**
- * Adds raw objects to the processed index of their arrival hours. Only the lease holder calls
- * this, so a read-modify-write per hour is safe; the union makes a repeat a no-op.
+ * Adds raw objects to the processed index of their arrival hours: a conditional read-modify-write
+ * per hour, so an update by another writer is never lost; the union makes a repeat a no-op.
  */
 export async function recordProcessed(
   store: ObjectStore,
@@ -127,19 +167,17 @@ export async function recordProcessed(
   }
   let added = 0;
   for (const [hour, list] of [...byHour].sort()) {
-    const current = await readProcessed(store, hour);
-    let changed = false;
-    for (const o of list) {
-      if (current[o.key] !== o.etag) {
-        current[o.key] = o.etag;
-        changed = true;
-        added++;
+    added += await updateJson<{ objects: Record<string, string> }, number>(store, processedIndexKey(hour), (stored) => {
+      const current = { ...(stored?.objects ?? {}) };
+      let n = 0;
+      for (const o of list) {
+        if (current[o.key] !== o.etag) {
+          current[o.key] = o.etag;
+          n++;
+        }
       }
-    }
-    if (changed) {
-      const sorted = Object.fromEntries(Object.entries(current).sort(([a], [b]) => (a < b ? -1 : 1)));
-      await putJson(store, processedIndexKey(hour), { objects: sorted });
-    }
+      return n === 0 ? { result: 0 } : { next: { objects: sortedRecord(current) }, result: n };
+    });
   }
   return added;
 }
@@ -164,25 +202,24 @@ async function recordOne(
   c: PartitionRunCounts,
   run: { executionName: string; planId: string; at: string },
 ): Promise<PartitionLedgerEntry> {
-  const key = partitionLedgerKey(c.values);
-  const prev = await readJson<PartitionLedgerEntry>(store, key);
-  // A repeat of the same plan (redrive after the ledger step) must not count twice.
-  if (prev && prev.lastRun.planId === run.planId) return prev;
   const [account, cluster, dt, hour] = c.values as [string, string, string, string];
-  const entry: PartitionLedgerEntry = {
-    account,
-    cluster,
-    dt,
-    hour,
-    rawObjects: (prev?.rawObjects ?? 0) + c.rawObjects,
-    eventsIn: (prev?.eventsIn ?? 0) + c.eventsIn,
-    rowsOut: c.rowsOut,
-    duplicatesRemoved: (prev?.duplicatesRemoved ?? 0) + c.duplicatesRemoved,
-    runs: (prev?.runs ?? 0) + 1,
-    lastRun: run,
-  };
-  await putJson(store, key, entry);
-  return entry;
+  return updateJson<PartitionLedgerEntry, PartitionLedgerEntry>(store, partitionLedgerKey(c.values), (prev) => {
+    // A repeat of the same plan (redrive after the ledger step) must not count twice.
+    if (prev && prev.lastRun.planId === run.planId) return { result: prev };
+    const entry: PartitionLedgerEntry = {
+      account,
+      cluster,
+      dt,
+      hour,
+      rawObjects: (prev?.rawObjects ?? 0) + c.rawObjects,
+      eventsIn: (prev?.eventsIn ?? 0) + c.eventsIn,
+      rowsOut: c.rowsOut,
+      duplicatesRemoved: (prev?.duplicatesRemoved ?? 0) + c.duplicatesRemoved,
+      runs: (prev?.runs ?? 0) + 1,
+      lastRun: run,
+    };
+    return { next: entry, result: entry };
+  });
 }
 
 /** Reads one partition's ledger entry. */
@@ -199,7 +236,9 @@ export async function readWatermark(store: ObjectStore): Promise<Watermark | und
 
 /**
  * Records a backfill's progress from the watermark's look-back and moves `completeThrough`
- * forward to where it listed, never backwards. Returns the stored value.
+ * forward to where it listed, never backwards. Returns the stored value. `prev` is the watermark
+ * the run decided on (or the one it starts); a stored one that changed since is not overwritten:
+ * RetryableError, so the decision is made again on what is stored now.
  */
 export async function recordBackfillCoverage(
   store: ObjectStore,
@@ -213,16 +252,23 @@ export async function recordBackfillCoverage(
       : prev),
     backfill: { holder: run.holder, listedThrough: run.listedThrough },
   };
-  await putJson(store, WATERMARK_KEY, next);
-  return next;
+  return updateJson<Watermark, Watermark>(store, WATERMARK_KEY, (stored) => {
+    if (stored && JSON.stringify(stored) !== JSON.stringify(prev)) {
+      throw new RetryableError(
+        `the watermark changed while this run recorded its backfill coverage: now ${stored.completeThrough} by ${stored.executionName}`,
+      );
+    }
+    return { next, result: next };
+  });
 }
 
 /** Moves the watermark forward to `completeThrough`; never backwards. Returns the stored value. */
 export async function advanceWatermark(store: ObjectStore, next: Watermark): Promise<Watermark> {
-  const prev = await readWatermark(store);
-  if (prev && Date.parse(prev.completeThrough) >= Date.parse(next.completeThrough)) return prev;
-  await putJson(store, WATERMARK_KEY, next);
-  return next;
+  return updateJson<Watermark, Watermark>(store, WATERMARK_KEY, (prev) =>
+    prev && Date.parse(prev.completeThrough) >= Date.parse(next.completeThrough)
+      ? { result: prev }
+      : { next, result: next },
+  );
 }
 
 /** Hour prefix of an ISO instant, for callers that hold ISO strings. */
@@ -238,6 +284,7 @@ export interface FailedAttempts {
   readonly etag: string;
   readonly runs: number;
   readonly lastError: string;
+  /** The run that counted last: its execution name, or the parent's for a backfill child (its lease holder). */
   readonly lastExecution: string;
   readonly at: string;
   readonly poisoned?: boolean;
@@ -254,9 +301,10 @@ export async function readAttempts(store: ObjectStore, arrivalHour: string): Pro
 }
 
 /**
- * Counts one more failed run for each object (a redrive of the same execution counts once;
- * a new ETag starts again at one) and returns the objects that reached `limit` runs, now
- * marked poisoned. Only the lease holder calls this, as for the processed index.
+ * Counts one more failed run for each object (a redrive of the same execution, or another child
+ * of the same backfill given as `executionName`, counts once; a new ETag starts again at one) and
+ * returns the objects that reached `limit` runs, now marked poisoned. Conditional per hour, as
+ * for the processed index.
  */
 export async function recordFailedAttempts(
   store: ObjectStore,
@@ -271,23 +319,31 @@ export async function recordFailedAttempts(
   }
   const poisoned: { key: string; etag: string; runs: number; lastError: string }[] = [];
   for (const [hour, list] of [...byHour].sort()) {
-    const current = await readAttempts(store, hour);
-    for (const o of list) {
-      const prev = current[o.key]?.etag === o.etag ? current[o.key] : undefined;
-      const runs = prev && prev.lastExecution === run.executionName ? prev.runs : (prev?.runs ?? 0) + 1;
-      const entry: FailedAttempts = {
-        etag: o.etag,
-        runs,
-        lastError: o.error,
-        lastExecution: run.executionName,
-        at: run.at,
-        ...(runs >= limit ? { poisoned: true } : {}),
-      };
-      current[o.key] = entry;
-      if (entry.poisoned) poisoned.push({ key: o.key, etag: o.etag, runs, lastError: o.error });
-    }
-    const sorted = Object.fromEntries(Object.entries(current).sort(([a], [b]) => (a < b ? -1 : 1)));
-    await putJson(store, attemptsKey(hour), { objects: sorted });
+    type Poisoned = (typeof poisoned)[number];
+    const marked = await updateJson<{ objects: Record<string, FailedAttempts> }, Poisoned[]>(
+      store,
+      attemptsKey(hour),
+      (stored) => {
+        const current = { ...(stored?.objects ?? {}) };
+        const out: Poisoned[] = [];
+        for (const o of list) {
+          const prev = current[o.key]?.etag === o.etag ? current[o.key] : undefined;
+          const runs = prev && prev.lastExecution === run.executionName ? prev.runs : (prev?.runs ?? 0) + 1;
+          const entry: FailedAttempts = {
+            etag: o.etag,
+            runs,
+            lastError: o.error,
+            lastExecution: run.executionName,
+            at: run.at,
+            ...(runs >= limit ? { poisoned: true } : {}),
+          };
+          current[o.key] = entry;
+          if (entry.poisoned) out.push({ key: o.key, etag: o.etag, runs, lastError: o.error });
+        }
+        return { next: { objects: sortedRecord(current) }, result: out };
+      },
+    );
+    poisoned.push(...marked);
   }
   return poisoned;
 }
@@ -336,16 +392,28 @@ export function liveOwedSteps(owed: OwedAthenaWork): { rawHours: string[]; rollu
   };
 }
 
-async function writeOwed(store: ObjectStore, owed: OwedAthenaWork): Promise<void> {
-  const sorted = <T>(r: Record<string, T>) =>
-    Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))) as Record<string, T>;
-  await putJson(store, ATHENA_OWED_KEY, { rawHours: sorted(owed.rawHours), rollups: sorted(owed.rollups) });
+function sortedRecord<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))) as Record<string, T>;
+}
+
+/**
+ * Conditional read-modify-write of what is owed: `change` edits a fresh copy and says whether it
+ * changed anything (then it is written, If-Match on what was read; on 412 read and edited again).
+ */
+function updateOwed<R>(store: ObjectStore, change: (owed: OwedAthenaWork) => { changed: boolean; result: R }) {
+  return updateJson<OwedAthenaWork, R>(store, ATHENA_OWED_KEY, (stored) => {
+    const owed: OwedAthenaWork = { rawHours: { ...(stored?.rawHours ?? {}) }, rollups: { ...(stored?.rollups ?? {}) } };
+    const { changed, result } = change(owed);
+    return changed
+      ? { next: { rawHours: sortedRecord(owed.rawHours), rollups: sortedRecord(owed.rollups) }, result }
+      : { result };
+  });
 }
 
 /**
  * Records Athena steps as owed before the run does anything they depend on. A step owed already
- * keeps its history, except that a new change revives an abandoned one. Only the lease holder
- * calls this and the two functions below, so a read-modify-write is safe.
+ * keeps its history, except that a new change revives an abandoned one. This and the functions
+ * below write conditionally on what they read, so no other writer's update is lost.
  */
 export async function oweAthenaWork(
   store: ObjectStore,
@@ -353,23 +421,24 @@ export async function oweAthenaWork(
   run: { executionName: string; at: string },
 ): Promise<void> {
   if (work.rawHours.length === 0 && work.rollups.length === 0) return;
-  const owed = await readOwedAthenaWork(store);
   const fresh: OwedAthenaStep = { since: run.at, owedBy: run.executionName, runs: 0 };
-  let changed = false;
-  for (const h of work.rawHours) {
-    const prev = owed.rawHours[h];
-    if (prev && !prev.abandoned) continue;
-    owed.rawHours[h] = fresh;
-    changed = true;
-  }
-  for (const values of work.rollups) {
-    const id = values.join('/');
-    const prev = owed.rollups[id];
-    if (prev && !prev.abandoned) continue;
-    owed.rollups[id] = { ...fresh, values: [...values] };
-    changed = true;
-  }
-  if (changed) await writeOwed(store, owed);
+  await updateOwed(store, (owed) => {
+    let changed = false;
+    for (const h of work.rawHours) {
+      const prev = owed.rawHours[h];
+      if (prev && !prev.abandoned) continue;
+      owed.rawHours[h] = fresh;
+      changed = true;
+    }
+    for (const values of work.rollups) {
+      const id = values.join('/');
+      const prev = owed.rollups[id];
+      if (prev && !prev.abandoned) continue;
+      owed.rollups[id] = { ...fresh, values: [...values] };
+      changed = true;
+    }
+    return { changed, result: undefined };
+  });
 }
 
 /**
@@ -382,20 +451,21 @@ export async function takeOnOwedAthenaWork(
   run: { executionName: string },
   limit = ABANDON_ATHENA_STEP_AFTER_RUNS,
 ): Promise<{ rawHours: string[]; rollups: (readonly string[])[]; abandoned: string[] }> {
-  const owed = await readOwedAthenaWork(store);
-  const abandoned: string[] = [];
-  const take = <T extends OwedAthenaStep>(id: string, step: T): T => {
-    if (step.abandoned || step.lastExecution === run.executionName) return step;
-    if (step.runs >= limit) {
-      abandoned.push(id);
-      return { ...step, abandoned: true };
-    }
-    return { ...step, runs: step.runs + 1, lastExecution: run.executionName };
-  };
-  for (const [h, step] of Object.entries(owed.rawHours)) owed.rawHours[h] = take(`raw ${h}`, step);
-  for (const [id, step] of Object.entries(owed.rollups)) owed.rollups[id] = take(`rollup ${id}`, step);
-  if (Object.keys(owed.rawHours).length + Object.keys(owed.rollups).length > 0) await writeOwed(store, owed);
-  return { ...liveOwedSteps(owed), abandoned };
+  return updateOwed(store, (owed) => {
+    const abandoned: string[] = [];
+    const take = <T extends OwedAthenaStep>(id: string, step: T): T => {
+      if (step.abandoned || step.lastExecution === run.executionName) return step;
+      if (step.runs >= limit) {
+        abandoned.push(id);
+        return { ...step, abandoned: true };
+      }
+      return { ...step, runs: step.runs + 1, lastExecution: run.executionName };
+    };
+    for (const [h, step] of Object.entries(owed.rawHours)) owed.rawHours[h] = take(`raw ${h}`, step);
+    for (const [id, step] of Object.entries(owed.rollups)) owed.rollups[id] = take(`rollup ${id}`, step);
+    const changed = Object.keys(owed.rawHours).length + Object.keys(owed.rollups).length > 0;
+    return { changed, result: { ...liveOwedSteps(owed), abandoned } };
+  });
 }
 
 /** Removes the steps a run completed from what is owed. */
@@ -403,22 +473,23 @@ export async function settleAthenaWork(
   store: ObjectStore,
   done: { rawHours: readonly string[]; rollups: readonly (readonly string[])[] },
 ): Promise<void> {
-  const owed = await readOwedAthenaWork(store);
-  let changed = false;
-  for (const h of done.rawHours) {
-    if (owed.rawHours[h] && !owed.rawHours[h]!.abandoned) {
-      delete owed.rawHours[h];
-      changed = true;
+  await updateOwed(store, (owed) => {
+    let changed = false;
+    for (const h of done.rawHours) {
+      if (owed.rawHours[h] && !owed.rawHours[h]!.abandoned) {
+        delete owed.rawHours[h];
+        changed = true;
+      }
     }
-  }
-  for (const values of done.rollups) {
-    const id = values.join('/');
-    if (owed.rollups[id] && !owed.rollups[id]!.abandoned) {
-      delete owed.rollups[id];
-      changed = true;
+    for (const values of done.rollups) {
+      const id = values.join('/');
+      if (owed.rollups[id] && !owed.rollups[id]!.abandoned) {
+        delete owed.rollups[id];
+        changed = true;
+      }
     }
-  }
-  if (changed) await writeOwed(store, owed);
+    return { changed, result: undefined };
+  });
 }
 
 /**
@@ -426,17 +497,18 @@ export async function settleAthenaWork(
  * environment (access, throttling), which says nothing about the steps themselves.
  */
 export async function uncountOwedAthenaRun(store: ObjectStore, run: { executionName: string }): Promise<void> {
-  const owed = await readOwedAthenaWork(store);
-  let changed = false;
-  const refund = <T extends OwedAthenaStep>(step: T): T => {
-    if (step.abandoned || step.lastExecution !== run.executionName) return step;
-    changed = true;
-    const { lastExecution: _, ...rest } = step;
-    return { ...rest, runs: Math.max(0, step.runs - 1) } as T;
-  };
-  for (const [h, step] of Object.entries(owed.rawHours)) owed.rawHours[h] = refund(step);
-  for (const [id, step] of Object.entries(owed.rollups)) owed.rollups[id] = refund(step);
-  if (changed) await writeOwed(store, owed);
+  await updateOwed(store, (owed) => {
+    let changed = false;
+    const refund = <T extends OwedAthenaStep>(step: T): T => {
+      if (step.abandoned || step.lastExecution !== run.executionName) return step;
+      changed = true;
+      const { lastExecution: _, ...rest } = step;
+      return { ...rest, runs: Math.max(0, step.runs - 1) } as T;
+    };
+    for (const [h, step] of Object.entries(owed.rawHours)) owed.rawHours[h] = refund(step);
+    for (const [id, step] of Object.entries(owed.rollups)) owed.rollups[id] = refund(step);
+    return { changed, result: undefined };
+  });
 }
 
 /** The cluster sightings index (empty before the first run, or when it is not readable as one). */
@@ -448,8 +520,9 @@ export async function readClusterSightings(store: ObjectStore): Promise<ClusterS
 /**
  * Adds the clusters of a run's partitions (`[account, cluster, dt, hour]`) to the sightings index
  * and returns the clusters quiet as of `completeThrough`: one GET, and one PUT when it changed.
- * Only the lease holder calls this, so the read-modify-write is safe; a repeat changes nothing.
- * An index that does not parse is replaced rather than failing every run over a monitoring aid.
+ * The write is conditional on what was read (no other writer's sighting is lost); a repeat
+ * changes nothing. An index that does not parse is replaced rather than failing every run over a
+ * monitoring aid.
  */
 export async function recordClusterSightings(
   store: ObjectStore,
@@ -457,19 +530,14 @@ export async function recordClusterSightings(
   completeThrough: string | null,
   settings: QuietClusterSettings,
 ): Promise<{ sightings: ClusterSighting[]; quiet: ClusterSighting[]; replacedUnreadable: boolean }> {
-  const got = await store.get(CLUSTER_SIGHTINGS_KEY);
-  const text = got ? Buffer.from(got.body).toString('utf8') : null;
-  const stored = text === null ? [] : parseSightings(text);
-  const sightings = mergeSightings(
-    stored ?? [],
-    sightingsOf(partitions),
-    sightingsKeepFromMs(completeThrough, settings),
-  );
-  const next = `${JSON.stringify({ clusters: sightings }, null, 2)}\n`;
-  if (next !== text) await store.put(CLUSTER_SIGHTINGS_KEY, next, { contentType: 'application/json' });
-  return {
-    sightings,
-    quiet: findQuietClusters(sightings, completeThrough, settings),
-    replacedUnreadable: stored === null,
-  };
+  const { sightings, replacedUnreadable } = await updateObject(store, CLUSTER_SIGHTINGS_KEY, (text) => {
+    const stored = text === undefined ? [] : parseSightings(text);
+    const merged = mergeSightings(
+      stored ?? [],
+      sightingsOf(partitions),
+      sightingsKeepFromMs(completeThrough, settings),
+    );
+    return { next: toJson({ clusters: merged }), result: { sightings: merged, replacedUnreadable: stored === null } };
+  });
+  return { sightings, quiet: findQuietClusters(sightings, completeThrough, settings), replacedUnreadable };
 }

@@ -670,7 +670,10 @@ export async function writeLedgerTask(
 ): Promise<RunSummary> {
   const { planId, window } = payload;
   const run = runKey(payload.lease, planId);
-  await fenceLease(leaseDeps(deps), payload.lease);
+  // Writing the ledger can take minutes: every step that others must not see from a stale run
+  // (poison, counters, processed, watermark, sightings) proves the lease again first.
+  const fence = () => fenceLease(leaseDeps(deps), payload.lease);
+  await fence();
   const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
   const published = await maybeReadRunFile<{ groups: MergeGroupRecord[] }>(deps.store, run, 'published.json');
   const mergePlan = await maybeReadRunFile<MergePlanFile>(deps.store, run, 'merge.json');
@@ -683,6 +686,8 @@ export async function writeLedgerTask(
   const poisoned = await poisonRepeatFailures(deps, plan, objectFailures, {
     planId,
     executionName: payload.executionName,
+    holder: payload.lease.holder,
+    fence,
   });
   const failures = [
     // A chunk whose objects are all poison now is settled: quarantined, and the window completes.
@@ -751,11 +756,14 @@ export async function writeLedgerTask(
     duplicatesRemoved += m.duplicates;
   }
   const at = deps.clock.now().toISOString();
+  await fence();
   await recordPartitions(deps.store, [...perHour.values()], { executionName: payload.executionName, planId, at });
+  await fence();
   await recordProcessed(deps.store, doneObjects);
 
   const stored = await readWatermark(deps.store);
   const backfillRequired = catchUpBackfill(plan.window, stored?.completeThrough, deps.config);
+  if (failures.length === 0) await fence();
   const watermark = failures.length === 0 ? await moveWatermark(deps, plan, stored, payload, at) : null;
   // Emitted by every run, failed or backfill too, so the lag keeps growing in CloudWatch while
   // runs fail; before the first clean scheduled run there is no watermark and nothing to report.
@@ -764,6 +772,7 @@ export async function writeLedgerTask(
     const lagSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(current)) / 1000);
     deps.metrics?.gauge(WATERMARK_LAG_METRIC.metricName, lagSeconds, WATERMARK_LAG_METRIC.unit);
   }
+  await fence();
   await reportQuietClusters(deps, seenPartitions, current ?? null);
   const environmentFailure = environmentFailureOf(failures);
   const summary: RunSummary = {
@@ -897,16 +906,18 @@ async function backfillStart(
 }
 
 /**
- * Counts a failed run for every object of the failed chunks; an object that reached the limit
- * is copied to quarantine/objects/ with a `poison` reason and recorded as processed, so it is
- * not planned again and the window can complete. Returns the keys marked poison.
+ * Counts a failed run for every object of the failed chunks, once per lease holder (a backfill
+ * child and its retry are one run of their parent); an object that reached the limit is copied
+ * to quarantine/objects/ with a `poison` reason and recorded as processed, so it is not planned
+ * again and the window can complete. Returns the keys marked poison.
  */
 async function poisonRepeatFailures(
   deps: WorkflowDeps,
   plan: StoredPlan,
   failedChunks: readonly StageRecord[],
-  run: { planId: string; executionName: string },
+  runOf: { planId: string; executionName: string; holder: string; fence: () => Promise<void> },
 ): Promise<Set<string>> {
+  const { fence, ...run } = runOf;
   const objects = failedChunks.flatMap((c) =>
     (plan.chunks[c.chunkId]?.objects ?? []).map((o) => ({
       key: o.key,
@@ -917,7 +928,8 @@ async function poisonRepeatFailures(
   if (objects.length === 0) return new Set();
   const at = deps.clock.now().toISOString();
   const limit = deps.config.poisonAfterFailedRuns ?? POISON_AFTER_FAILED_RUNS;
-  const poisoned = await recordFailedAttempts(deps.store, objects, { executionName: run.executionName, at }, limit);
+  const poisoned = await recordFailedAttempts(deps.store, objects, { executionName: run.holder, at }, limit);
+  if (poisoned.length > 0) await fence();
   for (const p of poisoned) {
     let copied = false;
     let copyError: string | undefined;
@@ -947,6 +959,7 @@ async function poisonRepeatFailures(
     });
   }
   if (poisoned.length > 0) {
+    await fence();
     await recordProcessed(deps.store, poisoned);
     deps.metrics?.count(COMPACTION_METRICS.poisonedObjects.metricName, poisoned.length);
     deps.log?.error('raw objects marked poison after repeated failed runs', {
@@ -995,6 +1008,8 @@ export async function collectGarbageTask(
   deps: WorkflowDeps,
   payload: { planId: string; lease: LeaseGrant },
 ): Promise<{ deleted: number }> {
+  // A stale run must not delete: what it thinks unreferenced may be the new holder's.
+  await fenceLease(leaseDeps(deps), payload.lease);
   const r = await deps.compaction.collectGarbage({ graceHours: deps.config.gcGraceHours });
   const cutoff = deps.clock.now().getTime() - RUN_FILES_RETENTION_MS;
   const byExecution = new Map<string, { keys: string[]; newest: number }>();
