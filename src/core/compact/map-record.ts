@@ -216,7 +216,8 @@ export function mapRawLine(line: string, bounds: TimeBounds): MappedLine {
     if (typeof v !== 'string') continue;
     // JSON text: bodies and user extra, and an unparsed message that is JSON (a cut audit event).
     const json = jsonCols[c]! || (unparsed && col === 'message' && startsJson(v));
-    const credentialMembers = json && mayHoldCredentialMember(v);
+    // An application's log line may hold JSON after a prefix (a time, a level).
+    const credentialMembers = (json || (unparsed && col === 'message')) && mayHoldCredentialMember(v);
     const assignments = !jsonCols[c]! && mayHoldCredentialAssignment(v);
     // Most cells hold no hint of a secret: skip the call and the counts object for them.
     if (!secretResource && !credentialMembers && !assignments && !mayHoldSecret(v)) continue;

@@ -967,6 +967,11 @@ describe('mapRawLine redaction of lines as the transform writes them', () => {
       }),
     },
     {
+      name: 'an application log line with JSON after its time and level',
+      text: `2026-11-27T01:30:00Z INFO connecting ${JSON.stringify({ user: 'app', password: CANARY.password })}`,
+      want: '2026-11-27T01:30:00Z INFO connecting {"user":"app","password":"[REDACTED:credential]"}',
+    },
+    {
       name: 'a line without credentials',
       text: 'level=info msg="connecting" user=app tokenExpiry=3600 host=db.internal',
       want: 'level=info msg="connecting" user=app tokenExpiry=3600 host=db.internal',
