@@ -30,7 +30,7 @@ import {
 import { CommitConflictError, InvalidInputError, PreconditionFailedError } from '../core/errors.ts';
 import { decodeParquet, encodeParquet } from '../core/parquet.ts';
 import { type CuratedTableName, tableDef } from '../core/schema.ts';
-import type { Catalog, Log, Metrics, ObjectStore } from '../ports.ts';
+import type { Catalog, Log, Metrics, ObjectInfo, ObjectStore } from '../ports.ts';
 import { gunzipLines, RawObjectError } from './compact-lines.ts';
 import { type PublishResult, publishPartitions } from './publish.ts';
 
@@ -423,25 +423,33 @@ async function quarantineObject(
   });
 }
 
+/** The JSON beside a staged Parquet file. */
+interface StagedSidecar {
+  readonly rows: number;
+  readonly textBytes: number;
+  readonly sources: string[];
+}
+
 interface MergeInput {
   readonly key: string;
   readonly rows: number;
   readonly textBytes: number;
   readonly sources: readonly string[];
   readonly fromBase: boolean;
-  /** ETag of a staged Parquet file (empty for the base's files). */
-  readonly etag?: string;
 }
 
 /** Hex digits of a generation's content id (48 bits: collisions need ~16 M merges of one plan and partition). */
 const CONTENT_ID_HEX = 12;
 
 /**
- * Digest of a merge's staged inputs: every file's name, ETag and row count, in key order, and
- * whether it replaces the base. Equal digests mean the same rows were staged.
+ * Digest of a merge's staged inputs, from the listing alone: every staged file's key and the
+ * ETags of its Parquet and sidecar, and whether it replaces the base. Equal digests, same rows.
  */
-function stagedDigest(staged: readonly MergeInput[], replace: boolean): string {
-  const lines = staged.map((f) => `${f.key}\t${f.etag ?? ''}\t${f.rows}`);
+function stagedDigest(sidecars: readonly ObjectInfo[], parquetEtags: ReadonlyMap<string, string>, replace: boolean) {
+  const lines = sidecars.map((o) => {
+    const parquet = o.key.replace(/\.json$/, '.parquet');
+    return `${parquet}\t${parquetEtags.get(parquet) ?? ''}\t${o.etag}`;
+  });
   return sha256Hex(`${replace ? 'replace' : 'add'}\n${lines.join('\n')}\n`);
 }
 
@@ -459,11 +467,6 @@ async function putOnce(store: ObjectStore, key: string, body: Uint8Array | strin
     if (have && sha256Hex(have.body) === sha256Hex(body)) return;
     throw new CommitConflictError(`${key} already exists with other content; merge again`);
   }
-}
-
-async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
-  const o = await store.get(key);
-  return o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as T) : undefined;
 }
 
 async function mustGet(store: ObjectStore, key: string): Promise<Uint8Array> {
@@ -541,30 +544,16 @@ export async function mergePartition(
   const baseLocation = current?.location ?? null;
 
   const only = input.replaceWith ? new Set(input.replaceWith.chunks) : null;
-  const staged: MergeInput[] = [];
-  const etags = new Map<string, string>();
-  const sidecars: string[] = [];
+  const parquetEtags = new Map<string, string>();
+  const sidecars: ObjectInfo[] = [];
   for await (const o of deps.store.list(stagingPrefix(planId, table, values))) {
     if (only && !only.has(chunkOfStaged(o.key))) continue;
-    if (o.key.endsWith('.parquet')) etags.set(o.key, o.etag);
-    else if (o.key.endsWith('.json')) sidecars.push(o.key);
+    if (o.key.endsWith('.parquet')) parquetEtags.set(o.key, o.etag);
+    else if (o.key.endsWith('.json')) sidecars.push(o);
   }
-  for (const key of sidecars) {
-    const side = await readJson<{ rows: number; textBytes: number; sources: string[] }>(deps.store, key);
-    if (!side) continue;
-    const parquet = key.replace(/\.json$/, '.parquet');
-    staged.push({
-      key: parquet,
-      rows: side.rows,
-      textBytes: side.textBytes,
-      sources: side.sources,
-      fromBase: false,
-      etag: etags.get(parquet) ?? '',
-    });
-  }
-  staged.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const chunks = new Set(staged.map((f) => chunkOfStaged(f.key)));
-  const stagedInputs = { digest: stagedDigest(staged, only !== null), chunks: [...chunks].sort() };
+  sidecars.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const chunks = new Set(sidecars.map((o) => chunkOfStaged(o.key)));
+  const stagedInputs = { digest: stagedDigest(sidecars, parquetEtags, only !== null), chunks: [...chunks].sort() };
 
   // The current generation already holds exactly these staged files (a rerun after the switch).
   const currentManifest = baseLocation
@@ -584,6 +573,13 @@ export async function mergePartition(
   }
   const base =
     baseLocation && !only ? await baseInputs(deps.store, baseLocation) : { inputs: [], sources: [] as string[] };
+  const staged: MergeInput[] = [];
+  for (const o of sidecars) {
+    // Listed a moment ago: gone now means another run is cleaning up this plan, so no result.
+    const side = JSON.parse(Buffer.from(await mustGet(deps.store, o.key)).toString('utf8')) as StagedSidecar;
+    const key = o.key.replace(/\.json$/, '.parquet');
+    staged.push({ key, rows: side.rows, textBytes: side.textBytes, sources: side.sources, fromBase: false });
+  }
 
   // Pass 1: keys only (a narrow projection), to find duplicates before reading whole files.
   const seen = new DedupeSet();
