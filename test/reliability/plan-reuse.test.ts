@@ -268,22 +268,32 @@ describe('a stale merge', () => {
     );
   });
 
-  it('refuses to replace a file of a generation that holds other bytes, and keeps the file', async () => {
-    lake = makeTestLake('2025-01-03T10:20:00Z');
-    const a = await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]);
-    const deps: CompactionDeps = { store: lake.store, catalog: lake.catalog, log: QUIET, now: () => lake.clock.now() };
-    const planId = 'p0000000000000000002';
-    const part = { planId, ...PART, values: [...PART.values] };
-    await stageObjects(deps, { planId, chunkId: 'c00000', keys: [a] });
-    const first = await mergePartition(deps, part);
-    const file = `${first.location}part-00000.parquet`;
-    // Another writer's file under the same name (a crash left it; not this merge's bytes), and no manifest.
-    await lake.store.delete([`${first.location}${MANIFEST_NAME}`]);
-    await lake.store.put(file, 'not these bytes');
-    await expect(mergePartition(deps, part)).rejects.toThrow(CommitConflictError);
-    expect(Buffer.from((await lake.store.get(file))!.body).toString()).toBe('not these bytes');
-    expect(await lake.store.head(`${first.location}${MANIFEST_NAME}`)).toBeUndefined();
-  });
+  // Another writer's file under a name this merge writes: a crash left it, or a writer of other code.
+  for (const file of ['part-00000.parquet', MANIFEST_NAME]) {
+    it(`refuses to replace ${file} of a generation when it holds other bytes, and keeps it`, async () => {
+      lake = makeTestLake('2025-01-03T10:20:00Z');
+      const a = await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]);
+      const deps: CompactionDeps = {
+        store: lake.store,
+        catalog: lake.catalog,
+        log: QUIET,
+        now: () => lake.clock.now(),
+      };
+      const planId = 'p0000000000000000002';
+      const part = { planId, ...PART, values: [...PART.values] };
+      await stageObjects(deps, { planId, chunkId: 'c00000', keys: [a] });
+      const first = await mergePartition(deps, part);
+      await lake.store.delete([`${first.location}${MANIFEST_NAME}`]);
+      await lake.store.put(`${first.location}${file}`, 'not these bytes');
+      await expect(mergePartition(deps, part)).rejects.toThrow(CommitConflictError);
+      expect(Buffer.from((await lake.store.get(`${first.location}${file}`))!.body).toString()).toBe('not these bytes');
+      const left = await lake.store.get(`${first.location}${MANIFEST_NAME}`);
+      // No manifest is written beside another writer's part file; theirs stays as it is.
+      expect(left ? Buffer.from(left.body).toString() : 'absent').toBe(
+        file === MANIFEST_NAME ? 'not these bytes' : 'absent',
+      );
+    });
+  }
 
   it('is a no-op when rerun with the same base and staged files, and writes another generation when they differ', async () => {
     lake = makeTestLake('2025-01-03T10:20:00Z');
