@@ -1,15 +1,19 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryObjectStore } from '../../src/adapters/local/memory-object-store.ts';
 import { LeaseHeldError, LeaseLostError, PreconditionFailedError, RetryableError } from '../../src/core/errors.ts';
 import {
   acquireLease,
   fenceLease,
   LEASE_KEY,
+  type LeaseClaim,
   type LeaseDeps,
+  type LeaseGrant,
   readLeaseRecord,
   releaseLease,
 } from '../../src/pipeline/lease.ts';
 import { FaultyObjectStore } from '../helpers/faults.ts';
-import { makeTestLake, type TestLake } from './helpers/test-lake.ts';
+import { makeTestLake, TestClock, type TestLake } from './helpers/test-lake.ts';
 
 const TTL_MS = 15 * 60 * 1000;
 let lake: TestLake;
@@ -193,6 +197,60 @@ describe('the lease of a backfill child', () => {
       holder: 'parent-1',
       token: 3,
     });
+  });
+});
+
+describe('lease exclusion', () => {
+  const DAY_1 = '2025-01-01T00:00:00.000Z';
+  const DAY_2 = '2025-01-02T00:00:00.000Z';
+  /** Scheduled runs, a backfill's children (a retry among them), and a copy of a child's input run by hand. */
+  const ACTORS: readonly { holder: string; claim: LeaseClaim }[] = [
+    { holder: 'sched-a', claim: { execution: 'sched-a' } },
+    { holder: 'sched-b', claim: { execution: 'sched-b' } },
+    { holder: 'parent-1', claim: { execution: 'child-0', childFrom: DAY_1 } },
+    { holder: 'parent-1', claim: { execution: 'child-1', childFrom: DAY_1 } },
+    { holder: 'parent-1', claim: { execution: 'child-2', childFrom: DAY_2 } },
+    { holder: 'parent-1', claim: { execution: 'operator-rerun', childFrom: DAY_1 } },
+  ];
+  const step = fc.oneof(
+    fc.record({ op: fc.constant('acquire' as const), actor: fc.nat(ACTORS.length - 1) }),
+    fc.record({ op: fc.constant('release' as const), actor: fc.nat(ACTORS.length - 1) }),
+    fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: TTL_MS + 1 }) }),
+  );
+
+  it('never lets two executions pass the fence at once, whatever the claims, releases and time (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 24 }), async (steps) => {
+        const clock = new TestClock(new Date('2025-01-03T10:20:00Z'));
+        const d: LeaseDeps = { store: new MemoryObjectStore(() => clock.now()), clock, ttlMs: TTL_MS };
+        const grants = new Map<number, LeaseGrant>();
+        for (const s of steps) {
+          if (s.op === 'advance') clock.advance(s.ms);
+          else if (s.op === 'release') {
+            const g = grants.get(s.actor);
+            if (g) await releaseLease(d, g);
+          } else {
+            const a = ACTORS[s.actor]!;
+            try {
+              grants.set(s.actor, await acquireLease(d, a.holder, a.claim));
+            } catch (err) {
+              if (!(err instanceof LeaseHeldError)) throw err;
+            }
+          }
+          const passing = new Set<string>();
+          for (const [actor, g] of grants) {
+            try {
+              await fenceLease(d, g);
+              passing.add(ACTORS[actor]!.claim.execution);
+            } catch (err) {
+              if (!(err instanceof LeaseLostError)) throw err;
+            }
+          }
+          expect([...passing].length).toBeLessThanOrEqual(1);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
