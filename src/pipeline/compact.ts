@@ -481,8 +481,11 @@ async function readManifest(store: ObjectStore, location: string): Promise<Parti
 }
 
 /** Files of a generation: from its manifest, or (for a location we did not write) by listing. */
-async function baseInputs(store: ObjectStore, location: string): Promise<{ inputs: MergeInput[]; sources: string[] }> {
-  const m = await readManifest(store, location);
+async function baseInputs(
+  store: ObjectStore,
+  location: string,
+  m: PartitionManifest | undefined,
+): Promise<{ inputs: MergeInput[]; sources: string[] }> {
   if (m) {
     return {
       inputs: m.files.map((f) => ({ key: f.key, rows: f.rows, textBytes: f.textBytes, sources: [], fromBase: true })),
@@ -556,9 +559,7 @@ export async function mergePartition(
   const stagedInputs = { digest: stagedDigest(sidecars, parquetEtags, only !== null), chunks: [...chunks].sort() };
 
   // The current generation already holds exactly these staged files (a rerun after the switch).
-  const currentManifest = baseLocation
-    ? await readManifest(deps.store, baseLocation).catch(() => undefined)
-    : undefined;
+  const currentManifest = baseLocation ? await readManifest(deps.store, baseLocation) : undefined;
   if (currentManifest?.planId === planId && currentManifest.staged?.digest === stagedInputs.digest) {
     return resultOf(currentManifest, false);
   }
@@ -572,7 +573,9 @@ export async function mergePartition(
     return resultOf(existing, true);
   }
   const base =
-    baseLocation && !only ? await baseInputs(deps.store, baseLocation) : { inputs: [], sources: [] as string[] };
+    baseLocation && !only
+      ? await baseInputs(deps.store, baseLocation, currentManifest)
+      : { inputs: [], sources: [] as string[] };
   const staged: MergeInput[] = [];
   for (const o of sidecars) {
     // Listed a moment ago: gone now means another run is cleaning up this plan, so no result.
