@@ -76,6 +76,16 @@ describe('eks-log-lake lease show (folder lake)', () => {
       { state: 'live', holder: HOLDER, token: 3, released: false, freesInSeconds: 1200, nextToken: 4 },
     ],
     [
+      'live',
+      { execution: 'backfill-2-day-3', childFrom: '2026-11-20T00:00:00.000Z' },
+      [
+        `  holder      ${HOLDER}`,
+        '  acting      backfill-2-day-3 (child from 2026-11-20T00:00:00.000Z)',
+        '  token       3',
+      ],
+      { state: 'live', holder: HOLDER, execution: 'backfill-2-day-3', childFrom: '2026-11-20T00:00:00.000Z' },
+    ],
+    [
       'expired',
       { expiresAt: '2026-11-27T08:05:30.000Z' },
       [
@@ -96,6 +106,8 @@ describe('eks-log-lake lease show (folder lake)', () => {
     expect(text.code).toBe(0);
     expect(text.out[0]).toBe(`lease ${LEASE_KEY} in folder ${dir}: ${state}`);
     for (const l of lines) expect(text.out).toContain(l);
+    // Only a child acting under its parent's name gets the line.
+    expect(text.out.some((l) => l.startsWith('  acting'))).toBe(over !== undefined && 'execution' in over);
     const asJson = await lease('show', '--lake', dir, '--json');
     expect(asJson.code).toBe(0);
     expect(JSON.parse(asJson.out.join('\n'))).toMatchObject({

@@ -76,6 +76,8 @@ export function formatLeaseStatus(status: LeaseStatus, now: Date, where: string)
   return [
     head,
     `  holder      ${r.holder}`,
+    // A backfill child acts under its parent's name; say which child holds it now.
+    ...(r.execution ? [`  acting      ${r.execution}${r.childFrom ? ` (child from ${r.childFrom})` : ''}`] : []),
     `  token       ${r.token}`,
     `  acquiredAt  ${r.acquiredAt}`,
     `  expiresAt   ${r.expiresAt}`,
