@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalRunOptions, runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
 import { MANIFEST_NAME } from '../../src/core/compact/index.ts';
 import { CommitConflictError } from '../../src/core/errors.ts';
 import { type CompactionDeps, mergePartition, publishPartitions, stageObjects } from '../../src/pipeline/compact.ts';
 import { readProcessed } from '../../src/pipeline/ledger.ts';
+import type { StoredPlan } from '../../src/pipeline/plan.ts';
 import type { ObjectStore } from '../../src/ports.ts';
 import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
 
@@ -206,6 +208,86 @@ describe('a later execution of the same plan', () => {
     expect(await eventIds(lake)).toEqual(['1', '2'].map(cwlId));
   });
 });
+
+describe('executions of one plan that fail in any order (property)', () => {
+  const FAIL_AT = [null, 'PublishPartitions', 'RunAthenaSteps', 'WriteLedger'] as const;
+  const execution = fc.record({
+    failedChunks: fc.subarray([0, 1, 2]),
+    failAt: fc.constantFrom(...FAIL_AT),
+  });
+
+  it('never records an object as processed whose events are not all published, and ends with every event once', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(execution, { minLength: 1, maxLength: 3 }), async (executions) => {
+        lake?.cleanup();
+        // Poison would record an object as processed without rows, on purpose: not this property.
+        lake = makeTestLake('2025-01-03T10:20:00Z', { maxChunkObjects: 1, poisonAfterFailedRuns: 100 });
+        // Three objects, a chunk each; objects 0 and 1 share the partition of hour 10.
+        const events = [
+          [{ id: '1', time: '2025-01-03T10:01:00Z' }],
+          [{ id: '2', time: '2025-01-03T10:02:00Z' }],
+          [
+            { id: '3', time: '2025-01-03T10:03:00Z' },
+            { id: '4', time: '2025-01-03T09:59:00Z' },
+          ],
+        ];
+        const keys: string[] = [];
+        for (const [i, e] of events.entries()) keys.push(await putRawObject(lake, `2025-01-03T10:0${5 + i}:00Z`, e));
+        const idsOf = new Map(keys.map((k, i) => [k, events[i]!.map((e) => cwlId(e.id))]));
+        const check = async () => {
+          const published = await eventIds(lake);
+          expect(new Set(published).size).toBe(published.length);
+          for (const k of Object.keys(await readProcessed(lake.store, 'dt=2025-01-03/hour=10'))) {
+            for (const id of idsOf.get(k)!) expect(published).toContain(id);
+          }
+        };
+        let n = 0;
+        for (const e of executions) {
+          lake.clock.advance(40 * 60_000); // a failed run's lease expires meanwhile
+          await runFailing(lake, `run-${++n}`, e.failAt, new Set(e.failedChunks.map((i) => keys[i]!)));
+          await check();
+        }
+        lake.clock.advance(40 * 60_000);
+        const last = await runLocalWorkflow({ scheduledTime: lake.clock.now().toISOString() }, { deps: lake.deps });
+        expect(last.status).toBe('SUCCEEDED');
+        await check();
+        expect(await eventIds(lake)).toEqual(['1', '2', '3', '4'].map(cwlId).sort());
+      }),
+      { numRuns: 8 },
+    );
+  });
+});
+
+/**
+ * Runs one scheduled execution in which the chunks holding any of `failing` fail to stage and the
+ * top-level state `failAt` (if any) fails after doing its work.
+ */
+async function runFailing(l: TestLake, executionName: string, failAt: string | null, failing: ReadonlySet<string>) {
+  const scheduledTime = new Date(Math.floor(l.clock.now().getTime() / 900_000) * 900_000).toISOString();
+  return runLocalWorkflow(
+    { scheduledTime },
+    {
+      deps: l.deps,
+      executionName,
+      wrapTask: (state, h) => {
+        if (state === 'StageObjects')
+          return async (i) => {
+            const plan = await l.store.get(`control/runs/${executionName}/${i.Payload.planId}/plan.json`);
+            const { chunks } = JSON.parse(Buffer.from(plan!.body).toString()) as StoredPlan;
+            const chunk = chunks.find((c) => c.chunkId === i.Payload.chunkId)!;
+            if (chunk.objects.some((o) => failing.has(o.key))) throw failure('RawObjectError', 'injected: read failed');
+            return h(i);
+          };
+        if (state === failAt)
+          return async (i) => {
+            await h(i);
+            throw failure('QueryFailedError', `injected: ${state} failed after its work`);
+          };
+        return h;
+      },
+    },
+  );
+}
 
 describe('a stale merge', () => {
   const PART = { table: 'audit_events' as const, values: ['111122223333', 'prod-eu-1', '2025-01-03', '10'] };
