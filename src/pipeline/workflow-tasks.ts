@@ -1,4 +1,4 @@
-import { QUARANTINE_OBJECTS_PREFIX } from '../core/compact/layout.ts';
+import { QUARANTINE_OBJECTS_PREFIX, stagingPrefix } from '../core/compact/layout.ts';
 import type { CuratedTableName } from '../core/schema.ts';
 import { classifyFailure, environmentErrorOf } from '../core/workflow/failure.ts';
 import {
@@ -12,7 +12,7 @@ import {
   resolveWindow,
   startingWatermark,
 } from '../core/workflow/input.ts';
-import type { ChunkLimits, PlanChunk } from '../core/workflow/plan.ts';
+import type { ChunkLimits, PlanChunk, PlannedObject } from '../core/workflow/plan.ts';
 import { groupsOf, planIdOf } from '../core/workflow/plan.ts';
 import { DEFAULT_QUIET_CLUSTER_SETTINGS, type QuietClusterSettings } from '../core/workflow/quiet-clusters.ts';
 import type { TimeRange, WorkflowWindow } from '../core/workflow/window.ts';
@@ -42,6 +42,7 @@ import {
   type PartitionRunCounts,
   POISON_AFTER_FAILED_RUNS,
   QUIET_CLUSTERS_METRIC,
+  readAttempts,
   readOwedAthenaWork,
   readWatermark,
   recordBackfillCoverage,
@@ -399,10 +400,44 @@ export async function planMergeTask(
     for (const p of staged.partitions) touched.set(partitionId(p), { table: p.table, values: p.values });
   }
   const partitions = [...touched.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => p);
-  const groups = groupsOf(partitions, deps.config.mergeGroupSize).map((g, groupId) => ({ groupId, partitions: g }));
+  // A merge invocation that dies (timeout, OOM) fails its whole group: partitions of objects that
+  // failed before are merged one per group, so the next run tells the failing one from the rest.
+  const suspect = await suspectPartitions(deps, run, plan, payload.staged);
+  const groups = [
+    ...groupsOf(
+      partitions.filter((p) => !suspect.has(partitionId(p))),
+      deps.config.mergeGroupSize,
+    ),
+    ...groupsOf(
+      partitions.filter((p) => suspect.has(partitionId(p))),
+      1,
+    ),
+  ].map((g, groupId) => ({ groupId, partitions: g }));
   const failedChunks = payload.staged.filter((s) => s.failed);
   await writeRunFile(deps.store, run, 'merge.json', { groups, failedChunks } satisfies MergePlanFile);
   return { groups: groups.map((g) => g.groupId), partitions: partitions.length, failedChunks: failedChunks.length };
+}
+
+/** Partitions staged by chunks holding an object with failed runs counted (same ETag). */
+async function suspectPartitions(
+  deps: WorkflowDeps,
+  run: string,
+  plan: StoredPlan,
+  staged: readonly StageRecord[],
+): Promise<Set<string>> {
+  const chunks = staged.flatMap((s) => (s.failed ? [] : plan.chunks.filter((c) => c.chunkId === s.chunkId)));
+  const hours = [...new Set(chunks.flatMap((c) => c.objects.map((o) => arrivalHourOf(o.key))))].sort();
+  const attempts = new Map<string, string>();
+  for (const h of hours) {
+    for (const [key, a] of Object.entries(await readAttempts(deps.store, h))) attempts.set(key, a.etag);
+  }
+  const out = new Set<string>();
+  for (const chunk of chunks) {
+    if (!chunk.objects.some((o) => attempts.get(o.key) === o.etag)) continue;
+    const result = await readStaged(deps, run, chunk);
+    for (const p of result?.partitions ?? []) out.add(partitionId(p));
+  }
+  return out;
 }
 
 /** MergePartition: merges one group of partitions; one bad partition is recorded, not fatal to the group. */
@@ -437,17 +472,30 @@ export async function mergePartitionTask(
   return { groupId, merged: merged.length, failedPartitions: failed.length };
 }
 
+/** A failed merge item: a whole group (its invocation failed) or one partition of a group. */
+interface MergeFailure {
+  readonly id: string;
+  readonly error: string;
+  readonly cause: string;
+  readonly groupId?: number;
+  readonly partition?: PartitionRef;
+}
+
 async function readMerged(deps: WorkflowDeps, run: string, groups: readonly MergeGroupRecord[]) {
   const merged: MergeResult[] = [];
-  const failed: { id: string; error: string; cause: string }[] = [];
+  const failed: MergeFailure[] = [];
   for (const g of groups) {
     if (g.failed) {
-      failed.push({ id: `merge group ${g.groupId}`, error: g.error ?? 'States.TaskFailed', cause: g.cause ?? '' });
+      const error = g.error ?? 'States.TaskFailed';
+      failed.push({ id: `merge group ${g.groupId}`, error, cause: g.cause ?? '', groupId: g.groupId });
       continue;
     }
     const file = await readRunFile<MergedGroupFile>(deps.store, run, `merged/${g.groupId}.json`);
     merged.push(...file.merged);
-    for (const f of file.failed) failed.push({ id: partitionId(f), error: f.error, cause: f.cause });
+    for (const f of file.failed) {
+      const partition = { table: f.table, values: f.values };
+      failed.push({ id: partitionId(f), error: f.error, cause: f.cause, partition });
+    }
   }
   return { merged, failed };
 }
@@ -679,16 +727,29 @@ export async function writeLedgerTask(
   const mergePlan = await maybeReadRunFile<MergePlanFile>(deps.store, run, 'merge.json');
   const { merged, failed } = published
     ? await readMerged(deps, run, published.groups)
-    : { merged: [] as MergeResult[], failed: [] as { id: string; error: string; cause: string }[] };
+    : { merged: [] as MergeResult[], failed: [] as MergeFailure[] };
 
   // Access and throttling say nothing about the objects: those chunks are planned again, never poisoned.
   const objectFailures = (mergePlan?.failedChunks ?? []).filter((c) => kindOf(c.error) === 'object');
-  const poisoned = await poisonRepeatFailures(deps, plan, objectFailures, {
-    planId,
-    executionName: payload.executionName,
-    holder: payload.lease.holder,
-    fence,
-  });
+  const failedMerges = await failedMergeObjects(deps, run, plan, mergePlan, failed);
+  const poisoned = await poisonRepeatFailures(
+    deps,
+    [...failedChunkObjects(plan, objectFailures), ...failedMerges.flatMap((m) => m.objects)],
+    { planId, executionName: payload.executionName, holder: payload.lease.holder, fence },
+  );
+  // A partition whose objects are all poison now is settled like such a chunk: the rest of its
+  // chunks (their other partitions published) is recorded, and the window completes.
+  const settled = new Set(
+    failedMerges
+      .filter((m) => m.objects.length > 0 && m.objects.every((o) => poisoned.has(o.key)))
+      .map((m) => partitionId(m.partition)),
+  );
+  const isSettled = (f: MergeFailure) => {
+    const group = f.partition
+      ? [f.partition]
+      : (mergePlan?.groups.find((g) => g.groupId === f.groupId)?.partitions ?? []);
+    return group.length > 0 && group.every((p) => settled.has(partitionId(p)));
+  };
   const failures = [
     // A chunk whose objects are all poison now is settled: quarantined, and the window completes.
     ...(mergePlan?.failedChunks ?? [])
@@ -698,7 +759,7 @@ export async function writeLedgerTask(
         error: c.error ?? '',
         cause: c.cause ?? '',
       })),
-    ...failed,
+    ...failed.filter((f) => !isSettled(f)),
   ];
   const publishedIds = new Set(merged.map(partitionId));
   const perHour = new Map<
@@ -731,11 +792,12 @@ export async function writeLedgerTask(
     eventsIn += staged.events;
     quarantined += staged.quarantined + staged.quarantinedObjects;
     duplicatesRemoved += staged.duplicates;
-    if (!staged.partitions.every((p) => publishedIds.has(partitionId(p)))) continue;
+    const toPublish = staged.partitions.filter((p) => !settled.has(partitionId(p)));
+    if (!toPublish.every((p) => publishedIds.has(partitionId(p)))) continue;
     // Published is not enough: the generation must hold this chunk's staged files, or its rows
     // would be lost for good once its objects count as processed. Planned again instead.
     const name = chunkName(chunk);
-    const without = staged.partitions.filter((p) => !mergedById.get(partitionId(p))?.chunks?.includes(name));
+    const without = toPublish.filter((p) => !mergedById.get(partitionId(p))?.chunks?.includes(name));
     if (without.length > 0) {
       const cause = `staged into ${without.length} partition(s) whose published generation lacks its files (${partitionId(without[0]!)}); its objects are planned again`;
       deps.log?.error('chunk not in the published generations', { chunk: chunk.chunkId, cause });
@@ -905,26 +967,105 @@ async function backfillStart(
   return { completeThrough: started, updatedAt: at, executionName: run.executionName, planId: run.planId };
 }
 
-/**
- * Counts a failed run for every object of the failed chunks, once per lease holder (a backfill
- * child and its retry are one run of their parent); an object that reached the limit is copied
- * to quarantine/objects/ with a `poison` reason and recorded as processed, so it is not planned
- * again and the window can complete. Returns the keys marked poison.
- */
-async function poisonRepeatFailures(
-  deps: WorkflowDeps,
-  plan: StoredPlan,
-  failedChunks: readonly StageRecord[],
-  runOf: { planId: string; executionName: string; holder: string; fence: () => Promise<void> },
-): Promise<Set<string>> {
-  const { fence, ...run } = runOf;
-  const objects = failedChunks.flatMap((c) =>
+type FailedObject = { key: string; etag: string; error: string };
+
+/** Every object of the chunks that failed to stage, with the chunk's error. */
+function failedChunkObjects(plan: StoredPlan, failedChunks: readonly StageRecord[]): FailedObject[] {
+  return failedChunks.flatMap((c) =>
     (plan.chunks[c.chunkId]?.objects ?? []).map((o) => ({
       key: o.key,
       etag: o.etag,
       error: `${c.error ?? 'States.TaskFailed'}${c.cause ? `: ${c.cause.slice(0, 300)}` : ''}`,
     })),
   );
+}
+
+/**
+ * Partitions whose merge failed for their own reasons (not access or throttling), each with the
+ * planned objects whose rows its staged files hold; a group whose invocation failed (timeout,
+ * OOM) names every partition of the group.
+ */
+async function failedMergeObjects(
+  deps: WorkflowDeps,
+  run: string,
+  plan: StoredPlan,
+  mergePlan: MergePlanFile | undefined,
+  failed: readonly MergeFailure[],
+): Promise<{ partition: PartitionRef; objects: FailedObject[] }[]> {
+  const partitions: { partition: PartitionRef; error: string; cause: string }[] = [];
+  for (const f of failed) {
+    if (kindOf(f.error) !== 'object') continue;
+    const group = f.partition
+      ? [f.partition]
+      : (mergePlan?.groups.find((g) => g.groupId === f.groupId)?.partitions ?? []);
+    for (const partition of group) partitions.push({ partition, error: f.error, cause: f.cause });
+  }
+  if (partitions.length === 0) return [];
+  const stagedInto = new Map<string, PlanChunk[]>();
+  for (const chunk of plan.chunks) {
+    for (const p of (await readStaged(deps, run, chunk))?.partitions ?? []) {
+      const id = partitionId(p);
+      stagedInto.set(id, [...(stagedInto.get(id) ?? []), chunk]);
+    }
+  }
+  const out: { partition: PartitionRef; objects: FailedObject[] }[] = [];
+  for (const { partition, error, cause } of partitions) {
+    const id = partitionId(partition);
+    const reason = `merge of partition ${id} failed: ${error}${cause ? `: ${cause.slice(0, 300)}` : ''}`;
+    const objects = await stagedSources(deps, plan.planId, partition, stagedInto.get(id) ?? []);
+    out.push({ partition, objects: objects.map((o) => ({ key: o.key, etag: o.etag, error: reason })) });
+  }
+  return out;
+}
+
+/**
+ * The planned objects whose rows a partition's staged files hold: the `sources` its staged
+ * sidecars name, or every object of a chunk whose sidecars cannot be read (a corrupt staged file
+ * may be why the merge failed).
+ */
+async function stagedSources(
+  deps: WorkflowDeps,
+  planId: string,
+  partition: PartitionRef,
+  chunks: readonly PlanChunk[],
+): Promise<PlannedObject[]> {
+  const byName = new Map(chunks.map((c) => [chunkName(c), { chunk: c, sources: new Set<string>(), readable: true }]));
+  for await (const o of deps.store.list(stagingPrefix(planId, partition.table, partition.values))) {
+    const c = o.key.endsWith('.json') ? byName.get(chunkOfStagedKey(o.key)) : undefined;
+    if (!c?.readable) continue;
+    try {
+      const got = await deps.store.get(o.key);
+      const sources = got && (JSON.parse(Buffer.from(got.body).toString('utf8')) as { sources?: unknown }).sources;
+      if (!Array.isArray(sources)) throw new Error('no sources');
+      for (const s of sources) c.sources.add(String(s));
+    } catch {
+      c.readable = false;
+    }
+  }
+  return [...byName.values()].flatMap(({ chunk, sources, readable }) => {
+    const named = readable ? chunk.objects.filter((o) => sources.has(o.key)) : [];
+    return named.length > 0 ? named : chunk.objects;
+  });
+}
+
+/** The chunk name a staged file (`…/<chunk>-NNNNN.json`) was written under. */
+const chunkOfStagedKey = (key: string) => key.slice(key.lastIndexOf('/') + 1).replace(/-\d+\.(parquet|json)$/, '');
+
+/**
+ * Counts a failed run for every object given (the first reason of a key wins), once per lease
+ * holder (a backfill child and its retry are one run of their parent); an object that reached the
+ * limit is copied to quarantine/objects/ with a `poison` reason and recorded as processed, so it
+ * is not planned again and the window can complete. Returns the keys marked poison.
+ */
+async function poisonRepeatFailures(
+  deps: WorkflowDeps,
+  failedObjects: readonly FailedObject[],
+  runOf: { planId: string; executionName: string; holder: string; fence: () => Promise<void> },
+): Promise<Set<string>> {
+  const { fence, ...run } = runOf;
+  const byKey = new Map<string, FailedObject>();
+  for (const o of failedObjects) if (!byKey.has(o.key)) byKey.set(o.key, o);
+  const objects = [...byKey.values()];
   if (objects.length === 0) return new Set();
   const at = deps.clock.now().toISOString();
   const limit = deps.config.poisonAfterFailedRuns ?? POISON_AFTER_FAILED_RUNS;
