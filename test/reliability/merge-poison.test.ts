@@ -35,7 +35,11 @@ async function scheduledRun(i: number, wrapTask?: Wrap, executionName = `sched-$
 }
 
 /** A whole MergePartition invocation that dies with `name` (Step Functions keeps only the name). */
-function mergeInvocationFails(name: string, message: string, when: (clusters: string[]) => boolean = () => true): Wrap {
+function mergeInvocationFails(
+  name: string,
+  message: string,
+  when: (partitions: string[][]) => boolean = () => true,
+): Wrap {
   return (state, handler) =>
     state !== 'MergePartition'
       ? handler
@@ -47,7 +51,7 @@ function mergeInvocationFails(name: string, message: string, when: (clusters: st
             'merge.json',
           );
           const group = plan.groups.find((g) => g.groupId === groupId)!;
-          if (!when(group.partitions.map((p) => p.values[1]!))) return handler(input);
+          if (!when(group.partitions.map((p) => p.values))) return handler(input);
           const e = new Error(message);
           e.name = name;
           throw e;
@@ -191,8 +195,8 @@ describe('merge failures toward poison', () => {
       { id: '2', time: '2025-01-03T10:02:00Z', cluster: 'prod-eu-1' },
     ]);
     // The invocation dies whenever its group holds the huge cluster's partition.
-    const fault = mergeInvocationFails('Sandbox.Timedout', 'Task timed out after 900.00 seconds', (clusters) =>
-      clusters.includes('huge-1'),
+    const fault = mergeInvocationFails('Sandbox.Timedout', 'Task timed out after 900.00 seconds', (partitions) =>
+      partitions.some((v) => v[1] === 'huge-1'),
     );
 
     expect(await scheduledRun(0, fault)).toMatchObject({ status: 'FAILED', error: 'ItemsFailedError' });
@@ -241,5 +245,28 @@ describe('merge failures toward poison', () => {
       expect(await scheduledRun(i, fault, 'same-execution')).toMatchObject({ status: 'FAILED' });
     expect((await readAttempts(lake.store, ARRIVAL_HOUR))[key]).toMatchObject({ runs: 1 });
     expect(await keysUnder(lake.store, 'quarantine/objects/')).toEqual([]);
+  });
+
+  it('counts a backfill’s failed merge once per backfill: its child and the child’s automatic retry are one run', async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z', { childRangeHours: 1 });
+    const bad = await putRawObject(lake, '2025-01-03T07:10:00Z', [{ id: '30', time: '2025-01-03T07:09:00Z' }]);
+    await putRawObject(lake, '2025-01-03T08:10:00Z', [{ id: '31', time: '2025-01-03T08:09:00Z' }]);
+    const fault = mergeInvocationFails('Sandbox.Timedout', 'Task timed out after 900.00 seconds', (partitions) =>
+      partitions.some((v) => v[3] === '07'),
+    );
+    const backfill = { from: '2025-01-03T07:00:00Z', to: '2025-01-03T09:00:00Z' };
+
+    for (const [n, name] of ['backfill-1', 'backfill-2'].entries()) {
+      const run = await runLocalWorkflow(backfill, { deps: lake.deps, executionName: name, wrapTask: fault });
+      expect(run).toMatchObject({ status: 'FAILED' });
+      expect((await readAttempts(lake.store, 'dt=2025-01-03/hour=07'))[bad]).toMatchObject({
+        runs: n + 1,
+        lastExecution: name,
+      });
+    }
+    const third = await runLocalWorkflow(backfill, { deps: lake.deps, executionName: 'backfill-3', wrapTask: fault });
+    expect(third).toMatchObject({ status: 'SUCCEEDED', output: { poisonedObjects: 1, failedItems: 0 } });
+    expect(Object.keys(await readProcessed(lake.store, 'dt=2025-01-03/hour=07'))).toEqual([bad]);
+    expect(await publishedIds()).toEqual([cwlId('31')]);
   });
 });
