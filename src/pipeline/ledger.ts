@@ -276,7 +276,10 @@ export function hourOfIso(iso: string): string {
   return hourPrefix(Date.parse(iso));
 }
 
-/** Runs in which a raw object's chunk failed (read errors, timeouts, OOM) before it is poison. */
+/**
+ * Runs in which a raw object's chunk failed to stage, or a partition holding its rows failed to
+ * merge (read errors, timeouts, OOM, corrupt staged files), before it is poison.
+ */
 export const POISON_AFTER_FAILED_RUNS = 3;
 
 /** One raw object's failed runs, kept until it is processed or marked poison. */
@@ -290,12 +293,12 @@ export interface FailedAttempts {
   readonly poisoned?: boolean;
 }
 
-/** `control/ledger/attempts/dt=…/hour=….json`: failed runs per raw key of one arrival hour. */
+/** `control/ledger/attempts/dt=…/hour=….json`: failed runs (stage or merge) per raw key of one arrival hour. */
 export function attemptsKey(arrivalHour: string): string {
   return `${LEDGER_PREFIX}attempts/${arrivalHour}.json`;
 }
 
-/** Raw keys of an arrival hour whose chunk failed in earlier runs. */
+/** Raw keys of an arrival hour whose chunk or a partition of whose rows failed in earlier runs. */
 export async function readAttempts(store: ObjectStore, arrivalHour: string): Promise<Record<string, FailedAttempts>> {
   return (await readJson<{ objects: Record<string, FailedAttempts> }>(store, attemptsKey(arrivalHour)))?.objects ?? {};
 }
