@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalRunOptions, runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
 import { readAttempts, readProcessed, readWatermark } from '../../src/pipeline/ledger.ts';
@@ -268,5 +269,82 @@ describe('merge failures toward poison', () => {
     expect(third).toMatchObject({ status: 'SUCCEEDED', output: { poisonedObjects: 1, failedItems: 0 } });
     expect(Object.keys(await readProcessed(lake.store, 'dt=2025-01-03/hour=07'))).toEqual([bad]);
     expect(await publishedIds()).toEqual([cwlId('31')]);
+  });
+});
+
+describe('merge failures in any order (property)', () => {
+  const PARTITIONS = ['prod-a/09', 'prod-a/10', 'prod-b/10'] as const;
+  const execution = fc.record({
+    failing: fc.subarray([...PARTITIONS], { minLength: 1 }),
+    error: fc.constantFrom('Sandbox.Timedout', 'Lambda.Unknown', 'ThrottlingException'),
+  });
+
+  it('poisons an object only in a run that failed a partition of its own rows for its own reasons, never publishes an event twice, and a clean run then publishes every other object', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(execution, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(1, 25),
+        async (executions, mergeGroupSize) => {
+          lake?.cleanup();
+          lake = makeTestLake('2025-01-03T10:20:00Z', {
+            maxChunkObjects: 10,
+            mergeGroupSize,
+            poisonAfterFailedRuns: 2,
+          });
+          const objects = [
+            {
+              events: [
+                { id: '1', time: '2025-01-03T10:01:00Z', cluster: 'prod-a' },
+                { id: '2', time: '2025-01-03T09:59:00Z', cluster: 'prod-a' },
+              ],
+            },
+            { events: [{ id: '3', time: '2025-01-03T10:02:00Z', cluster: 'prod-a' }] },
+            { events: [{ id: '4', time: '2025-01-03T10:03:00Z', cluster: 'prod-b' }] },
+          ];
+          const keys: string[] = [];
+          for (const [i, o] of objects.entries())
+            keys.push(await putRawObject(lake, `2025-01-03T10:0${5 + i}:00Z`, o.events));
+          const eventsOf = new Map(keys.map((k, i) => [k, objects[i]!.events]));
+          const partitionsOf = (key: string) => eventsOf.get(key)!.map((e) => `${e.cluster}/${e.time.slice(11, 13)}`);
+          const poisonedNow = async () =>
+            Object.entries(await readAttempts(lake.store, ARRIVAL_HOUR)).flatMap(([k, a]) => (a.poisoned ? [k] : []));
+
+          let objectRuns = 0;
+          for (const [i, e] of executions.entries()) {
+            const before = new Set(await poisonedNow());
+            const failing = new Set<string>(e.failing);
+            await scheduledRun(
+              i,
+              mergeInvocationFails(e.error, 'injected', (ps) => ps.some((v) => failing.has(`${v[1]}/${v[3]}`))),
+            );
+            if (e.error !== 'ThrottlingException') objectRuns++;
+            const published = await publishedIds();
+            expect(new Set(published).size).toBe(published.length);
+            const attempts = await readAttempts(lake.store, ARRIVAL_HOUR);
+            for (const a of Object.values(attempts)) expect(a.runs).toBeLessThanOrEqual(objectRuns);
+            for (const k of await poisonedNow()) {
+              if (before.has(k)) continue;
+              // Poisoned in this run: one of its own partitions failed here, for its own reasons.
+              expect(e.error).not.toBe('ThrottlingException');
+              expect(partitionsOf(k).some((p) => failing.has(p))).toBe(true);
+              expect(await lake.store.get(`quarantine/objects/${k}`)).toBeDefined();
+            }
+            const poisoned = new Set(await poisonedNow());
+            for (const k of Object.keys(await readProcessed(lake.store, ARRIVAL_HOUR))) {
+              if (poisoned.has(k)) continue;
+              for (const ev of eventsOf.get(k)!) expect(published).toContain(cwlId(ev.id));
+            }
+          }
+          expect(await scheduledRun(executions.length)).toMatchObject({ status: 'SUCCEEDED' });
+          const poisoned = new Set(await poisonedNow());
+          expect(Object.keys(await readProcessed(lake.store, ARRIVAL_HOUR)).sort()).toEqual([...keys].sort());
+          const published = await publishedIds();
+          for (const k of keys.filter((key) => !poisoned.has(key))) {
+            for (const ev of eventsOf.get(k)!) expect(published).toContain(cwlId(ev.id));
+          }
+        },
+      ),
+      { numRuns: 8 },
+    );
   });
 });
