@@ -70,8 +70,8 @@ export async function planWindow(
   listedAt?: string,
 ): Promise<StoredPlan> {
   const planned: PlannedObject[] = [];
-  // Objects whose chunk failed in an earlier run get a chunk each, so a poison object fails
-  // alone and the objects it shared a chunk with go through.
+  // Objects with failed runs (their chunk failed to stage, or a partition of theirs failed to
+  // merge) get a chunk each, so a poison object fails alone and its neighbours go through.
   const suspects: PlannedObject[] = [];
   const ignoredKeys: string[] = [];
   const before = window.arrivedBefore ? Date.parse(window.arrivedBefore) : Number.POSITIVE_INFINITY;
