@@ -574,27 +574,32 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
  */
 export async function runAthenaStepsTask(
   deps: WorkflowDeps,
-  payload: { planId: string; lease: LeaseGrant; executionName?: string },
+  payload: { planId: string; lease: LeaseGrant; executionName?: string; window?: WorkflowWindow },
 ): Promise<AthenaStepsResult> {
   const { planId } = payload;
   const run = runKey(payload.lease, planId);
+  const executionName = payload.executionName ?? payload.lease.holder;
   const finished = await maybeReadRunFile<{ rawPartitions: number; rollupPartitions: number; statements: number }>(
     deps.store,
     run,
-    'athena.json',
+    athenaFile(executionName, 'done'),
   );
   if (finished) return { done: true, ...finished };
-  // Counted per execution, not per lease holder: the children of a backfill share their parent's.
-  const executionName = payload.executionName ?? payload.lease.holder;
+  // Owed steps count one run per window, not per lease holder (a backfill's children share their
+  // parent's) nor per execution (a child's automatic retry is the same run of its range).
+  const countAs =
+    executionName !== payload.lease.holder && payload.window
+      ? `${payload.lease.holder}@${payload.window.start}`
+      : executionName;
   const fence = () => fenceLease(leaseDeps(deps), payload.lease);
   try {
-    return await athenaSteps(deps, payload, run, executionName, fence);
+    return await athenaSteps(deps, payload, run, executionName, countAs, fence);
   } catch (err) {
     if (classifyFailure(err).kind !== 'object') {
       // Access or throttling says nothing about the owed steps: this run does not count for them.
       try {
         await fence();
-        await uncountOwedAthenaRun(deps.store, { executionName });
+        await uncountOwedAthenaRun(deps.store, { executionName: countAs });
       } catch (refundError) {
         deps.log?.warn('could not take back the run counted on owed Athena steps', {
           error: refundError instanceof Error ? refundError.name : String(refundError),
@@ -605,6 +610,15 @@ export async function runAthenaStepsTask(
   }
 }
 
+/**
+ * RunAthenaSteps' own files, per execution: run files are keyed by lease holder, which a backfill
+ * child's automatic retry shares with the failed attempt, and that retry may owe other rollups.
+ * A redrive keeps its execution name, so it resumes where it stopped.
+ */
+function athenaFile(executionName: string, kind: 'progress' | 'done'): string {
+  return kind === 'progress' ? `athena-progress.${executionName}.json` : `athena.${executionName}.json`;
+}
+
 type AthenaStepsResult = { done: boolean; rawPartitions: number; rollupPartitions: number; statements: number };
 
 async function athenaSteps(
@@ -612,11 +626,13 @@ async function athenaSteps(
   payload: { planId: string; lease: LeaseGrant },
   run: string,
   executionName: string,
+  countAs: string,
   fence: () => Promise<void>,
 ): Promise<AthenaStepsResult> {
   const { planId } = payload;
+  const progressFile = athenaFile(executionName, 'progress');
   await fence();
-  let progress = await maybeReadRunFile<AthenaProgress>(deps.store, run, 'athena-progress.json');
+  let progress = await maybeReadRunFile<AthenaProgress>(deps.store, run, progressFile);
   if (!progress?.rawHours || !progress.rollups) {
     const plan = await readRunFile<StoredPlan>(deps.store, run, 'plan.json');
     // Absent when the plan had no object and the run is here only for owed steps.
@@ -627,7 +643,7 @@ async function athenaSteps(
     );
     // PublishPartitions already recorded this run's own steps as owed; they are taken on with the rest.
     const own = ownAthenaWork(plan, published?.partitions ?? []);
-    const taken = await takeOnOwedAthenaWork(deps.store, { executionName });
+    const taken = await takeOnOwedAthenaWork(deps.store, { executionName: countAs });
     deps.metrics?.count(COMPACTION_METRICS.abandonedAthenaSteps.metricName, taken.abandoned.length);
     if (taken.abandoned.length > 0) {
       deps.log?.error('owed Athena steps abandoned after repeated failed runs', {
@@ -644,7 +660,7 @@ async function athenaSteps(
       built: progress?.built ?? [],
       statements: progress?.statements ?? 0,
     };
-    await writeRunFile(deps.store, run, 'athena-progress.json', progress);
+    await writeRunFile(deps.store, run, progressFile, progress);
   }
   const rawHours = progress.rawHours!;
   if (!progress.rawRegistered) {
@@ -654,7 +670,7 @@ async function athenaSteps(
     });
     progress.statements += await deps.athena.registerRawPartitions(arrivalHours);
     progress.rawRegistered = true;
-    await writeRunFile(deps.store, run, 'athena-progress.json', progress);
+    await writeRunFile(deps.store, run, progressFile, progress);
   }
   const built = new Set(progress.built.map((b) => b.values.join('/')));
   const remaining = progress.rollups!.filter((v) => !built.has(v.join('/')));
@@ -672,7 +688,7 @@ async function athenaSteps(
   const results = outcomes.flatMap((o) => (o.built ? [o.built] : []));
   progress.built.push(...results);
   progress.statements += results.length;
-  await writeRunFile(deps.store, run, 'athena-progress.json', progress);
+  await writeRunFile(deps.store, run, progressFile, progress);
   const failed = outcomes.find((o) => !o.built);
   if (failed) {
     // Keep what did build: switched and struck from what is owed, so one statement that keeps
@@ -687,7 +703,7 @@ async function athenaSteps(
   };
   if (remaining.length > batch.length) return { done: false, ...counts };
   await switchAndSettle(deps, fence, planId, rawHours, progress.built);
-  await writeRunFile(deps.store, run, 'athena.json', counts);
+  await writeRunFile(deps.store, run, athenaFile(executionName, 'done'), counts);
   return { done: true, ...counts };
 }
 

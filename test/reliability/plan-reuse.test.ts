@@ -4,7 +4,7 @@ import { type LocalRunOptions, runLocalWorkflow } from '../../src/adapters/local
 import { MANIFEST_NAME } from '../../src/core/compact/index.ts';
 import { CommitConflictError } from '../../src/core/errors.ts';
 import { type CompactionDeps, mergePartition, publishPartitions, stageObjects } from '../../src/pipeline/compact.ts';
-import { readProcessed } from '../../src/pipeline/ledger.ts';
+import { readOwedAthenaWork, readProcessed } from '../../src/pipeline/ledger.ts';
 import type { StoredPlan } from '../../src/pipeline/plan.ts';
 import type { ObjectStore } from '../../src/ports.ts';
 import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
@@ -116,6 +116,46 @@ describe('a later execution of the same plan', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(Object.keys(await readProcessed(lake.store, HOUR_07)).sort()).toEqual([...keys].sort());
     expect(await eventIds(lake)).toEqual(['30', '31', '40'].map(cwlId));
+  });
+
+  it("builds the rollups a retried backfill child changed itself, not only its first attempt's", async () => {
+    lake = makeTestLake('2025-01-03T10:20:00Z', { childRangeHours: 1, maxChunkObjects: 1 });
+    await putRawObject(lake, '2025-01-03T07:10:00Z', [{ id: '40', time: '2025-01-03T07:09:00Z' }]);
+    // The last child (hour 08) is the one retried, so no later child takes on what it leaves owed.
+    await putRawObject(lake, '2025-01-03T08:10:00Z', [{ id: '30', time: '2025-01-03T08:09:00Z' }]);
+    await putRawObject(lake, '2025-01-03T08:11:00Z', [{ id: '31', time: '2025-01-03T08:10:00Z' }]);
+    let attempt = 0;
+    const run = await runLocalWorkflow(
+      { from: '2025-01-03T07:00:00Z', to: '2025-01-03T09:00:00Z' },
+      {
+        deps: lake.deps,
+        executionName: 'backfill-2',
+        wrapTask: failingChunk(
+          1,
+          () => attempt === 1,
+          (state, h) => {
+            if (state === 'StartChildExecution')
+              return async (i) => {
+                if (i.Input.from === '2025-01-03T08:00:00.000Z') attempt++;
+                return h(i);
+              };
+            if (state === 'RunAthenaSteps')
+              return async (i) => {
+                const out = await h(i);
+                if (attempt === 1) throw failure('QueryFailedError', 'injected: Athena statement failed');
+                return out;
+              };
+            return h;
+          },
+        ),
+      },
+    );
+    expect(attempt).toBe(2);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(await eventIds(lake)).toEqual(['30', '31', '40'].map(cwlId));
+    // The first attempt built hour 08's rollup from event 30 alone; the retry, which added event
+    // 31, rebuilt it instead of finding the first attempt's finished steps: nothing is left owed.
+    expect((await readOwedAthenaWork(lake.store)).rollups).toEqual({});
   });
 
   it('stages every object again when a retried backfill child numbers its chunks differently', async () => {
