@@ -4,6 +4,7 @@ import { S3ObjectStore } from '../../src/adapters/aws/s3-object-store.ts';
 import type { SfnSender } from '../../src/adapters/aws/sfn-runner.ts';
 import { leaseCommand } from '../../src/cli/commands/lease.ts';
 import { acquireLease, LEASE_KEY, type LeaseRecord, readLeaseRecord } from '../../src/pipeline/lease.ts';
+import { captureIo } from '../helpers/cli-io.ts';
 import { type S3TestServer, startS3TestServer } from '../helpers/s3-server.ts';
 
 const NOW = new Date('2026-11-27T08:10:00.000Z');
@@ -71,9 +72,7 @@ async function putLease(record: LeaseRecord): Promise<string> {
 }
 
 async function lease(sfn: SfnSender, ...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  let code: number | undefined;
+  const c = captureIo(NOW);
   const regions: (string | undefined)[] = [];
   await leaseCommand({
     s3Store: (bucket, region) => {
@@ -84,14 +83,9 @@ async function lease(sfn: SfnSender, ...args: string[]) {
       regions.push(region);
       return sfn;
     },
-    now: () => NOW,
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    exit: (c) => {
-      code = c;
-    },
+    ...c.io,
   }).parseAsync(args, { from: 'user' });
-  return { out, err, code, regions };
+  return { out: c.out, err: c.err, code: c.code(), regions };
 }
 
 const AWS = ['--aws', '--bucket', 'lease-lake', '--region', 'eu-west-1'];

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../src/adapters/local/fs-object-store.ts';
 import { formatDuration, leaseCommand } from '../../src/cli/commands/lease.ts';
 import { acquireLease, LEASE_KEY, type LeaseRecord, readLeaseRecord } from '../../src/pipeline/lease.ts';
+import { captureIo } from '../helpers/cli-io.ts';
 
 const NOW = new Date('2026-11-27T08:10:00.000Z');
 const TTL_MS = 30 * 60 * 1000;
@@ -38,18 +39,9 @@ async function lakeWithLease(over: Partial<LeaseRecord> = {}): Promise<{ dir: st
 
 /** Runs `eks-log-lake lease …args` at NOW and returns what it printed and its exit code. */
 async function lease(...args: string[]): Promise<{ out: string[]; err: string[]; code: number | undefined }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  let code: number | undefined;
-  await leaseCommand({
-    now: () => NOW,
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    exit: (c) => {
-      code = c;
-    },
-  }).parseAsync(args, { from: 'user' });
-  return { out, err, code };
+  const c = captureIo(NOW);
+  await leaseCommand(c.io).parseAsync(args, { from: 'user' });
+  return { out: c.out, err: c.err, code: c.code() };
 }
 
 const leaseFile = (dir: string) => readFileSync(join(dir, LEASE_KEY), 'utf8');

@@ -5,6 +5,7 @@ import { compactObjects } from '../../src/pipeline/compact.ts';
 import { acquireLease } from '../../src/pipeline/lease.ts';
 import { readOwedAthenaWork } from '../../src/pipeline/ledger.ts';
 import type { RebuildSummary } from '../../src/pipeline/rebuild.ts';
+import { captureIo } from '../helpers/cli-io.ts';
 import { type Lake, makeLake, readPublished } from '../pipeline/compact-lake.ts';
 import { ACCOUNT, CLUSTER, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
 
@@ -41,18 +42,9 @@ async function olderLake(): Promise<{ l: Lake; keys: string[] }> {
 }
 
 async function rebuild(...args: string[]): Promise<{ out: string; err: string[]; code: number | undefined }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  let code: number | undefined;
-  await rebuildCommand({
-    now: () => NOW,
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    exit: (c) => {
-      code = c;
-    },
-  }).parseAsync(args, { from: 'user' });
-  return { out: out.join('\n'), err, code };
+  const c = captureIo(NOW);
+  await rebuildCommand(c.io).parseAsync(args, { from: 'user' });
+  return { out: c.out.join('\n'), err: c.err, code: c.code() };
 }
 
 describe('eks-log-lake rebuild', () => {

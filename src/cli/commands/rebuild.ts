@@ -3,21 +3,19 @@ import { FsObjectStore } from '../../adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../adapters/local/local-catalog.ts';
 import { COMPACTED_TABLES, type CompactedTable } from '../../core/compact/index.ts';
 import { LeaseHeldError } from '../../core/errors.ts';
-import { type RebuildPartitionResult, type RebuildSummary, rebuildPartitions } from '../../pipeline/rebuild.ts';
+import {
+  type RebuildPartitionResult,
+  type RebuildRequest,
+  type RebuildSummary,
+  rebuildPartitions,
+} from '../../pipeline/rebuild.ts';
 import type { Log } from '../../ports.ts';
 
 /** Exit code when some selected partitions were refused (their old generation kept). */
 export const EXIT_PARTLY_REFUSED = 2;
 
-export interface LocalRebuildOptions {
+export interface LocalRebuildOptions extends RebuildRequest {
   readonly lake: string;
-  readonly from: string;
-  readonly to: string;
-  readonly tables?: readonly CompactedTable[];
-  readonly account?: string;
-  readonly cluster?: string;
-  readonly allowMissingSources?: boolean;
-  readonly dryRun?: boolean;
   /** Hours before its arrival hour an event may be and still be curated (as `compact`'s; default 48). */
   readonly lateHorizonHours?: number;
   readonly now?: Date;
