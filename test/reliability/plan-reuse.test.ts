@@ -40,6 +40,41 @@ function failingChunk(chunkId: number, active: () => boolean, wrap?: LocalRunOpt
   }) satisfies LocalRunOptions['wrapTask'];
 }
 
+/**
+ * Runs a backfill of hours 07–08 (a child per hour) in which the first attempt of the child
+ * starting at `childFrom` fails chunk 1 and then fails at RunAthenaSteps after its steps ran,
+ * so Step Functions' Retry runs that child again under the same lease holder and run files.
+ */
+async function backfillRetryingChild(l: TestLake, executionName: string, childFrom: string) {
+  let attempt = 0;
+  const run = await runLocalWorkflow(
+    { from: '2025-01-03T07:00:00Z', to: '2025-01-03T09:00:00Z' },
+    {
+      deps: l.deps,
+      executionName,
+      wrapTask: failingChunk(
+        1,
+        () => attempt === 1,
+        (state, h) => {
+          if (state === 'StartChildExecution')
+            return async (i) => {
+              if (i.Input.from === childFrom) attempt++;
+              return h(i);
+            };
+          if (state === 'RunAthenaSteps')
+            return async (i) => {
+              const out = await h(i);
+              if (attempt === 1) throw failure('QueryFailedError', 'injected: Athena statement failed');
+              return out;
+            };
+          return h;
+        },
+      ),
+    },
+  );
+  return { run, attempts: attempt };
+}
+
 describe('a later execution of the same plan', () => {
   for (const failAt of ['PublishPartitions', 'RunAthenaSteps'] as const) {
     it(`publishes the rows of a chunk that failed in an earlier run that then failed at ${failAt}`, async () => {
@@ -86,33 +121,9 @@ describe('a later execution of the same plan', () => {
       await putRawObject(lake, '2025-01-03T07:11:00Z', [{ id: '31', time: '2025-01-03T07:10:00Z' }]),
     ];
     await putRawObject(lake, '2025-01-03T08:10:00Z', [{ id: '40', time: '2025-01-03T08:09:00Z' }]);
-    let attempt = 0; // of the child for hour 07, which shares the parent's lease holder and run files
-    const run = await runLocalWorkflow(
-      { from: '2025-01-03T07:00:00Z', to: '2025-01-03T09:00:00Z' },
-      {
-        deps: lake.deps,
-        executionName: 'backfill-1',
-        wrapTask: failingChunk(
-          1,
-          () => attempt === 1,
-          (state, h) => {
-            if (state === 'StartChildExecution')
-              return async (i) => {
-                if (i.Input.from === '2025-01-03T07:00:00.000Z') attempt++;
-                return h(i);
-              };
-            if (state === 'RunAthenaSteps')
-              return async (i) => {
-                const out = await h(i);
-                if (attempt === 1) throw failure('QueryFailedError', 'injected: Athena statement failed');
-                return out;
-              };
-            return h;
-          },
-        ),
-      },
-    );
-    expect(attempt).toBe(2); // the child's Retry ran it again
+    // The child for hour 07 shares the parent's lease holder and run files with its retry.
+    const { run, attempts } = await backfillRetryingChild(lake, 'backfill-1', '2025-01-03T07:00:00.000Z');
+    expect(attempts).toBe(2); // the child's Retry ran it again
     expect(run.status).toBe('SUCCEEDED');
     expect(Object.keys(await readProcessed(lake.store, HOUR_07)).sort()).toEqual([...keys].sort());
     expect(await eventIds(lake)).toEqual(['30', '31', '40'].map(cwlId));
@@ -124,33 +135,8 @@ describe('a later execution of the same plan', () => {
     // The last child (hour 08) is the one retried, so no later child takes on what it leaves owed.
     await putRawObject(lake, '2025-01-03T08:10:00Z', [{ id: '30', time: '2025-01-03T08:09:00Z' }]);
     await putRawObject(lake, '2025-01-03T08:11:00Z', [{ id: '31', time: '2025-01-03T08:10:00Z' }]);
-    let attempt = 0;
-    const run = await runLocalWorkflow(
-      { from: '2025-01-03T07:00:00Z', to: '2025-01-03T09:00:00Z' },
-      {
-        deps: lake.deps,
-        executionName: 'backfill-2',
-        wrapTask: failingChunk(
-          1,
-          () => attempt === 1,
-          (state, h) => {
-            if (state === 'StartChildExecution')
-              return async (i) => {
-                if (i.Input.from === '2025-01-03T08:00:00.000Z') attempt++;
-                return h(i);
-              };
-            if (state === 'RunAthenaSteps')
-              return async (i) => {
-                const out = await h(i);
-                if (attempt === 1) throw failure('QueryFailedError', 'injected: Athena statement failed');
-                return out;
-              };
-            return h;
-          },
-        ),
-      },
-    );
-    expect(attempt).toBe(2);
+    const { run, attempts } = await backfillRetryingChild(lake, 'backfill-2', '2025-01-03T08:00:00.000Z');
+    expect(attempts).toBe(2);
     expect(run.status).toBe('SUCCEEDED');
     expect(await eventIds(lake)).toEqual(['30', '31', '40'].map(cwlId));
     // The first attempt built hour 08's rollup from event 30 alone; the retry, which added event
