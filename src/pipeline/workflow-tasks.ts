@@ -282,8 +282,9 @@ export async function validateInputTask(
 
 /**
  * AcquireLease: takes the compaction lease for this execution. A backfill child (its holder is
- * its parent's name) records itself and its range in the lease, so only the parent's next child
- * may take it over, not a second execution started from a copy of a child's input.
+ * its parent's name) records itself and its range in the lease: a copy of an earlier child's
+ * input is refused, while the retry of its range or the parent's next child takes it over with a
+ * new token that fences the previous child out (a copy of the running child's input does too).
  */
 export async function acquireLeaseTask(
   deps: WorkflowDeps,
