@@ -518,7 +518,8 @@ export function parseConfig(raw: unknown): EksLogLakeConfig {
     splunk,
     workflow,
     alarmEmail: optStr(raw, 'alarmEmail', path, p, /^[^@\s]+@[^@\s]+$/, 'e-mail address'),
-    // 1000 is Lambda's default account concurrency; AWS itself keeps 100 of it unreserved.
+    // A sanity bound, not the account's: Lambda refuses at deploy a value that leaves fewer than
+    // 100 unreserved (so at most 900 under the default limit of 1000; docs/deploy.md says so).
     transformReservedConcurrency:
       raw.transformReservedConcurrency === undefined
         ? undefined
