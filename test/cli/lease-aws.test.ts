@@ -2,7 +2,7 @@ import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../src/adapters/aws/s3-object-store.ts';
 import type { SfnSender } from '../../src/adapters/aws/sfn-runner.ts';
-import { leaseCommand } from '../../src/cli/commands/lease.ts';
+import { executionArnOf, leaseCommand } from '../../src/cli/commands/lease.ts';
 import { acquireLease, LEASE_KEY, type LeaseRecord, readLeaseRecord } from '../../src/pipeline/lease.ts';
 import { captureIo } from '../helpers/cli-io.ts';
 import { type S3TestServer, startS3TestServer } from '../helpers/s3-server.ts';
@@ -124,6 +124,30 @@ describe('eks-log-lake lease on S3 with the Step Functions check', () => {
         'scheduled-8f0e',
       );
       expect(next).toEqual({ holder: 'scheduled-8f0e', token: 13 });
+    },
+  );
+
+  it.each([
+    ['RUNNING', 'FAILED', 2],
+    ['FAILED', 'RUNNING', 2],
+    ['FAILED', 'FAILED', 0],
+  ])(
+    'checks the backfill child acting under the parent as well: parent %s, child %s → exit %d',
+    async (parent, child, code) => {
+      const childName = 'backfill-7-day-3';
+      const childExecution = executionArnOf(STATE_MACHINE, childName);
+      const etag = await putLease({ ...LIVE, execution: childName, childFrom: '2026-11-20T00:00:00.000Z' });
+      const sfn = new FakeStepFunctions({ [HOLDER_EXECUTION]: parent, [childExecution]: child });
+      const r = await lease(sfn, 'release', ...AWS, '--holder', HOLDER, '--state-machine-arn', STATE_MACHINE);
+      expect(r.code).toBe(code);
+      if (code === 0) {
+        expect(r.out[0]).toContain(`(execution ${HOLDER} FAILED, ${childName} FAILED)`);
+        expect(sfn.described).toEqual([HOLDER_EXECUTION, childExecution]);
+        expect((await readLeaseRecord(store))?.released).toBe(true);
+      } else {
+        expect(r.err.join('\n')).toMatch(/is RUNNING: it still works under this lease/);
+        expect((await store.head(LEASE_KEY))?.etag).toBe(etag);
+      }
     },
   );
 

@@ -157,19 +157,25 @@ export async function releaseForOperator(
   }
   let checked = '';
   if (req.execution) {
-    const arn = executionArnOf(req.execution.stateMachineArn, req.holder);
-    const status = await describeHolderExecution(req.execution.sfn, arn);
-    if (status === undefined) {
-      return refuse(
-        `Step Functions has no execution ${arn}: check --state-machine-arn (a backfill child holds the lease under its parent's name), or use --force without it if you are sure nothing runs under this lease`,
-      );
+    // A backfill child acts under its parent's name: both must have stopped writing.
+    const names = r.execution && r.execution !== req.holder ? [req.holder, r.execution] : [req.holder];
+    const seen: string[] = [];
+    for (const name of names) {
+      const arn = executionArnOf(req.execution.stateMachineArn, name);
+      const status = await describeHolderExecution(req.execution.sfn, arn);
+      if (status === undefined) {
+        return refuse(
+          `Step Functions has no execution ${arn}: check --state-machine-arn (a backfill child holds the lease under its parent's name), or use --force without it if you are sure nothing runs under this lease`,
+        );
+      }
+      if (ACTIVE_STATUSES.has(status)) {
+        return refuse(
+          `execution ${arn} is ${status}: it still works under this lease; stop it (or let it end) before releasing`,
+        );
+      }
+      seen.push(names.length > 1 ? `${name} ${status}` : status);
     }
-    if (ACTIVE_STATUSES.has(status)) {
-      return refuse(
-        `execution ${arn} is ${status}: it still works under this lease; stop it (or let it end) before releasing`,
-      );
-    }
-    checked = ` (execution ${status})`;
+    checked = ` (execution ${seen.join(', ')})`;
   }
   const done = await releaseHeldLease({ store: req.store, clock: { now: io.now } }, req.holder, entry.etag);
   switch (done.outcome) {
