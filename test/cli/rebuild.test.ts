@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_PARTLY_REFUSED, rebuildCommand } from '../../src/cli/commands/rebuild.ts';
 import { type MappedLine, mapRawLine, planIdFor, type TimeBounds } from '../../src/core/compact/index.ts';
 import { compactObjects } from '../../src/pipeline/compact.ts';
-import { acquireLease } from '../../src/pipeline/lease.ts';
+import { acquireLease, readLeaseRecord } from '../../src/pipeline/lease.ts';
 import { readOwedAthenaWork } from '../../src/pipeline/ledger.ts';
 import type { RebuildSummary } from '../../src/pipeline/rebuild.ts';
 import { captureIo } from '../helpers/cli-io.ts';
@@ -103,6 +103,42 @@ describe('eks-log-lake rebuild', () => {
     expect(allowed.out).toContain(
       `component_logs ${ACCOUNT}/${CLUSTER}/2026-11-27/01: rows 20 → 10 (+0 −10), duplicates 0, quarantined 0, 1 sources gone: 10 rows dropped`,
     );
+  });
+
+  it('reads the clock on every lease check, so a rebuild longer than the lease TTL keeps renewing it', async () => {
+    const { l } = await olderLake();
+    lake = l;
+    // Every reading of the clock is 10 minutes later: the rebuild outlives the 30-minute TTL.
+    let t = NOW.getTime();
+    const c = captureIo(NOW);
+    await rebuildCommand({
+      ...c.io,
+      now: () => {
+        t += 10 * 60_000;
+        return new Date(t);
+      },
+    }).parseAsync(['--lake', l.dir, '--from', '2026-11-27', '--to', '2026-11-28'], { from: 'user' });
+    expect(c.err).toEqual([]);
+    expect(c.code()).toBe(0);
+    const lease = await readLeaseRecord(l.store);
+    // Released at the time the rebuild ended, well after it was taken (a frozen clock gives equal times).
+    expect(lease).toMatchObject({ holder: expect.stringMatching(/^rebuild-/), released: true });
+    expect(Date.parse(lease!.expiresAt) - Date.parse(lease!.acquiredAt)).toBeGreaterThan(30 * 60_000);
+  });
+
+  it.each(['abc', '0', '-3', '2.5'])('refuses --horizon-hours %s', async (value) => {
+    const { l } = await olderLake();
+    lake = l;
+    const c = captureIo(NOW);
+    const cmd = rebuildCommand(c.io)
+      .exitOverride()
+      .configureOutput({ writeErr: (t) => c.err.push(t) });
+    await expect(
+      cmd.parseAsync(['--lake', l.dir, '--from', '2026-11-27', '--to', '2026-11-28', '--horizon-hours', value], {
+        from: 'user',
+      }),
+    ).rejects.toThrow(/must be a whole number/);
+    expect(await readLeaseRecord(l.store)).toBeUndefined();
   });
 
   it('exits 1 and says why when a workflow run holds the lease', async () => {

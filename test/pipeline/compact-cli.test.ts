@@ -89,7 +89,7 @@ describe('eks-log-lake compact', () => {
     expect(runs[1]).toEqual(runs[0]);
   });
 
-  it('rejects a --workers count that is not a whole number of at least 1', async () => {
+  it('rejects a --workers count or --horizon-hours that is not a whole number of at least 1', async () => {
     lake = makeLake();
     const dir = lake.dir;
     await expect(
@@ -103,6 +103,20 @@ describe('eks-log-lake compact', () => {
         from: 'user',
       }),
     ).toThrow(/whole number/);
+    // The late horizon too: NaN would silently drop the lower bound on event times.
+    for (const hours of ['abc', '0', '2.5']) {
+      expect(() =>
+        compactCommand()
+          .exitOverride()
+          .configureOutput({ writeErr: () => {} })
+          .parse(
+            ['--lake', dir, '--from', '2026-11-27T02:00:00Z', '--to', '2026-11-27T03:00:00Z', '--horizon-hours', hours],
+            {
+              from: 'user',
+            },
+          ),
+      ).toThrow(/whole number/);
+    }
   });
 
   it('says in --help which options are required, their units, and gives an example', () => {

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { FsObjectStore } from '../../adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../adapters/local/local-catalog.ts';
 import { createWorkerStager } from '../../adapters/local/stage-workers.ts';
@@ -7,6 +7,7 @@ import { InvalidInputError } from '../../core/errors.ts';
 import { type CompactionSummary, compactObjects, IN_PROCESS_STAGER } from '../../pipeline/compact.ts';
 import { deleteStaging } from '../../pipeline/gc.ts';
 import type { Log } from '../../ports.ts';
+import { parsePositiveWholeNumber } from '../options.ts';
 
 export interface LocalCompactOptions {
   readonly lake: string;
@@ -75,12 +76,6 @@ export async function runLocalCompact(opts: LocalCompactOptions): Promise<LocalC
   return { ...summary, ignoredUnderRaw };
 }
 
-function parseWorkers(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
-
 function mib(n: number): string {
   return `${(n / 1048576).toFixed(2)} MiB`;
 }
@@ -123,13 +118,13 @@ export function compactCommand(): Command {
     .option(
       '--horizon-hours <n>',
       'hours before its arrival hour an event may be and still be curated; older ones are quarantined',
-      (v) => Number(v),
+      parsePositiveWholeNumber,
       48,
     )
     .option(
       '--workers <n>',
       'worker threads that stage chunks of up to 32 raw objects and merge partitions at once; each adds its own working set to memory; a window of one chunk, or 1, runs everything in this process',
-      parseWorkers,
+      parsePositiveWholeNumber,
       1,
     )
     .option('--json', 'print the summary as JSON instead of text')

@@ -10,6 +10,7 @@ import {
   rebuildPartitions,
 } from '../../pipeline/rebuild.ts';
 import type { Log } from '../../ports.ts';
+import { parsePositiveWholeNumber } from '../options.ts';
 
 /** Exit code when some selected partitions were refused (their old generation kept). */
 export const EXIT_PARTLY_REFUSED = 2;
@@ -18,7 +19,8 @@ export interface LocalRebuildOptions extends RebuildRequest {
   readonly lake: string;
   /** Hours before its arrival hour an event may be and still be curated (as `compact`'s; default 48). */
   readonly lateHorizonHours?: number;
-  readonly now?: Date;
+  /** The clock (read on every lease check, so a long rebuild renews its lease). */
+  readonly now?: () => Date;
   readonly log?: Log;
 }
 
@@ -32,7 +34,7 @@ export async function runLocalRebuild(opts: LocalRebuildOptions): Promise<Rebuil
       store,
       catalog: new LocalCatalog(store),
       log: opts.log ?? QUIET,
-      now: () => opts.now ?? new Date(),
+      now: opts.now ?? (() => new Date()),
       lateHorizonHours: opts.lateHorizonHours,
     },
     {
@@ -156,7 +158,7 @@ export function rebuildCommand(overrides: Partial<RebuildCommandDeps> = {}): Com
     .option(
       '--horizon-hours <n>',
       'hours before its arrival hour an event may be and still be curated, as the compaction that published the range used; older ones are quarantined',
-      (v) => Number(v),
+      parsePositiveWholeNumber,
       48,
     )
     .option('--dry-run', 'list the partitions that would be rebuilt and the raw objects needed; write nothing')
@@ -195,7 +197,7 @@ export function rebuildCommand(overrides: Partial<RebuildCommandDeps> = {}): Com
           allowMissingSources: opts.allowMissingSources,
           dryRun: opts.dryRun,
           lateHorizonHours: opts.horizonHours,
-          now: deps.now(),
+          now: deps.now,
         });
       } catch (err) {
         if (!(err instanceof LeaseHeldError)) throw err;
