@@ -6,6 +6,7 @@ import {
   type CompactedTable,
   checkPartitionValues,
   checkPlanId,
+  chunkOfStagedKey,
   DedupeSet,
   dedupeKey,
   generationPrefix,
@@ -550,12 +551,12 @@ export async function mergePartition(
   const parquetEtags = new Map<string, string>();
   const sidecars: ObjectInfo[] = [];
   for await (const o of deps.store.list(stagingPrefix(planId, table, values))) {
-    if (only && !only.has(chunkOfStaged(o.key))) continue;
+    if (only && !only.has(chunkOfStagedKey(o.key))) continue;
     if (o.key.endsWith('.parquet')) parquetEtags.set(o.key, o.etag);
     else if (o.key.endsWith('.json')) sidecars.push(o);
   }
   sidecars.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const chunks = new Set(sidecars.map((o) => chunkOfStaged(o.key)));
+  const chunks = new Set(sidecars.map((o) => chunkOfStagedKey(o.key)));
   const stagedInputs = { digest: stagedDigest(sidecars, parquetEtags, only !== null), chunks: [...chunks].sort() };
 
   // The current generation already holds exactly these staged files (a rerun after the switch).
@@ -684,11 +685,6 @@ export async function mergePartition(
   // The manifest is the commit record of the generation: written last, read by publish and GC.
   await putOnce(deps.store, `${location}${MANIFEST_NAME}`, serializeManifest(manifest), 'application/json');
   return resultOf(manifest, true);
-}
-
-/** The chunk id a staged file (`…/<chunkId>-NNNNN.parquet` or `.json`) was written by. */
-function chunkOfStaged(key: string): string {
-  return key.slice(key.lastIndexOf('/') + 1).replace(/-\d+\.(parquet|json)$/, '');
 }
 
 function keyColumns(table: CompactedTable): string[] {

@@ -1,4 +1,4 @@
-import { QUARANTINE_OBJECTS_PREFIX, stagingPrefix } from '../core/compact/layout.ts';
+import { chunkOfStagedKey, QUARANTINE_OBJECTS_PREFIX, stagingPrefix } from '../core/compact/layout.ts';
 import type { CuratedTableName } from '../core/schema.ts';
 import { classifyFailure, environmentErrorOf } from '../core/workflow/failure.ts';
 import {
@@ -1064,9 +1064,6 @@ async function stagedSources(
     return named.length > 0 ? named : chunk.objects;
   });
 }
-
-/** The chunk name a staged file (`…/<chunk>-NNNNN.json`) was written under. */
-const chunkOfStagedKey = (key: string) => key.slice(key.lastIndexOf('/') + 1).replace(/-\d+\.(parquet|json)$/, '');
 
 /**
  * Counts a failed run for every object given (the first reason of a key wins), once per lease

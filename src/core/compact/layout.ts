@@ -68,6 +68,14 @@ export function stagingPrefix(planId: string, table: CuratedTableName, values: r
   return `control/staging/${planId}/${table}/${hivePath(values)}`;
 }
 
+/**
+ * The chunk a staged file (`…/<chunk>-NNNNN.parquet` or `.json`) was written under: what a merge
+ * reports as its chunks and what a failed merge maps back to planned objects, so one parser.
+ */
+export function chunkOfStagedKey(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1).replace(/-\d+\.(parquet|json)$/, '');
+}
+
 /** Quarantine prefix for whole objects that are not gzip NDJSON. */
 export const QUARANTINE_OBJECTS_PREFIX = 'quarantine/objects/';
 /** Quarantine prefix for single lines (not JSON, impossible time, bad partition values …). */
