@@ -531,10 +531,10 @@ export async function mergePartition(
     table: CuratedTableName;
     values: string[];
     /**
-     * Rebuild: the generation holds only the staged files of these chunks and replaces the
-     * current one instead of adding to it (which stays its base, for publish's conflict check).
+     * Rebuild: the generation holds only what is staged under `planId` and replaces the current
+     * one instead of adding to it (which stays its base, for publish's conflict check).
      */
-    replaceWith?: { chunks: readonly string[] };
+    replace?: boolean;
   },
 ): Promise<MergeResult> {
   const { planId, values } = input;
@@ -547,17 +547,16 @@ export async function mergePartition(
   const current = await deps.catalog.getPartition(table, values);
   const baseLocation = current?.location ?? null;
 
-  const only = input.replaceWith ? new Set(input.replaceWith.chunks) : null;
+  const replace = input.replace === true;
   const parquetEtags = new Map<string, string>();
   const sidecars: ObjectInfo[] = [];
   for await (const o of deps.store.list(stagingPrefix(planId, table, values))) {
-    if (only && !only.has(chunkOfStagedKey(o.key))) continue;
     if (o.key.endsWith('.parquet')) parquetEtags.set(o.key, o.etag);
     else if (o.key.endsWith('.json')) sidecars.push(o);
   }
   sidecars.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const chunks = new Set(sidecars.map((o) => chunkOfStagedKey(o.key)));
-  const stagedInputs = { digest: stagedDigest(sidecars, parquetEtags, only !== null), chunks: [...chunks].sort() };
+  const stagedInputs = { digest: stagedDigest(sidecars, parquetEtags, replace), chunks: [...chunks].sort() };
 
   // The current generation already holds exactly these staged files (a rerun after the switch).
   const currentManifest = baseLocation ? await readManifest(deps.store, baseLocation) : undefined;
@@ -574,7 +573,7 @@ export async function mergePartition(
     return resultOf(existing, true);
   }
   const base =
-    baseLocation && !only
+    baseLocation && !replace
       ? await baseInputs(deps.store, baseLocation, currentManifest)
       : { inputs: [], sources: [] as string[] };
   const staged: MergeInput[] = [];

@@ -482,7 +482,6 @@ async function rebuildSelected(
   selected.push(...created);
   summary.partitions = selected.map((s) => s.result);
   const quarantine = summary.quarantined > 0 ? await quarantinedKeys(deps.store, planId) : new Map();
-  const everyChunk = chunks.map((_, c) => chunkId(c));
 
   const built: Built[] = [];
   const leaving = new Map<string, Set<string>>(); // rows each partition lost to no other partition of the range
@@ -493,7 +492,7 @@ async function rebuildSelected(
       planId,
       table: r.table,
       values: [...r.values],
-      replaceWith: { chunks: everyChunk },
+      replace: true,
     });
     if (m.baseLocation !== r.previous) {
       // Only a run without the lease could have moved it; its rows are not in these sources.
