@@ -21,6 +21,7 @@ import {
   QUARANTINE_OBJECTS_PREFIX,
   QUARANTINE_RECORDS_PREFIX,
   type QuarantineReason,
+  quarantineReasonKey,
   SortedBatch,
   serializeManifest,
   sha256Hex,
@@ -419,7 +420,7 @@ async function quarantineObject(
   const obj = await deps.store.get(key);
   if (obj) await deps.store.put(`${QUARANTINE_OBJECTS_PREFIX}${key}`, obj.body);
   const note = { reason, detail, key, etag: obj?.etag ?? null, planId };
-  await deps.store.put(`${QUARANTINE_OBJECTS_PREFIX}${key}.reason.json`, `${JSON.stringify(note)}\n`, {
+  await deps.store.put(quarantineReasonKey(key), `${JSON.stringify(note)}\n`, {
     contentType: 'application/json',
   });
 }
@@ -476,7 +477,8 @@ async function mustGet(store: ObjectStore, key: string): Promise<Uint8Array> {
   return o.body;
 }
 
-async function readManifest(store: ObjectStore, location: string): Promise<PartitionManifest | undefined> {
+/** A generation's manifest; undefined when it has none, InvalidInputError when it does not parse. */
+export async function readManifest(store: ObjectStore, location: string): Promise<PartitionManifest | undefined> {
   const o = await store.get(`${location}${MANIFEST_NAME}`);
   return o ? parseManifest(Buffer.from(o.body).toString('utf8')) : undefined;
 }
@@ -686,7 +688,8 @@ export async function mergePartition(
   return resultOf(manifest, true);
 }
 
-function keyColumns(table: CompactedTable): string[] {
+/** The columns a table's dedupe key is read from (a narrow Parquet projection). */
+export function keyColumns(table: CompactedTable): string[] {
   return table === 'unparsed_logs' ? [...KEY_COLUMNS] : ['log_group', 'event_id'];
 }
 

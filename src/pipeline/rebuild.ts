@@ -6,13 +6,10 @@ import {
   type CompactedTable,
   checkPartitionValues,
   dedupeKey,
-  KEY_COLUMNS,
-  MANIFEST_NAME,
   type ManifestFile,
   type PartitionManifest,
-  parseManifest,
-  QUARANTINE_OBJECTS_PREFIX,
   QUARANTINE_RECORDS_PREFIX,
+  quarantineReasonKey,
 } from '../core/compact/index.ts';
 import { CommitConflictError, InvalidInputError } from '../core/errors.ts';
 import { decodeParquet } from '../core/parquet.ts';
@@ -21,15 +18,18 @@ import type { ObjectStore } from '../ports.ts';
 import {
   type CompactionDeps,
   chunkKeys,
+  keyColumns,
   type MergeResult,
   mergePartition,
   type PartitionRef,
   publishPartitions,
+  readManifest,
   stageObjects,
 } from './compact.ts';
 import { deleteStaging } from './gc.ts';
 import { acquireLease, fenceLease, type LeaseDeps, releaseLease } from './lease.ts';
 import { oweAthenaWork } from './ledger.ts';
+import { DEFAULT_WORKFLOW_CONFIG } from './workflow-tasks.ts';
 
 /** What a rebuild needs: compaction's deps plus how long its lease lasts without a renewal. */
 export interface RebuildDeps extends CompactionDeps {
@@ -123,7 +123,6 @@ export interface RebuildSummary {
 }
 
 const DATE_RE = /^\d{4}-\d\d-\d\d$/;
-const DEFAULT_LEASE_TTL_MS = 1800_000;
 
 function checkDate(name: string, s: string): void {
   if (
@@ -134,18 +133,17 @@ function checkDate(name: string, s: string): void {
     throw new InvalidInputError(`--${name} must be a date YYYY-MM-DD, got ${s}`);
 }
 
-async function readManifest(store: ObjectStore, location: string): Promise<PartitionManifest | undefined> {
-  const o = await store.get(`${location}${MANIFEST_NAME}`);
-  if (!o) return undefined;
+/**
+ * A published generation's manifest, undefined when it is absent or does not parse: the partition
+ * is then refused (its sources are unknown) while the rest of the range is rebuilt.
+ */
+async function readPublishedManifest(store: ObjectStore, location: string): Promise<PartitionManifest | undefined> {
   try {
-    return parseManifest(Buffer.from(o.body).toString('utf8'));
-  } catch {
-    return undefined;
+    return await readManifest(store, location);
+  } catch (err) {
+    if (err instanceof InvalidInputError) return undefined;
+    throw err;
   }
-}
-
-function keyColumns(table: CompactedTable): string[] {
-  return table === 'unparsed_logs' ? [...KEY_COLUMNS] : ['log_group', 'event_id'];
 }
 
 /** The dedupe keys of a generation's files (a narrow projection of each file). */
@@ -255,7 +253,7 @@ async function unreadableOf(store: ObjectStore, planId: string, keys: readonly s
       out.push(k);
       continue;
     }
-    const note = await store.get(`${QUARANTINE_OBJECTS_PREFIX}${k}.reason.json`);
+    const note = await store.get(quarantineReasonKey(k));
     if (note && (JSON.parse(Buffer.from(note.body).toString('utf8')) as { planId?: string }).planId === planId)
       out.push(k);
   }
@@ -317,7 +315,7 @@ export async function rebuildPartitions(deps: RebuildDeps, req: RebuildRequest):
   const leaseDeps: LeaseDeps = {
     store: deps.store,
     clock: { now: () => deps.now() },
-    ttlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+    ttlMs: deps.leaseTtlMs ?? DEFAULT_WORKFLOW_CONFIG.leaseTtlSeconds * 1000,
   };
   const holder = `rebuild-${stamp}`;
   const grant = await acquireLease(leaseDeps, holder);
@@ -375,7 +373,7 @@ async function selectPartitions(
       .filter((p) => matches(table, p.values))
       .sort((a, b) => (a.values.join('/') < b.values.join('/') ? -1 : 1));
     for (const p of parts) {
-      const manifest = await readManifest(deps.store, p.location);
+      const manifest = await readPublishedManifest(deps.store, p.location);
       const result: RebuildPartitionResult = {
         table,
         values: [...p.values],

@@ -1,4 +1,9 @@
-import { chunkOfStagedKey, QUARANTINE_OBJECTS_PREFIX, stagingPrefix } from '../core/compact/layout.ts';
+import {
+  chunkOfStagedKey,
+  QUARANTINE_OBJECTS_PREFIX,
+  quarantineReasonKey,
+  stagingPrefix,
+} from '../core/compact/layout.ts';
 import type { CuratedTableName } from '../core/schema.ts';
 import { classifyFailure, environmentErrorOf } from '../core/workflow/failure.ts';
 import {
@@ -1109,7 +1114,7 @@ async function poisonRepeatFailures(
       ...run,
       at,
     };
-    await deps.store.put(`${QUARANTINE_OBJECTS_PREFIX}${p.key}.reason.json`, `${JSON.stringify(note)}\n`, {
+    await deps.store.put(quarantineReasonKey(p.key), `${JSON.stringify(note)}\n`, {
       contentType: 'application/json',
     });
   }

@@ -18,7 +18,7 @@ import { acquireLease, LEASE_KEY, readLeaseRecord } from '../../src/pipeline/lea
 import { ATHENA_OWED_KEY, readOwedAthenaWork } from '../../src/pipeline/ledger.ts';
 import { type RebuildDeps, type RebuildRequest, rebuildPartitions } from '../../src/pipeline/rebuild.ts';
 import type { Catalog, ObjectStore } from '../../src/ports.ts';
-import { FaultyCatalog, FaultyObjectStore, SimulatedCrash } from '../helpers/faults.ts';
+import { FaultyCatalog, FaultyObjectStore, SimulatedCrash, transientError } from '../helpers/faults.ts';
 import { ACCOUNT, CLUSTER, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
 import { clockedLake, type LakeStores, lakePerTest, readPublished } from './compact-lake.ts';
 
@@ -368,6 +368,37 @@ describe('rebuildPartitions', () => {
     const after = await readPublished(l.store, l.catalog);
     expect(after.audit_events).toEqual(published.audit_events);
     expect(after.component_logs).toEqual(published.component_logs);
+  });
+
+  it.each([
+    ['gone', null],
+    ['not JSON', '{"version":1,'],
+    ['of an unexpected shape', '{"version":2}'],
+  ] as const)('refuses a partition whose manifest is %s and rebuilds the rest', async (_, body) => {
+    const l = lake();
+    await publishedLake(l);
+    const location = (await l.catalog.getPartition('audit_events', H01))!.location;
+    const manifestKey = `${location}${MANIFEST_NAME}`;
+    if (body === null) await l.store.delete([manifestKey]);
+    else await l.store.put(manifestKey, body);
+    const s = await rebuildPartitions(rebuildDeps(l, LATER, { mapLine: upperRegion }), DAY);
+    expect(s.partitions.map((p) => [p.table, p.status])).toEqual([
+      ['audit_events', 'refused'],
+      ['authenticator_logs', 'rebuilt'],
+      ['component_logs', 'rebuilt'],
+    ]);
+    expect(s.partitions[0]!.reason).toMatch(/no readable manifest/);
+    expect((await l.catalog.getPartition('audit_events', H01))!.location).toBe(location);
+  });
+
+  it('stops when a published manifest cannot be fetched instead of refusing its partition', async () => {
+    const l = lake();
+    await publishedLake(l);
+    const store = new FaultyObjectStore(l.store);
+    store.failOn({ op: 'get', match: /_manifest\.json$/, error: transientError('manifest get') });
+    await expect(rebuildPartitions(rebuildDeps(l, LATER, { store }), { ...DAY, dryRun: true })).rejects.toThrow(
+      /injected transient failure: manifest get/,
+    );
   });
 
   it('lists the partitions and the raw objects a rebuild needs on a dry run, and writes nothing', async () => {

@@ -78,6 +78,11 @@ export function chunkOfStagedKey(key: string): string {
 
 /** Quarantine prefix for whole objects that are not gzip NDJSON. */
 export const QUARANTINE_OBJECTS_PREFIX = 'quarantine/objects/';
+
+/** The note beside a quarantined object saying why (and, for a plan's own, which plan). */
+export function quarantineReasonKey(key: string): string {
+  return `${QUARANTINE_OBJECTS_PREFIX}${key}.reason.json`;
+}
 /** Quarantine prefix for single lines (not JSON, impossible time, bad partition values …). */
 export const QUARANTINE_RECORDS_PREFIX = 'quarantine/records/';
 

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunkOfStagedKey, stagingPrefix } from '../../../src/core/compact/layout.ts';
+import {
+  chunkOfStagedKey,
+  QUARANTINE_OBJECTS_PREFIX,
+  quarantineReasonKey,
+  stagingPrefix,
+} from '../../../src/core/compact/layout.ts';
 
 const VALUES = ['111122223333', 'prod-eu', '2026-11-27', '01'];
 
@@ -26,5 +31,12 @@ describe('chunkOfStagedKey', () => {
         },
       ),
     );
+  });
+});
+
+describe('quarantineReasonKey', () => {
+  it('puts the note beside the quarantined copy of the object', () => {
+    const raw = 'raw/log_type=kube-apiserver-audit/dt=2026-11-27/hour=01/stream-1-2026-11-27-01-00-00-abc.gz';
+    expect(quarantineReasonKey(raw)).toBe(`${QUARANTINE_OBJECTS_PREFIX}${raw}.reason.json`);
   });
 });
