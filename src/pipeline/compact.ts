@@ -49,8 +49,9 @@ export interface CompactionDeps {
   /** NDJSON text held in memory before rows are written out (default 24 MiB); bounds peak RSS. */
   memoryBudgetBytes?: number;
   /**
-   * Maps one raw line to a row or a quarantine reason (default `mapRawLine`): the seam a rebuild
-   * stages through after a mapping change. In this process only; worker stagers use the default.
+   * Maps one raw line to a row or a quarantine reason (default `mapRawLine`, the only mapping
+   * production code uses): a test seam standing in for an older or newer mapping, e.g. to stage
+   * what a rebuild must then change. In this process only; worker stagers use the default.
    */
   mapLine?: (line: string, bounds: TimeBounds) => MappedLine;
 }
