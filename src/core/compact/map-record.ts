@@ -17,6 +17,7 @@ import {
   redactCredentialSpans,
   redactEntry,
   redactSecrets,
+  startsJson,
 } from './redact.ts';
 import { parseTimeMicros, partitionTime } from './time.ts';
 
@@ -175,8 +176,6 @@ const IS_JSON_COLUMN: Readonly<Record<CompactedTable, readonly boolean[]>> = {
   authenticator_logs: jsonFlags('authenticator_logs'),
   unparsed_logs: jsonFlags('unparsed_logs'),
 };
-// A map value that may be JSON text (a webhook's patch), tested here: most values are not.
-const startsJson = (v: string) => v.charCodeAt(0) === 0x7b || v.charCodeAt(0) === 0x5b;
 // Map values too: admission webhooks copy their JSON patches (env values included) into audit
 // annotations, and klog/logfmt key-values can carry a token or a credential named by its key.
 export const REDACTED_MAP_COLUMNS: Readonly<Record<CompactedTable, 'annotations' | 'kv' | null>> = {

@@ -16,6 +16,22 @@ export type RedactionCounts = Partial<Record<SecretKind, number>>;
 /** What replaces a secret: plain ASCII with no quote or backslash, so JSON text stays valid. */
 export const redactionMarker = (kind: SecretKind): string => `[REDACTED:${kind}]`;
 
+// Any marker, built from redactionMarker: a kind is lower case letters, digits (`k8s_secret`) and `_`.
+const MARKER_RE = new RegExp(
+  `^"?${redactionMarker('credential').replace(/[[\]]/g, '\\$&').replace('credential', '[a-z0-9_]+')}"?$`,
+);
+
+/** True when `text` is nothing but a redaction marker, bare or quoted: a value already replaced. */
+function isRedactionMarker(text: string): boolean {
+  return MARKER_RE.test(text);
+}
+
+/** True when a value is a JSON object or array (a webhook's patch). */
+export function startsJson(value: string): boolean {
+  const c = value.charCodeAt(0);
+  return c === 0x7b || c === 0x5b;
+}
+
 // Token-shaped secrets never contain a quote or a backslash, so a match inside JSON text stays
 // within one string literal and never splits an escape. A match may not start right after a
 // letter, digit or backslash (that would be inside a word, a `\uXXXX` or an escape), except
@@ -382,7 +398,6 @@ function redactSecretMaps(s: string, counts: RedactionCounts, maps: ReadonlySet<
 }
 
 const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-const MARKER_ONLY = /^\[REDACTED:[a-z0-9_]+\]$/;
 
 /** Index of the first character at or after `i` that is neither JSON whitespace nor a backslash. */
 function skipToValue(s: string, i: number): number {
@@ -451,7 +466,7 @@ function redactCredentialMembers(s: string, counts: RedactionCounts): string {
   let lastKey = '';
   const cut = (from: number, to: number): void => {
     const inner = s.slice(from + 1, to - 1);
-    if (inner === '' || MARKER_ONLY.test(inner)) return;
+    if (inner === '' || isRedactionMarker(inner)) return;
     // A value a pattern already redacted in part was counted then.
     if (!inner.includes('[REDACTED:')) bump(counts, 'credential');
     cuts ??= [];
@@ -553,12 +568,6 @@ export function redactSecrets(
   return opts.credentialMembers ? redactCredentialMembers(out, counts) : out;
 }
 
-/** True when a map value is a JSON object or array (a webhook's patch). */
-function startsJson(value: string): boolean {
-  const c = value.charCodeAt(0);
-  return c === 0x7b || c === 0x5b;
-}
-
 /**
  * Redacts one map entry (a kv pair or an annotation): the whole value when its key names a
  * credential, else as free text (`redactSecrets`, lone key ids kept, credential-named
@@ -575,15 +584,11 @@ export function redactEntry(key: string, value: string, counts: RedactionCounts,
   return mayHoldCredentialAssignment(out) ? redactCredentialAssignments(out, counts, json) : out;
 }
 
-// A value that is nothing but a marker (a pattern above already replaced it).
-const ALREADY_REDACTED = /^"?\[REDACTED:[a-z_]+\]"?$/;
-
 /** `text[from, to)` is a value worth replacing: not empty, not `""`, not already a marker. */
 function holdsValue(text: string, from: number, to: number): boolean {
   if (to <= from || (to === from + 2 && text.charCodeAt(from) === 0x22)) return false;
   return !(
-    text.charCodeAt(from + (text.charCodeAt(from) === 0x22 ? 1 : 0)) === 0x5b &&
-    ALREADY_REDACTED.test(text.slice(from, to))
+    text.charCodeAt(from + (text.charCodeAt(from) === 0x22 ? 1 : 0)) === 0x5b && isRedactionMarker(text.slice(from, to))
   );
 }
 

@@ -495,6 +495,11 @@ describe('redactCredentialSpans', () => {
       line: klog('password="" token=[REDACTED:jwt] apiKey="[REDACTED:jwt]"'),
       want: klog('password="" token=[REDACTED:jwt] apiKey="[REDACTED:jwt]"'),
     },
+    {
+      name: 'markers of a kind with a digit in its name',
+      line: klog('password=[REDACTED:k8s_secret] token="[REDACTED:k8s_secret]"'),
+      want: klog('password=[REDACTED:k8s_secret] token="[REDACTED:k8s_secret]"'),
+    },
   ])('replaces in a klog line exactly $name', ({ line, want }) => {
     const spans = klogPairSpans(line);
     expect(spans).not.toBeNull();
