@@ -1,10 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryMetrics } from '../../functions/shared/metrics.ts';
 import { runLocalWorkflow } from '../../src/adapters/local/local-workflow-runner.ts';
 import { readWatermark, WATERMARK_LAG_METRIC } from '../../src/pipeline/ledger.ts';
 import type { RunSummary } from '../../src/pipeline/workflow-tasks.ts';
-import type { Log } from '../../src/ports.ts';
-import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
+import {
+  cwlId,
+  makeTestLake,
+  observeRun,
+  publishedRows,
+  putRawObject,
+  type TestLake,
+} from '../statemachine/helpers/test-lake.ts';
 
 // The first scheduled run on a bucket that already holds raw data: there is no watermark yet, so
 // without a look-up it would list only the late look-back and start the watermark after it,
@@ -23,32 +28,7 @@ async function lakeWith(arrivals: readonly string[]): Promise<TestLake> {
   return l;
 }
 
-/** The lake's deps with the raw LISTs, errors and metrics of one run kept. */
-function observed(l: TestLake) {
-  const rawLists: string[] = [];
-  const errors: { message: string; fields?: Record<string, unknown> }[] = [];
-  const store = new Proxy(l.store, {
-    get(target, prop, receiver) {
-      if (prop === 'list') {
-        return (prefix: string, options?: { startAfter?: string }) => {
-          if (prefix.startsWith('raw/')) rawLists.push(prefix);
-          return target.list(prefix, options);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  const quiet = () => {};
-  const log: Log = {
-    debug: quiet,
-    info: quiet,
-    warn: quiet,
-    error: (message, fields) => errors.push({ message, fields }),
-  };
-  const metrics = createMemoryMetrics();
-  return { deps: { ...l.deps, store, log, metrics }, rawLists, errors, metrics };
-}
+const observed = observeRun;
 
 const watermarkOf = async (l: TestLake) => (await readWatermark(l.store))?.completeThrough;
 

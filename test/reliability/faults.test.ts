@@ -27,7 +27,14 @@ import { athenaStepsOver } from '../../src/pipeline/workflow-athena.ts';
 import { type AthenaSteps, compactionStepsOver, type RunSummary } from '../../src/pipeline/workflow-tasks.ts';
 import type { Log, QueryEngine } from '../../src/ports.ts';
 import { awsError, enospcError, FaultyObjectStore } from '../helpers/faults.ts';
-import { cwlId, makeTestLake, publishedRows, putRawObject, type TestLake } from '../statemachine/helpers/test-lake.ts';
+import {
+  cwlId,
+  makeTestLake,
+  observeRun,
+  publishedRows,
+  putRawObject,
+  type TestLake,
+} from '../statemachine/helpers/test-lake.ts';
 import { ALL_TYPES, gzipObject, message, rawKey, rawLines, sampleEvents } from '../unit/compact/raw-fixtures.ts';
 import { compactionDeps, keysUnder, planIdOf, QUIET, publishedRows as readPublished } from './pipeline.ts';
 
@@ -827,26 +834,7 @@ describe('F27: an outage of any length (compaction failing, schedule disabled, I
     return keys;
   }
 
-  /** The lake's deps with every LIST under raw/ recorded, and a log that keeps its errors. */
-  function observed(l: TestLake) {
-    const rawLists: string[] = [];
-    const errors: { message: string; fields?: Record<string, unknown> }[] = [];
-    const store = new Proxy(l.store, {
-      get(target, prop, receiver) {
-        if (prop === 'list') {
-          return (prefix: string) => {
-            if (prefix.startsWith('raw/')) rawLists.push(prefix);
-            return target.list(prefix);
-          };
-        }
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const log: Log = { ...QUIET, error: (message, fields) => errors.push({ message, fields }) };
-    const metrics = createMemoryMetrics();
-    return { deps: { ...l.deps, store, log, metrics }, rawLists, errors, metrics };
-  }
+  const observed = observeRun;
 
   /** The distinct hour prefixes of the recorded raw LISTs, in order, and how many LISTs there were. */
   const hoursListed = (lists: readonly string[]) => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createMemoryMetrics } from '../../../functions/shared/metrics.ts';
 import { FsObjectStore } from '../../../src/adapters/local/fs-object-store.ts';
 import { LocalCatalog } from '../../../src/adapters/local/local-catalog.ts';
 import { createLocalWorkflowDeps } from '../../../src/adapters/local/local-workflow-deps.ts';
@@ -9,7 +10,7 @@ import { tableToRows } from '../../../src/core/arrow/rows.ts';
 import { decodeParquet } from '../../../src/core/parquet.ts';
 import { type CuratedTableName, tableDef } from '../../../src/core/schema.ts';
 import type { CompactionSteps, WorkflowConfig, WorkflowDeps } from '../../../src/pipeline/workflow-tasks.ts';
-import type { Clock, QueryEngine, QueryRow } from '../../../src/ports.ts';
+import type { Clock, Log, QueryEngine, QueryRow } from '../../../src/ports.ts';
 
 export const TEST_CONFIG: WorkflowConfig = {
   lateHorizonHours: 6,
@@ -150,4 +151,31 @@ export async function publishedRows(lake: TestLake, table: CuratedTableName): Pr
     }
   }
   return rows.sort((a, b) => (String(a.event_id) < String(b.event_id) ? -1 : 1));
+}
+
+/** The lake's deps with every LIST under raw/ recorded, a log that keeps its errors, and in-memory metrics. */
+export function observeRun(l: TestLake) {
+  const rawLists: string[] = [];
+  const errors: { message: string; fields?: Record<string, unknown> }[] = [];
+  const store = new Proxy(l.store, {
+    get(target, prop, receiver) {
+      if (prop === 'list') {
+        return (prefix: string, options?: { startAfter?: string }) => {
+          if (prefix.startsWith('raw/')) rawLists.push(prefix);
+          return target.list(prefix, options);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const quiet = () => {};
+  const log: Log = {
+    debug: quiet,
+    info: quiet,
+    warn: quiet,
+    error: (message, fields) => errors.push({ message, fields }),
+  };
+  const metrics = createMemoryMetrics();
+  return { deps: { ...l.deps, store, log, metrics }, rawLists, errors, metrics };
 }
