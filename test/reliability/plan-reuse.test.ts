@@ -40,6 +40,15 @@ function failingChunk(chunkId: number, active: () => boolean, wrap?: LocalRunOpt
   }) satisfies LocalRunOptions['wrapTask'];
 }
 
+/** A new lake with two raw objects, a chunk each, both with events in the partition of hour 10; their keys. */
+async function twoChunksOfHour10(): Promise<string[]> {
+  lake = makeTestLake('2025-01-03T10:20:00Z', { maxChunkObjects: 1 });
+  return [
+    await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]),
+    await putRawObject(lake, '2025-01-03T10:06:00Z', [{ id: '2', time: '2025-01-03T10:02:00Z' }]),
+  ];
+}
+
 /**
  * Runs a backfill of hours 07–08 (a child per hour) in which the first attempt of the child
  * starting at `childFrom` fails chunk 1 and then fails at RunAthenaSteps after its steps ran,
@@ -78,12 +87,7 @@ async function backfillRetryingChild(l: TestLake, executionName: string, childFr
 describe('a later execution of the same plan', () => {
   for (const failAt of ['PublishPartitions', 'RunAthenaSteps'] as const) {
     it(`publishes the rows of a chunk that failed in an earlier run that then failed at ${failAt}`, async () => {
-      lake = makeTestLake('2025-01-03T10:20:00Z', { maxChunkObjects: 1 });
-      // Two objects, a chunk each, both with events in the partition of hour 10.
-      const keys = [
-        await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]),
-        await putRawObject(lake, '2025-01-03T10:06:00Z', [{ id: '2', time: '2025-01-03T10:02:00Z' }]),
-      ];
+      const keys = await twoChunksOfHour10();
       const first = await runLocalWorkflow(
         { scheduledTime: '2025-01-03T10:15:00Z' },
         {
@@ -195,11 +199,7 @@ describe('a later execution of the same plan', () => {
   });
 
   it('records no object as processed whose staged rows the published generation lacks, and plans it again', async () => {
-    lake = makeTestLake('2025-01-03T10:20:00Z', { maxChunkObjects: 1 });
-    const keys = [
-      await putRawObject(lake, '2025-01-03T10:05:00Z', [{ id: '1', time: '2025-01-03T10:01:00Z' }]),
-      await putRawObject(lake, '2025-01-03T10:06:00Z', [{ id: '2', time: '2025-01-03T10:02:00Z' }]),
-    ];
+    const keys = await twoChunksOfHour10();
     // Chunk 1's staged files vanish between staging and the merge (deleted by hand, or by a
     // lifecycle rule): its partition is published without them.
     const first = await runLocalWorkflow(
